@@ -1,0 +1,48 @@
+// Package render owns turning a head pose into a stereo picture: the
+// Renderer interface between the pose and encoder stages, per-eye view and
+// projection maths, the I420 Frame handed to the encoder and the RGBA→I420
+// conversion. The OpenGL/EGL implementation lives in render/glrender so that
+// this package stays free of cgo.
+package render
+
+import (
+	"time"
+
+	"github.com/go-gl/mathgl/mgl32"
+)
+
+// Eye is what one eye sees: a view matrix (world to eye) and a projection.
+type Eye struct {
+	View       mgl32.Mat4
+	Projection mgl32.Mat4
+}
+
+// StereoViews holds both eyes. The left eye is drawn into the left half of
+// the side-by-side frame, the right eye into the right half.
+type StereoViews struct {
+	Left, Right Eye
+}
+
+// Timings are the durations of the stages inside one Render call.
+type Timings struct {
+	// Render is GL drawing plus pixel readback.
+	Render time.Duration
+	// Convert is the RGBA→I420 colour conversion.
+	Convert time.Duration
+}
+
+// Frame is one side-by-side stereo picture in I420 (YUV 4:2:0 planar,
+// BT.601 limited range). Strides equal the plane widths, as the H.264
+// encoders require. Width and Height are even.
+type Frame struct {
+	Width, Height int
+	Y, U, V       []byte
+	Timings       Timings
+}
+
+// Renderer draws stereo views into a Frame. A Renderer is owned by one
+// goroutine; the returned Frame is reused by the next call.
+type Renderer interface {
+	Render(v StereoViews) (*Frame, error)
+	Close() error
+}
