@@ -1,0 +1,26 @@
+# Holocast developer tasks. Every Go command builds with -tags egl so that
+# go-gl links libEGL only (no libGL/GLX).
+GO ?= go
+TAGS ?= egl
+PROTOC_GEN_GO_VERSION := v1.36.12
+BIN := $(CURDIR)/.bin
+
+.PHONY: all build test proto node
+
+all: build
+
+build:
+	$(GO) build -tags '$(TAGS)' ./...
+
+test:
+	bash scripts/test.sh
+
+node:
+	bash scripts/run-node.sh
+
+# proto regenerates the committed Go code from proto/holocast.proto with a
+# pinned protoc-gen-go (Debian protobuf-compiler provides protoc).
+proto:
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	protoc --plugin=protoc-gen-go=$(BIN)/protoc-gen-go -I proto \
+		--go_out=proto/holocastv1 --go_opt=paths=source_relative proto/holocast.proto
