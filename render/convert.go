@@ -19,7 +19,7 @@ func NewFrame(w, h int) (*Frame, error) {
 	return &Frame{
 		Width:  w,
 		Height: h,
-		Y:      buf[:w*h:w*h],
+		Y:      buf[: w*h : w*h],
 		U:      buf[w*h : w*h+cw*ch : w*h+cw*ch],
 		V:      buf[w*h+cw*ch:],
 	}, nil
