@@ -7,17 +7,17 @@ import (
 )
 
 // DefaultPredictorName names the predictor the node uses.
-const DefaultPredictorName = "fit"
+const DefaultPredictorName = "robust-cv"
 
 var registry = map[string]func() Predictor{
 	"none":              func() Predictor { return NewNoPrediction() },
 	"constant-velocity": func() Predictor { return NewConstantVelocity() },
 	"kalman":            func() Predictor { return NewKalman() },
-	"fit":               func() Predictor { return NewFit("fit", DefaultFitConfig) },
+	"robust-cv":         func() Predictor { return NewRobustCV("robust-cv", DefaultRobustConfig) },
 }
 
 // order lists the registered predictors baseline first.
-var order = []string{"none", "constant-velocity", "kalman", "fit"}
+var order = []string{"none", "constant-velocity", "kalman", "robust-cv"}
 
 // PredictorNames returns the registered predictor names, baselines first.
 func PredictorNames() []string {
