@@ -136,7 +136,7 @@ func measureBitRate(t *testing.T, fps, bps, secs int) float64 {
 	t.Helper()
 	const w, h = 1280, 720
 	enc := mustNew(t, Config{Width: w, Height: h, FPS: fps, BitRate: bps})
-	aus := encodeScene(t, enc, newMovingScene(w, h, 3, 24), fps*secs)
+	aus := encodeScene(t, enc, newMovingScene(w, h, 3, 12), fps*secs)
 	var total int
 	for _, au := range aus {
 		total += len(au.Data)
@@ -146,8 +146,10 @@ func measureBitRate(t *testing.T, fps, bps, secs int) float64 {
 
 // TestBitRate is a sanity check of the rate control, in particular of the
 // 25 fps scaling the x264 back-end needs: at 30 and 60 fps the output rate
-// must be near the requested one (without the scaling x264 would produce
-// fps/25 times too much).
+// must be near the requested one. Without the scaling x264 produces about
+// fps/25 times too much (measured 2.4× at 60 fps), which the tighter x264
+// bound catches. The first IDR and the rate control's settling are included
+// in the 3 s, so some overshoot is normal.
 func TestBitRate(t *testing.T) {
 	for _, fps := range []int{30, 60} {
 		t.Run(strconv.Itoa(fps)+"fps", func(t *testing.T) {
@@ -157,6 +159,9 @@ func TestBitRate(t *testing.T) {
 			if ratio < 0.3 || ratio > 3 {
 				t.Errorf("output/requested bit rate = %.3f, want within 0.3..3", ratio)
 			}
+			if Backend() == "x264" && ratio > 2 {
+				t.Errorf("x264 output/requested bit rate = %.3f > 2: is the 25 fps scaling missing?", ratio)
+			}
 		})
 	}
 }
@@ -164,7 +169,7 @@ func TestBitRate(t *testing.T) {
 func TestSetBitRate(t *testing.T) {
 	const w, h, fps = 1280, 720, 30
 	enc := mustNew(t, Config{Width: w, Height: h, FPS: fps, BitRate: 2_000_000})
-	s := newMovingScene(w, h, 3, 24)
+	s := newMovingScene(w, h, 3, 12)
 	f := newFrame(w, h)
 	sum := func(from, to int) int {
 		n := 0
