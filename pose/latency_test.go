@@ -16,7 +16,9 @@ func TestLatencyEstimator(t *testing.T) {
 		}
 	}
 	node := func(age, render, conv, enc, send float64) obs {
-		return func(e *LatencyEstimator, _ *time.Time) { e.ObserveNodeFrame(ms(age), ms(render), ms(conv), ms(enc), ms(send)) }
+		return func(e *LatencyEstimator, _ *time.Time) {
+			e.ObserveNodeFrame(ms(age), ms(render), ms(conv), ms(enc), ms(send))
+		}
 	}
 	rtt := func(d float64) obs { return func(e *LatencyEstimator, _ *time.Time) { e.ObserveRTT(ms(d)) } }
 	disp := func(d float64) obs { return func(e *LatencyEstimator, _ *time.Time) { e.ObserveDisplayDelay(ms(d)) } }

@@ -93,7 +93,7 @@ func TestBeforeObserveIdentity(t *testing.T) {
 // sampling: extrapolation from the last two samples is exact.
 func TestConstantRateExact(t *testing.T) {
 	exact := map[string]Predictor{
-		"constant-velocity": NewConstantVelocity(),
+		"constant-velocity":  NewConstantVelocity(),
 		"robust-cv/no-decay": NewRobustCV("x", RobustConfig{BaselineFrac: 0.75, PosWindow: 50 * time.Millisecond}),
 	}
 	for name, p := range exact {
