@@ -29,6 +29,9 @@ type Timings struct {
 	Render time.Duration
 	// Convert is the RGBA→I420 colour conversion.
 	Convert time.Duration
+	// Wait is the time spent queued behind other sessions' frames on a
+	// shared render worker before drawing started (0 if not shared).
+	Wait time.Duration
 }
 
 // Frame is one side-by-side stereo picture in I420 (YUV 4:2:0 planar,
@@ -46,3 +49,22 @@ type Renderer interface {
 	Render(v StereoViews) (*Frame, error)
 	Close() error
 }
+
+// Resizer is implemented by Renderers that can change their frame size, so
+// that a client's requested resolution can be honoured without recreating
+// the renderer. Frames returned before SetSize must not be used after it.
+type Resizer interface {
+	SetSize(width, height int) error
+}
+
+// DefaultWidth and DefaultHeight are the default side-by-side frame size
+// (each eye gets DefaultWidth/2 × DefaultHeight).
+//
+// Chosen by measurement with the built-in scene on a 2-core CPU-only node
+// (llvmpipe, no LP_NUM_THREADS): the budget is 33 ms per frame (30 fps)
+// minus ~4 ms for x264, so render+readback+convert must stay under ~29 ms.
+// MEASUREMENT-PLACEHOLDER
+const (
+	DefaultWidth  = 1280
+	DefaultHeight = 720
+)

@@ -1,0 +1,16 @@
+// Package glrender renders stereo frames with OpenGL 3.3 core through a
+// headless EGL context (see package render/egl): no window system, no
+// surface; each Renderer draws into its own framebuffer object, reads the
+// pixels back and converts them to I420 with render.ConvertRGBA.
+//
+// A Worker owns one EGL context on one goroutine locked to its OS thread
+// for its whole life; every GL call of every Renderer made from it runs on
+// that goroutine, one frame at a time. That serialisation is the node's
+// render scheduler: with llvmpipe on a CPU-only node one frame already
+// keeps every core busy, so several sessions share one Worker. Colour
+// conversion runs on the caller's goroutine, outside the Worker.
+//
+// The GL implementation needs the "egl" build tag (which also makes go-gl
+// load functions through EGL and link libEGL only, not libGL/GLX). Without
+// the tag the package still compiles and NewWorker returns ErrNoGL.
+package glrender

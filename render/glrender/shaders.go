@@ -1,0 +1,195 @@
+//go:build egl
+
+package glrender
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+)
+
+// Shaders are kept cheap for llvmpipe: lighting is per vertex, only the
+// floor grid and the sky do per-fragment work, and the sky is drawn last at
+// the far plane so the depth test leaves it only the uncovered pixels.
+
+const litVS = `#version 330 core
+layout(location = 0) in vec3 aPos;
+layout(location = 1) in vec3 aNormal;
+layout(location = 2) in vec3 aColor;
+uniform mat4 uViewProj;
+uniform vec3 uEye;
+uniform vec3 uLightDir;
+uniform float uFogDensity;
+out vec3 vColor;
+out float vFog;
+void main() {
+	gl_Position = uViewProj * vec4(aPos, 1.0);
+	vec3 n = normalize(aNormal);
+	float diff = max(dot(n, uLightDir), 0.0);
+	vec3 amb = mix(vec3(0.36, 0.34, 0.32), vec3(0.52, 0.56, 0.64), n.y * 0.5 + 0.5);
+	vColor = aColor * (amb + vec3(1.0, 0.96, 0.88) * 0.65 * diff);
+	vFog = exp(-distance(aPos, uEye) * uFogDensity);
+}
+`
+
+const litFS = `#version 330 core
+in vec3 vColor;
+in float vFog;
+uniform vec3 uFogColor;
+out vec4 fragColor;
+void main() {
+	fragColor = vec4(mix(uFogColor, vColor, vFog), 1.0);
+}
+`
+
+const gridVS = `#version 330 core
+layout(location = 0) in vec3 aPos;
+uniform mat4 uViewProj;
+out vec3 vWorld;
+void main() {
+	gl_Position = uViewProj * vec4(aPos, 1.0);
+	vWorld = aPos;
+}
+`
+
+const gridFS = `#version 330 core
+in vec3 vWorld;
+uniform vec3 uEye;
+uniform vec3 uFogColor;
+uniform float uFogDensity;
+uniform float uFloorLight;
+out vec4 fragColor;
+void main() {
+	vec2 p = vWorld.xz;
+	vec2 w = max(fwidth(p), vec2(1e-4));
+	// Distance in pixels to the nearest 1 m and 5 m lines.
+	vec2 g1 = abs(fract(p - 0.5) - 0.5) / w;
+	vec2 g5 = abs(fract(p * 0.2 - 0.5) - 0.5) / (w * 0.2);
+	float pw = max(w.x, w.y);
+	float minor = (1.0 - min(min(g1.x, g1.y), 1.0)) * (1.0 - smoothstep(0.04, 0.25, pw));
+	float major = (1.0 - min(min(g5.x, g5.y) * 0.5, 1.0)) * (1.0 - smoothstep(0.2, 1.2, pw));
+	vec3 col = vec3(0.17, 0.19, 0.22);
+	col = mix(col, vec3(0.36, 0.40, 0.45), minor * 0.8);
+	col = mix(col, vec3(0.62, 0.66, 0.72), major);
+	col *= uFloorLight;
+	float fog = exp(-distance(vWorld, uEye) * uFogDensity);
+	fragColor = vec4(mix(uFogColor, col, fog), 1.0);
+}
+`
+
+const skyVS = `#version 330 core
+uniform mat4 uInvViewProjRot;
+out vec4 vDir;
+void main() {
+	// One triangle covering the viewport, at the far plane.
+	vec2 p = vec2(float((gl_VertexID & 1) << 2) - 1.0, float((gl_VertexID & 2) << 1) - 1.0);
+	gl_Position = vec4(p, 1.0, 1.0);
+	vDir = uInvViewProjRot * vec4(p, 1.0, 1.0);
+}
+`
+
+const skyFS = `#version 330 core
+in vec4 vDir;
+uniform vec3 uFogColor;
+uniform vec3 uLightDir;
+out vec4 fragColor;
+void main() {
+	vec3 d = normalize(vDir.xyz / vDir.w);
+	float t = clamp(d.y, 0.0, 1.0);
+	vec3 col = mix(uFogColor, vec3(0.22, 0.42, 0.78), pow(t, 0.6));
+	float s = max(dot(d, uLightDir), 0.0);
+	col += vec3(1.0, 0.9, 0.7) * (pow(s, 800.0) * 2.0 + pow(s, 24.0) * 0.2);
+	fragColor = vec4(min(col, vec3(1.0)), 1.0);
+}
+`
+
+// program is a linked shader program with its uniform locations.
+type program struct {
+	id       uint32
+	uniforms map[string]int32
+}
+
+func (p *program) loc(name string) int32 { return p.uniforms[name] }
+
+// programs are the worker's shared shader programs.
+type programs struct {
+	lit, grid, sky *program
+}
+
+func newPrograms() (*programs, error) {
+	var ps programs
+	var err error
+	if ps.lit, err = link("lit", litVS, litFS, "uViewProj", "uEye", "uLightDir", "uFogDensity", "uFogColor"); err != nil {
+		return nil, err
+	}
+	if ps.grid, err = link("grid", gridVS, gridFS, "uViewProj", "uEye", "uFogColor", "uFogDensity", "uFloorLight"); err != nil {
+		ps.delete()
+		return nil, err
+	}
+	if ps.sky, err = link("sky", skyVS, skyFS, "uInvViewProjRot", "uFogColor", "uLightDir"); err != nil {
+		ps.delete()
+		return nil, err
+	}
+	return &ps, nil
+}
+
+func (ps *programs) delete() {
+	for _, p := range []*program{ps.lit, ps.grid, ps.sky} {
+		if p != nil {
+			gl.DeleteProgram(p.id)
+		}
+	}
+}
+
+func compile(kind uint32, src string) (uint32, error) {
+	s := gl.CreateShader(kind)
+	csrc, free := gl.Strs(src + "\x00")
+	gl.ShaderSource(s, 1, csrc, nil)
+	free()
+	gl.CompileShader(s)
+	var ok int32
+	gl.GetShaderiv(s, gl.COMPILE_STATUS, &ok)
+	if ok == gl.FALSE {
+		var n int32
+		gl.GetShaderiv(s, gl.INFO_LOG_LENGTH, &n)
+		log := strings.Repeat("\x00", int(n)+1)
+		gl.GetShaderInfoLog(s, n, nil, gl.Str(log))
+		gl.DeleteShader(s)
+		return 0, fmt.Errorf("compile: %s", strings.TrimRight(log, "\x00\n"))
+	}
+	return s, nil
+}
+
+func link(name, vs, fs string, uniforms ...string) (*program, error) {
+	v, err := compile(gl.VERTEX_SHADER, vs)
+	if err != nil {
+		return nil, fmt.Errorf("%s vertex shader: %w", name, err)
+	}
+	f, err := compile(gl.FRAGMENT_SHADER, fs)
+	if err != nil {
+		gl.DeleteShader(v)
+		return nil, fmt.Errorf("%s fragment shader: %w", name, err)
+	}
+	id := gl.CreateProgram()
+	gl.AttachShader(id, v)
+	gl.AttachShader(id, f)
+	gl.LinkProgram(id)
+	gl.DeleteShader(v)
+	gl.DeleteShader(f)
+	var ok int32
+	gl.GetProgramiv(id, gl.LINK_STATUS, &ok)
+	if ok == gl.FALSE {
+		var n int32
+		gl.GetProgramiv(id, gl.INFO_LOG_LENGTH, &n)
+		log := strings.Repeat("\x00", int(n)+1)
+		gl.GetProgramInfoLog(id, n, nil, gl.Str(log))
+		gl.DeleteProgram(id)
+		return nil, fmt.Errorf("%s program link: %s", name, strings.TrimRight(log, "\x00\n"))
+	}
+	p := &program{id: id, uniforms: map[string]int32{}}
+	for _, u := range uniforms {
+		p.uniforms[u] = gl.GetUniformLocation(id, gl.Str(u+"\x00"))
+	}
+	return p, nil
+}

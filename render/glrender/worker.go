@@ -1,0 +1,239 @@
+//go:build egl
+
+package glrender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/holocast/holocast/render"
+	"github.com/holocast/holocast/render/egl"
+)
+
+// ErrNoGL is returned by NewWorker in builds without the "egl" tag; this
+// build has OpenGL, so it is never returned here.
+var ErrNoGL = errors.New("glrender: built without OpenGL support (build with -tags egl)")
+
+// Info describes the GL context of a Worker.
+type Info struct {
+	// Platform is the EGL platform ("device" or "surfaceless").
+	Platform string
+	// Device is the EGL device (DRM node, "software" or "hardware") when
+	// the device platform is used.
+	Device string
+	// Vendor, Renderer and Version are the GL strings, e.g. "Mesa",
+	// "llvmpipe (LLVM 15.0.6, 256 bits)", "4.5 (Core Profile) Mesa 22.3.6".
+	Vendor, Renderer, Version string
+}
+
+// Worker owns one EGL/OpenGL context and the goroutine, locked to its OS
+// thread, on which all its GL calls run. Renderers made by one Worker
+// render one frame at a time, in the order their requests arrive.
+// A Worker is safe for concurrent use.
+type Worker struct {
+	jobs chan func()
+	quit chan struct{}
+	done chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error // set by the worker goroutine before done is closed
+
+	info Info
+
+	// Owned by the worker goroutine.
+	progs *programs
+}
+
+// glInit loads GL function pointers once per process. They are looked up
+// through eglGetProcAddress and do not depend on the context (GLVND and
+// Mesa both return dispatch stubs), so Workers share them.
+var (
+	glInitOnce sync.Once
+	glInitErr  error
+)
+
+// NewWorker starts a Worker: a goroutine locked to its OS thread that opens
+// a headless EGL OpenGL 3.3 core context and then runs GL work sent by
+// Renderers. It returns once the context is ready, or with the error that
+// prevented it. The Worker stops when Close is called or ctx is done.
+func NewWorker(ctx context.Context, opts ...Option) (*Worker, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	w := &Worker{
+		jobs: make(chan func()),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	ready := make(chan error, 1)
+	go w.loop(ctx, o, ready)
+	if err := <-ready; err != nil {
+		<-w.done
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Worker) loop(ctx context.Context, o options, ready chan<- error) {
+	defer close(w.done)
+	// The goroutine exits locked, so its thread (with whatever EGL thread
+	// state is left) is discarded rather than reused by the runtime.
+	runtime.LockOSThread()
+	c, err := egl.Open(egl.Options{Platform: egl.Platform(o.platform)})
+	if err != nil {
+		ready <- fmt.Errorf("glrender: open EGL context: %w", err)
+		return
+	}
+	glInitOnce.Do(func() { glInitErr = gl.InitWithProcAddrFunc(c.GetProcAddress) })
+	if glInitErr != nil {
+		c.Close()
+		ready <- fmt.Errorf("glrender: load GL functions: %w", glInitErr)
+		return
+	}
+	ei := c.Info()
+	w.info = Info{Platform: string(ei.Platform), Device: ei.Device, Vendor: ei.Vendor, Renderer: ei.Renderer, Version: ei.Version}
+	progs, err := newPrograms()
+	if err != nil {
+		c.Close()
+		ready <- fmt.Errorf("glrender: %w", err)
+		return
+	}
+	w.progs = progs
+	ready <- nil
+
+	for {
+		select {
+		case job := <-w.jobs:
+			job()
+		case <-w.quit:
+			w.closeErr = w.shutdown(c)
+			return
+		case <-ctx.Done():
+			w.closeErr = w.shutdown(c)
+			return
+		}
+	}
+}
+
+func (w *Worker) shutdown(c *egl.Context) error {
+	w.progs.delete()
+	gl.Finish()
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("glrender: close worker: %w", err)
+	}
+	return nil
+}
+
+// do runs fn on the worker goroutine and returns its error, or ErrClosed if
+// the worker has stopped.
+func (w *Worker) do(fn func() error) error {
+	errc := make(chan error, 1)
+	job := func() { errc <- fn() }
+	select {
+	case w.jobs <- job:
+		return <-errc
+	case <-w.done:
+		return ErrClosed
+	}
+}
+
+// Info returns the EGL platform and GL strings of the Worker's context.
+func (w *Worker) Info() Info { return w.info }
+
+// Close stops the Worker, destroying its context and with it every GL
+// object of its Renderers, and waits for its goroutine to exit. It is safe
+// to call more than once and from several goroutines.
+func (w *Worker) Close() error {
+	w.closeOnce.Do(func() { close(w.quit) })
+	<-w.done
+	return w.closeErr
+}
+
+// NewRenderer makes a Renderer for side-by-side frames of width×height
+// pixels (each eye width/2 × height) drawing scene, or DefaultScene() when
+// none is given. width and height must be even, width/2 even too (so each
+// eye is a whole number of chroma blocks), and within the GL renderbuffer
+// limit. The Renderer's Render and Close must be called from one goroutine
+// at a time; it also implements render.Resizer.
+func (w *Worker) NewRenderer(width, height int, scene ...*Scene) (render.Renderer, error) {
+	if len(scene) > 1 {
+		return nil, fmt.Errorf("glrender: new renderer: %d scenes given, want at most one", len(scene))
+	}
+	s := DefaultScene()
+	if len(scene) == 1 && scene[0] != nil {
+		s = scene[0]
+	}
+	if err := s.validate(); err != nil {
+		return nil, fmt.Errorf("glrender: new renderer: %w", err)
+	}
+	r := &Renderer{w: w, scene: s}
+	var err error
+	if derr := w.do(func() error {
+		err = r.init(width, height)
+		return nil
+	}); derr != nil {
+		return nil, fmt.Errorf("glrender: new renderer: %w", derr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("glrender: new renderer %dx%d: %w", width, height, err)
+	}
+	return r, nil
+}
+
+func (s *Scene) validate() error {
+	if len(s.Vertices) == 0 || len(s.Indices) == 0 {
+		return errors.New("empty scene")
+	}
+	for _, i := range s.Indices {
+		if int(i) >= len(s.Vertices) {
+			return fmt.Errorf("index %d out of range (%d vertices)", i, len(s.Vertices))
+		}
+	}
+	for _, d := range s.Draws {
+		if d.First < 0 || d.Count < 0 || d.First+d.Count > len(s.Indices) {
+			return fmt.Errorf("draw %+v out of range (%d indices)", d, len(s.Indices))
+		}
+		if d.Material != MaterialLit && d.Material != MaterialGrid {
+			return fmt.Errorf("draw %+v: unknown material", d)
+		}
+	}
+	return nil
+}
+
+// glError returns the pending GL errors, if any, as an error.
+func glError(op string) error {
+	var codes []error
+	for range 8 {
+		e := gl.GetError()
+		if e == gl.NO_ERROR {
+			break
+		}
+		codes = append(codes, fmt.Errorf("%s (0x%04X)", glErrorName(e), e))
+	}
+	if len(codes) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, errors.Join(codes...))
+}
+
+func glErrorName(e uint32) string {
+	switch e {
+	case gl.INVALID_ENUM:
+		return "GL_INVALID_ENUM"
+	case gl.INVALID_VALUE:
+		return "GL_INVALID_VALUE"
+	case gl.INVALID_OPERATION:
+		return "GL_INVALID_OPERATION"
+	case gl.INVALID_FRAMEBUFFER_OPERATION:
+		return "GL_INVALID_FRAMEBUFFER_OPERATION"
+	case gl.OUT_OF_MEMORY:
+		return "GL_OUT_OF_MEMORY"
+	}
+	return "GL error"
+}
