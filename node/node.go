@@ -1,0 +1,227 @@
+// Package node wires a Holocast render node together: the WebRTC API
+// (codecs, interceptors, ICE settings), the GL render worker, the encoder
+// factory, the signaling server with its session registry, and the HTTP
+// handler that serves them with the browser client.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/holocast/holocast/encoder"
+	"github.com/holocast/holocast/pose"
+	"github.com/holocast/holocast/render"
+	"github.com/holocast/holocast/render/glrender"
+	"github.com/holocast/holocast/session"
+	"github.com/holocast/holocast/signaling"
+)
+
+// Config is everything a node needs; cmd/holocast-node fills it from flags.
+type Config struct {
+	// Width and Height of the side-by-side frame; 0 means render.DefaultWidth/Height.
+	Width, Height int
+	// FPS is the default frame rate; 0 means 30.
+	FPS int
+	// BitRate in bits per second; 0 means DefaultBitRate.
+	BitRate int
+	// MaxSessions caps concurrent sessions; 0 means no cap.
+	MaxSessions int
+	// Limits bound what a client may request; zero means session.DefaultLimits.
+	Limits session.Limits
+	// Predictor names the pose predictor; "" means pose.DefaultPredictorName.
+	Predictor string
+	// FixedHorizon, if positive, replaces the measured motion-to-photon
+	// latency as prediction look-ahead.
+	FixedHorizon time.Duration
+	// ICEServers are given to every peer connection (STUN/TURN URLs).
+	ICEServers []webrtc.ICEServer
+	// NAT1To1IPs, if set, are announced as host candidates instead of the
+	// node's interface addresses (a node behind 1:1 NAT).
+	NAT1To1IPs []string
+	// UDPPortMin and UDPPortMax, if set, bound the ICE UDP ports.
+	UDPPortMin, UDPPortMax uint16
+	// EGLPlatform forces "device" or "surfaceless"; "" picks automatically.
+	EGLPlatform string
+	// Static serves the browser client at "/"; nil serves nothing there.
+	Static fs.FS
+	// Logger receives all logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultBitRate is the encoder target when Config.BitRate is 0.
+const DefaultBitRate = 4_000_000
+
+// DefaultFPS is the frame rate when Config.FPS is 0.
+const DefaultFPS = 30
+
+// Node is a running render node.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	worker *glrender.Worker
+	api    *webrtc.API
+	sig    *signaling.Server
+}
+
+// New starts a node: it opens the GL context and prepares the WebRTC stack.
+func New(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Width == 0 || cfg.Height == 0 {
+		cfg.Width, cfg.Height = render.DefaultWidth, render.DefaultHeight
+	}
+	if cfg.Width%2 != 0 || cfg.Height%2 != 0 || cfg.Width < 64 || cfg.Height < 64 {
+		return nil, fmt.Errorf("node: size %dx%d must be even and at least 64x64", cfg.Width, cfg.Height)
+	}
+	if cfg.FPS == 0 {
+		cfg.FPS = DefaultFPS
+	}
+	if cfg.BitRate == 0 {
+		cfg.BitRate = DefaultBitRate
+	}
+	if cfg.Limits == (session.Limits{}) {
+		cfg.Limits = session.DefaultLimits
+	}
+	cfg.Limits.MaxWidth = max(cfg.Limits.MaxWidth, cfg.Width)
+	cfg.Limits.MaxHeight = max(cfg.Limits.MaxHeight, cfg.Height)
+	cfg.Limits.MaxFPS = max(cfg.Limits.MaxFPS, cfg.FPS)
+	if cfg.Predictor == "" {
+		cfg.Predictor = pose.DefaultPredictorName
+	}
+	if _, err := pose.NewPredictor(cfg.Predictor); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "node")}
+
+	var wopts []glrender.Option
+	if cfg.EGLPlatform != "" {
+		wopts = append(wopts, glrender.WithPlatform(cfg.EGLPlatform))
+	}
+	w, err := glrender.NewWorker(ctx, wopts...)
+	if err != nil {
+		return nil, fmt.Errorf("node: start renderer: %w", err)
+	}
+	n.worker = w
+	info := w.Info()
+	n.log.Info("renderer ready", "platform", info.Platform, "gl_renderer", info.Renderer, "gl_version", info.Version)
+
+	if n.api, err = newAPI(cfg); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	n.sig = signaling.NewServer(n.newSession, signaling.Options{MaxSessions: cfg.MaxSessions, Logger: cfg.Logger})
+	return n, nil
+}
+
+// h264Profiles are the H.264 formats the node accepts in offers, all with
+// packetization-mode 1. x264 at the default preset emits Constrained
+// Baseline, which decoders of every listed profile accept.
+var h264Profiles = []struct {
+	pt   webrtc.PayloadType
+	plid string
+}{{102, "42e01f"}, {106, "42001f"}, {108, "4d001f"}}
+
+func newAPI(cfg Config) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
+	for _, p := range h264Profiles {
+		if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + p.plid,
+				RTCPFeedback: fb,
+			},
+			PayloadType: p.pt,
+		}, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("node: register H.264: %w", err)
+		}
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("node: register interceptors: %w", err)
+	}
+	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{cfg.Logger}}
+	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	if len(cfg.NAT1To1IPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: cfg.NAT1To1IPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, fmt.Errorf("node: NAT 1:1 addresses: %w", err)
+		}
+	}
+	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, fmt.Errorf("node: UDP port range: %w", err)
+		}
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+func (n *Node) newSession(ctx context.Context, id, offer string) (signaling.Session, error) {
+	out := session.Output{Width: n.cfg.Width, Height: n.cfg.Height, FPS: n.cfg.FPS, Device: render.DefaultDevice(n.cfg.Width/2, n.cfg.Height)}
+	s, err := session.New(ctx, offer, session.Config{
+		ID: id, Output: out, Limits: n.cfg.Limits, BitRate: n.cfg.BitRate,
+		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.cfg.ICEServers,
+	}, session.Deps{
+		API:          n.api,
+		NewRenderer:  func(w, h int) (render.Renderer, error) { return n.worker.NewRenderer(w, h) },
+		NewEncoder:   encoder.New,
+		EncoderName:  encoder.Backend(),
+		RendererName: n.worker.Info().Renderer,
+		Logger:       n.cfg.Logger,
+	})
+	if errors.Is(err, session.ErrBadOffer) {
+		return nil, fmt.Errorf("%w: %v", signaling.ErrBadOffer, err)
+	}
+	return s, err
+}
+
+// Sessions returns the number of live sessions.
+func (n *Node) Sessions() int { return n.sig.Len() }
+
+// RendererInfo describes the GL context the node renders with.
+func (n *Node) RendererInfo() glrender.Info { return n.worker.Info() }
+
+// Handler serves the signaling endpoints and, at "/", the browser client.
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(signaling.SessionsPath, n.sig.Handler())
+	mux.Handle(signaling.SessionsPath+"/", n.sig.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "ok sessions=%d\n", n.sig.Len())
+	})
+	if n.cfg.Static != nil {
+		files := http.FileServerFS(n.cfg.Static)
+		mux.Handle("GET /", securityHeaders(files))
+	}
+	return mux
+}
+
+// securityHeaders sets a strict Content-Security-Policy for the client
+// pages: same-origin scripts, styles, connections and media only.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Permissions-Policy", "xr-spatial-tracking=(self), gyroscope=(self), accelerometer=(self)")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Close ends every session and releases the GL context. It is idempotent.
+func (n *Node) Close() error {
+	err := n.sig.Close()
+	return errors.Join(err, n.worker.Close())
+}

@@ -1,0 +1,141 @@
+package session
+
+import (
+	"errors"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/holocast/holocast/pose"
+	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
+)
+
+// MaxControlMessage bounds one message on the control channel.
+const MaxControlMessage = 16 << 10
+
+// maxControlBuffered is how much may wait unsent on the control channel
+// before the node stops queueing FrameInfo (a stalled client must not make
+// the node buffer without bound).
+const maxControlBuffered = 1 << 20
+
+func isKeyFrameRequest(p rtcp.Packet) bool {
+	switch p.(type) {
+	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		return true
+	}
+	return false
+}
+
+func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
+	switch dc.Label() {
+	case PoseLabel:
+		dc.OnMessage(func(m webrtc.DataChannelMessage) {
+			if err := s.intake.Submit(m.Data); err != nil {
+				s.stats.logPoseError(s.log, err)
+			}
+		})
+	case ControlLabel:
+		dc.OnOpen(func() {
+			s.control.Store(dc)
+			s.sendSessionInfo()
+		})
+		dc.OnMessage(func(m webrtc.DataChannelMessage) { s.onControl(m.Data) })
+	default:
+		s.log.Info("ignoring unknown data channel", "label", dc.Label())
+	}
+}
+
+func (s *Session) onControl(b []byte) {
+	if len(b) > MaxControlMessage {
+		s.notice("control message too large")
+		return
+	}
+	var m holocastv1.ControlMessage
+	if err := proto.Unmarshal(b, &m); err != nil {
+		s.stats.badControl.Add(1)
+		s.notice("malformed control message: " + err.Error())
+		return
+	}
+	switch msg := m.Message.(type) {
+	case *holocastv1.ControlMessage_DeviceConfig:
+		s.mu.Lock()
+		out, err := applyDeviceConfig(s.output, msg.DeviceConfig, s.cfg.Limits)
+		if err == nil {
+			s.output = out
+		}
+		s.mu.Unlock()
+		if err != nil {
+			s.stats.badControl.Add(1)
+			s.notice(err.Error())
+			return
+		}
+		s.log.Info("device config", "name", msg.DeviceConfig.GetDeviceName(), "width", out.Width, "height", out.Height, "fps", out.FPS, "ipd", out.Device.IPD)
+		s.sendSessionInfo()
+	case *holocastv1.ControlMessage_ClientReport:
+		r := msg.ClientReport
+		s.latencyMu.Lock()
+		if r.GetMotionToPhotonUs() > 0 {
+			s.latency.ObserveClientReport(time.Duration(r.GetMotionToPhotonUs()) * time.Microsecond)
+		}
+		if r.GetDisplayDelayUs() > 0 {
+			s.latency.ObserveDisplayDelay(time.Duration(r.GetDisplayDelayUs()) * time.Microsecond)
+		}
+		s.latencyMu.Unlock()
+	case *holocastv1.ControlMessage_Ping:
+		s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_Pong{
+			Pong: &holocastv1.Pong{Id: msg.Ping.GetId(), TimeUs: msg.Ping.GetTimeUs()}}})
+	case *holocastv1.ControlMessage_Pong:
+		rtt := s.sinceStart() - time.Duration(msg.Pong.GetTimeUs())*time.Microsecond
+		if rtt >= 0 && rtt < 10*time.Second {
+			s.latencyMu.Lock()
+			s.latency.ObserveRTT(rtt)
+			s.latencyMu.Unlock()
+			s.stats.rttUS.Store(rtt.Microseconds())
+		}
+	default:
+		s.notice("unexpected control message")
+	}
+}
+
+func (s *Session) sinceStart() time.Duration { return time.Since(s.start) }
+
+func (s *Session) sendSessionInfo() {
+	s.mu.Lock()
+	out := s.output
+	s.mu.Unlock()
+	s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_SessionInfo{SessionInfo: &holocastv1.SessionInfo{
+		SessionId: s.cfg.ID, Width: uint32(out.Width), Height: uint32(out.Height), Fps: uint32(out.FPS),
+		Encoder: s.deps.EncoderName, Renderer: s.deps.RendererName, Predictor: s.predictor.Name(),
+	}}})
+}
+
+func (s *Session) notice(text string) {
+	s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_Notice{Notice: &holocastv1.Notice{Message: text}}})
+}
+
+var errBacklog = errors.New("control channel backlog")
+
+// sendControl sends one message on the control channel if it is open and
+// not backed up. It never blocks.
+func (s *Session) sendControl(m *holocastv1.ControlMessage) error {
+	dc := s.control.Load()
+	if dc == nil {
+		return nil
+	}
+	if dc.BufferedAmount() > maxControlBuffered {
+		s.stats.controlDropped.Add(1)
+		return errBacklog
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return dc.Send(b)
+}
+
+// poseProto is a helper for FrameInfo.
+func poseProto(p pose.Pose) (*holocastv1.Quat, *holocastv1.Vec3) {
+	return pose.QuatToProto(p.Orientation), pose.Vec3ToProto(p.Position)
+}
