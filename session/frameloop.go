@@ -52,11 +52,11 @@ func (s *Session) frameLoop() {
 		return
 	}
 	var (
-		pipe    *pipeline
-		samples []pose.Sample
-		frameID uint64
-		tsBase  = rand.Uint32()
-		next    = time.Now()
+		pipe     *pipeline
+		samples  []pose.Sample
+		frameID  uint64
+		tsBase   = rand.Uint32()
+		next     = time.Now()
 		lastPing time.Time
 	)
 	defer func() {

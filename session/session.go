@@ -103,7 +103,7 @@ type Session struct {
 	control   atomic.Pointer[webrtc.DataChannel]
 	keyFrame  atomic.Bool
 	mu        sync.Mutex
-	output    Output  // guarded by mu: what the frame loop should render
+	output    Output // guarded by mu: what the frame loop should render
 	latencyMu sync.Mutex
 
 	stats counters

@@ -24,9 +24,9 @@ type Stats struct {
 
 type counters struct {
 	framesSent, keyFrames, skippedTicks, frameErrors, bytesSent atomic.Uint64
-	keyFrameRequests, badControl, controlDropped              atomic.Uint64
-	rttUS                                                     atomic.Int64
-	lastPoseLog                                               atomic.Int64
+	keyFrameRequests, badControl, controlDropped                atomic.Uint64
+	rttUS                                                       atomic.Int64
+	lastPoseLog                                                 atomic.Int64
 }
 
 // logPoseError logs a rejected pose at most once a second.

@@ -182,7 +182,6 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, sess.Answer())
 }
 
-
 func (s *Server) reserve() (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
