@@ -46,12 +46,35 @@
 //   - The x264 wrapper's SetBitRate re-configures x264 with a VBV maximum of
 //     the new rate plus 5 Mbit/s, i.e. after the first SetBitRate the VBV
 //     cap is effectively loose and only the ABR target holds.
+//   - libx264 logs its end-of-stream statistics ("x264 [info]: ...") to
+//     stderr on Close; the wrapper offers no way to change its log level.
 //   - OpenH264 with mediadevices' default parameters skips frames under rate
 //     pressure and then returns 0-byte output. The openh264 back-end turns
-//     frame skipping off; should the library still return nothing for a
-//     frame, Encode returns an AccessUnit with empty Data and a nil error
-//     ("no frame this time"), which callers must simply not send.
-//     OpenH264 ignores Config.Preset.
+//     frame skipping off (Params.EnableFrameSkip = false), so every Encode
+//     yields a picture; should the library still return nothing for a
+//     frame, Encode returns an AccessUnit with nil Data and a nil error
+//     ("no frame this time"), which callers must simply not send, and a
+//     pending ForceKeyFrame carries over to the next frame. The price of not
+//     skipping: when the content cannot fit the rate even at OpenH264's
+//     highest QP, the stream overshoots (measured: 1280x720 with heavy
+//     per-pixel grain at 1 Mbit/s, 1.6× at 30 fps and 2.2× at 60 fps; with
+//     moderate content it holds within about 0.85-1.25×). OpenH264 itself
+//     warns about this on stderr at New ("bitrate can't be controlled ...
+//     without enabling skip frame"); for an interactive VR stream a late
+//     frame is better than a skipped one, and SetBitRate remains the lever.
+//   - OpenH264 gets the real frame rate, so it needs no bit-rate scaling.
+//     It takes the key frame interval from Params.IntraPeriod (the wrapper
+//     ignores BaseParams.KeyFrameInterval), cuts each picture into slices of
+//     at most about 12800 bytes (mediadevices' default), ignores
+//     Config.Preset, and its wrapper's SetBitRate ignores OpenH264's result
+//     code, so a rejected rate change goes unnoticed.
+//   - Both wrappers write their "force key frame" flag without a lock; this
+//     package only calls it from Encode, under its own lock, right before
+//     the back-end's Read, so Encoder.ForceKeyFrame is race-free.
+//   - Levels are chosen by the libraries (for 1920x1080 at 72 fps x264 signals
+//     4.0 and OpenH264 4.2; for 1280x720 3.1 and 3.2), which may
+//     exceed the level in an SDP profile-level-id such as 42e01f (3.1);
+//     browsers decode such streams regardless.
 //
 // mediadevices' encoders pull pictures from a video.Reader. This package
 // hands each frame over synchronously: Encode points an image.YCbCr at the

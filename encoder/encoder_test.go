@@ -82,6 +82,27 @@ func TestBaselineAtUltrafast(t *testing.T) {
 	t.Fatalf("no SPS in first AU: %v", h264.Types(aus[0].Data))
 }
 
+// TestPresetProfile documents that x264 switches to High profile (CABAC,
+// 8x8 transform) from preset superfast on.
+func TestPresetProfile(t *testing.T) {
+	if Backend() != "x264" {
+		t.Skipf("presets are x264-only; %s ignores them", Backend())
+	}
+	for preset, want := range map[string]byte{"ultrafast": 66, "superfast": 100, "veryfast": 100} {
+		enc := mustNew(t, Config{Width: 320, Height: 240, FPS: 30, BitRate: 500_000, Preset: preset})
+		aus := encodeScene(t, enc, newMovingScene(320, 240, 2, 0), 1)
+		var got byte
+		for _, nal := range h264.SplitAnnexB(aus[0].Data) {
+			if h264.NALType(nal) == h264.NALSPS && len(nal) > 1 {
+				got = nal[1]
+			}
+		}
+		if got != want {
+			t.Errorf("preset %s: profile_idc %d, want %d", preset, got, want)
+		}
+	}
+}
+
 func TestForceKeyFrame(t *testing.T) {
 	const w, h = 640, 360
 	enc := mustNew(t, Config{Width: w, Height: h, FPS: 30, BitRate: 1_000_000})
