@@ -54,6 +54,11 @@ type Config struct {
 	Static fs.FS
 	// Logger receives all logs; nil means slog.Default().
 	Logger *slog.Logger
+	// SettingEngine, if set, is applied last to the WebRTC setting engine
+	// every session's peer connection is built from. holocast-bench uses it
+	// to run ICE and media over pion's virtual network
+	// (se.SetNet(vnetNet)) for impaired-network measurements.
+	SettingEngine func(se *webrtc.SettingEngine)
 }
 
 // DefaultBitRate is the encoder target when Config.BitRate is 0.
@@ -163,6 +168,9 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 			return nil, fmt.Errorf("node: UDP port range: %w", err)
 		}
 	}
+	if cfg.SettingEngine != nil {
+		cfg.SettingEngine(&se)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
@@ -201,8 +209,15 @@ func (n *Node) Handler() http.Handler {
 		fmt.Fprintf(w, "ok sessions=%d\n", n.sig.Len())
 	})
 	if n.cfg.Static != nil {
-		files := http.FileServerFS(n.cfg.Static)
-		mux.Handle("GET /", securityHeaders(files))
+		files := securityHeaders(http.FileServerFS(n.cfg.Static))
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+				return
+			}
+			files.ServeHTTP(w, r)
+		})
 	}
 	return mux
 }

@@ -1,0 +1,181 @@
+// Command holocast-node is the Holocast render node: it accepts headsets
+// over WebRTC (WHEP-style signaling at /v1/sessions), renders the built-in
+// scene in stereo for each head pose, and streams H.264 back. It serves the
+// browser client at "/".
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/holocast/holocast/clients/web"
+	"github.com/holocast/holocast/encoder"
+	"github.com/holocast/holocast/node"
+	"github.com/holocast/holocast/pose"
+	"github.com/holocast/holocast/render"
+)
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "holocast-node:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("holocast-node", flag.ContinueOnError)
+	var (
+		listen       = fs.String("listen", ":8443", "`address` to serve HTTPS (or HTTP with --insecure-http) on")
+		certFile     = fs.String("tls-cert", "", "TLS certificate `file` (PEM); default: a self-signed one kept in --cert-dir")
+		keyFile      = fs.String("tls-key", "", "TLS private key `file` (PEM) for --tls-cert")
+		certDir      = fs.String("cert-dir", defaultCertDir(), "`directory` where the self-signed certificate is generated on first run and kept")
+		insecure     = fs.Bool("insecure-http", false, "serve plain HTTP instead of HTTPS; only allowed on a loopback --listen address")
+		width        = fs.Int("width", render.DefaultWidth, "side-by-side frame `width` in pixels (both eyes)")
+		height       = fs.Int("height", render.DefaultHeight, "frame `height` in pixels")
+		fps          = fs.Int("fps", node.DefaultFPS, "frame rate")
+		bitrate      = fs.Int("bitrate", node.DefaultBitRate, "H.264 target bit rate in `bps`")
+		enc          = fs.String("encoder", encoder.Backend(), "H.264 encoder; this binary has "+encoder.Backend()+" (build with -tags openh264 for openh264)")
+		maxSessions  = fs.Int("max-sessions", 4, "maximum concurrent sessions (0 = unlimited); more get 503")
+		maxW         = fs.Int("max-width", 2*1440, "largest frame width a client may request")
+		maxH         = fs.Int("max-height", 1600, "largest frame height a client may request")
+		maxFPS       = fs.Int("max-fps", 90, "largest frame rate a client may request")
+		predictor    = fs.String("predictor", pose.DefaultPredictorName, "head-motion predictor: "+strings.Join(pose.PredictorNames(), ", "))
+		horizon      = fs.Duration("horizon", 0, "fixed prediction look-ahead (e.g. 50ms); 0 measures motion-to-photon latency per session")
+		eglPlatform  = fs.String("egl-platform", "", "EGL platform: device (GPU) or surfaceless (Mesa); default tries device, then surfaceless")
+		natIPs       = fs.String("nat-ip", "", "comma-separated public `IPs` to announce as ICE host candidates (node behind 1:1 NAT)")
+		udpPorts     = fs.String("udp-ports", "", "ICE UDP port `range` MIN-MAX (default: ephemeral)")
+		logLevel     = fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+		iceServers   listFlag
+		iceUser      = fs.String("ice-username", "", "username for TURN servers in --ice-server")
+		iceCred      = fs.String("ice-credential", "", "credential for TURN servers in --ice-server")
+	)
+	fs.Var(&iceServers, "ice-server", "STUN/TURN `URL` for ICE, e.g. stun:stun.example.org:3478 (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: holocast-node [flags]\n\nRuns a Holocast render node and prints the URL to open in a browser.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	if *enc != encoder.Backend() {
+		return fmt.Errorf("--encoder %q: this binary was built with %s (the x264 and openh264 bridges cannot be linked together; build with -tags 'egl openh264' for openh264)", *enc, encoder.Backend())
+	}
+	cfg := node.Config{
+		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, MaxSessions: *maxSessions,
+		Predictor: *predictor, FixedHorizon: *horizon, EGLPlatform: *eglPlatform,
+		Static: web.FS(), Logger: log,
+	}
+	cfg.Limits.MaxWidth, cfg.Limits.MaxHeight, cfg.Limits.MaxFPS = *maxW, *maxH, *maxFPS
+	if *fps <= 0 || *bitrate <= 0 || *maxSessions < 0 {
+		return errors.New("--fps and --bitrate must be positive, --max-sessions not negative")
+	}
+	for _, u := range iceServers {
+		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: []string{u}, Username: *iceUser, Credential: *iceCred})
+	}
+	if *natIPs != "" {
+		cfg.NAT1To1IPs = strings.Split(*natIPs, ",")
+	}
+	if *udpPorts != "" {
+		lo, hi, ok := strings.Cut(*udpPorts, "-")
+		a, err1 := strconv.ParseUint(lo, 10, 16)
+		b, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil || a > b {
+			return fmt.Errorf("--udp-ports %q: want MIN-MAX", *udpPorts)
+		}
+		cfg.UDPPortMin, cfg.UDPPortMax = uint16(a), uint16(b)
+	}
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "https"
+	if *insecure {
+		host, _, _ := net.SplitHostPort(ln.Addr().String())
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			ln.Close()
+			return fmt.Errorf("--insecure-http is only allowed on a loopback address (browsers need a secure context for WebXR and sensors); got %s", *listen)
+		}
+		scheme = "http"
+	} else {
+		var cert tls.Certificate
+		if *certFile != "" || *keyFile != "" {
+			cert, err = tls.LoadX509KeyPair(*certFile, *keyFile)
+		} else {
+			cert, err = selfSigned(*certDir)
+		}
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.New(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("render node ready", "url", publicURL(scheme, ln.Addr()), "size", fmt.Sprintf("%dx%d", *width, *height), "fps", *fps, "encoder", encoder.Backend(), "renderer", n.RendererInfo().Renderer)
+	fmt.Printf("Holocast render node: open %s in a browser\n", publicURL(scheme, ln.Addr()))
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err = <-errc:
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	return errors.Join(err, n.Close())
+}
+
+func publicURL(scheme string, addr net.Addr) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
+}
+
+func defaultCertDir() string {
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "holocast")
+	}
+	return ".holocast"
+}
