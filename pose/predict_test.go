@@ -94,7 +94,7 @@ func TestBeforeObserveIdentity(t *testing.T) {
 func TestConstantRateExact(t *testing.T) {
 	exact := map[string]Predictor{
 		"constant-velocity":  NewConstantVelocity(),
-		"robust-cv/no-decay": NewRobustCV("x", RobustConfig{BaselineFrac: 0.75, PosWindow: 50 * time.Millisecond}),
+		"robust-cv/no-decay": NewRobustCV("x", RobustConfig{PosWindow: 50 * time.Millisecond}),
 	}
 	for name, p := range exact {
 		for _, tt := range unevenTimes(40) {
@@ -136,6 +136,39 @@ func TestRobustDecay(t *testing.T) {
 			t.Errorf("h=%v: implausible decayed horizon %v", h, eff)
 		}
 	}
+}
+
+// TestJitteredTimestamps: regular 60 Hz sampling of a constant turn,
+// timestamps jittered by up to ±5 ms. Constant velocity from the last two
+// timestamps is thrown off; the default predictor's sample clock is not.
+func TestJitteredTimestamps(t *testing.T) {
+	const n = 120
+	period := time.Second / 60
+	jitter := []time.Duration{0, 4, -3, 5, -5, 1, -2, 3, -4, 2}
+	cv, rob := NewConstantVelocity(), NewRobustCV("robust-cv", DefaultRobustConfig)
+	var errCV, errRob float64
+	for i := 0; i < n; i++ {
+		truth := time.Duration(i) * period
+		s := turn.at(truth)
+		s.Time = truth + jitter[i%len(jitter)]*time.Millisecond
+		cv.Observe(s)
+		rob.Observe(s)
+		if i < 60 {
+			continue
+		}
+		// Predict 50 ms past the sample's true time, where the truth is.
+		want := turn.at(truth + 50*time.Millisecond).Orientation
+		eff := decayed(0.05, DefaultRobustConfig.Decay)
+		wantDecayed := quatExp(turn.w.Mul(eff)).Mul(turn.at(truth).Orientation)
+		errCV += angleDeg(cv.Predict(truth+50*time.Millisecond).Orientation, want)
+		errRob += angleDeg(rob.Predict(truth+50*time.Millisecond).Orientation, wantDecayed)
+	}
+	errCV /= n - 60
+	errRob /= n - 60
+	if errRob > errCV/5 {
+		t.Errorf("mean error: robust-cv %.3f°, constant-velocity %.3f°", errRob, errCV)
+	}
+	t.Logf("mean error: robust-cv %.4f°, constant-velocity %.3f°", errRob, errCV)
 }
 
 // TestKalmanConverges: on noise-free constant-rate motion the filter
