@@ -60,10 +60,18 @@ type Resizer interface {
 // DefaultWidth and DefaultHeight are the default side-by-side frame size
 // (each eye gets DefaultWidth/2 × DefaultHeight).
 //
-// Chosen by measurement with the built-in scene on a 2-core CPU-only node
-// (llvmpipe, no LP_NUM_THREADS): the budget is 33 ms per frame (30 fps)
-// minus ~4 ms for x264, so render+readback+convert must stay under ~29 ms.
-// MEASUREMENT-PLACEHOLDER
+// Chosen by measurement with the built-in scene (glrender.DefaultScene,
+// ~2.5k triangles) on a 2-core CPU-only node, Mesa 22.3 llvmpipe, default
+// LP_NUM_THREADS (setting it to 1 or 4 was slower). The budget is 33 ms per
+// frame (30 fps) minus ~4 ms for x264, so render+readback+convert must stay
+// under ~29 ms. Medians of BenchmarkRender on a machine shared with other
+// jobs (load 5-8):
+//
+//	1280x720:  render (GL+readback) 8-10 ms, convert 2.0-2.3 ms: fits, with
+//	           room for a second session on the same worker;
+//	1920x1080: render 40 ms, convert 7.7 ms: does not fit.
+//
+// glReadPixels of the 720p frame takes 0.1-0.3 ms of that render time.
 const (
 	DefaultWidth  = 1280
 	DefaultHeight = 720
