@@ -26,10 +26,10 @@ type KalmanConfig struct {
 // DefaultKalmanConfig holds the parameters of the "kalman" predictor,
 // chosen by leave-one-trace-out evaluation on real head-motion traces.
 var DefaultKalmanConfig = KalmanConfig{
-	OrientAccel: 30,
-	OrientMeas:  0.002,
-	PosAccel:    6,
-	PosMeas:     0.0005,
+	OrientAccel: 10,
+	OrientMeas:  0.003,
+	PosAccel:    3,
+	PosMeas:     0.002,
 }
 
 // cv2 is a per-axis constant-velocity Kalman covariance [[a,b],[b,c]];
