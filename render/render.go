@@ -61,7 +61,7 @@ type Resizer interface {
 // (each eye gets DefaultWidth/2 × DefaultHeight).
 //
 // Chosen by measurement with the built-in scene (glrender.DefaultScene,
-// ~2.5k triangles) on a 2-core CPU-only node, Mesa 22.3 llvmpipe, default
+// ~1.9k triangles) on a 2-core CPU-only node, Mesa 22.3 llvmpipe, default
 // LP_NUM_THREADS (setting it to 1 or 4 was slower). The budget is 33 ms per
 // frame (30 fps) minus ~4 ms for x264, so render+readback+convert must stay
 // under ~29 ms. Medians of BenchmarkRender on a machine shared with other

@@ -191,6 +191,8 @@ type Error struct {
 	Code int
 }
 
+// Error implements error, naming the code, e.g.
+// "eglInitialize failed: EGL_NOT_INITIALIZED (0x3001)".
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s failed: %s (0x%04X)", e.Op, ErrorName(e.Code), e.Code)
 }

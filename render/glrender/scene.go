@@ -1,6 +1,8 @@
 package glrender
 
 import (
+	"errors"
+	"fmt"
 	"math"
 
 	"github.com/go-gl/mathgl/mgl32"
@@ -10,9 +12,9 @@ import (
 // linear RGB colour in [0,1]. It is uploaded as is (36 bytes, tightly
 // packed).
 type Vertex struct {
-	Pos    [3]float32
-	Normal [3]float32
-	Color  [3]float32
+	Pos    [3]float32 // world position, metres
+	Normal [3]float32 // unit normal
+	Color  [3]float32 // base colour before lighting
 }
 
 // Material selects the shader of a Draw.
@@ -38,9 +40,12 @@ type Draw struct {
 // Scene is static geometry in one vertex buffer and one index buffer, drawn
 // as indexed triangles (counter-clockwise front faces, back faces culled).
 type Scene struct {
+	// Vertices go into one vertex buffer.
 	Vertices []Vertex
-	Indices  []uint32
-	Draws    []Draw
+	// Indices (triangles) go into one index buffer.
+	Indices []uint32
+	// Draws are issued in order for each eye.
+	Draws []Draw
 	// Sky draws a gradient sky with a sun behind everything else;
 	// otherwise the background is FogColor.
 	Sky bool
@@ -54,6 +59,28 @@ type Scene struct {
 
 // Triangles returns the number of triangles in the scene.
 func (s *Scene) Triangles() int { return len(s.Indices) / 3 }
+
+// Validate checks that the scene can be uploaded: it is not empty, its
+// indices refer to existing vertices and its draws to existing indices.
+func (s *Scene) Validate() error {
+	if len(s.Vertices) == 0 || len(s.Indices) == 0 {
+		return errors.New("empty scene")
+	}
+	for _, i := range s.Indices {
+		if int(i) >= len(s.Vertices) {
+			return fmt.Errorf("index %d out of range (%d vertices)", i, len(s.Vertices))
+		}
+	}
+	for _, d := range s.Draws {
+		if d.First < 0 || d.Count < 0 || d.First+d.Count > len(s.Indices) {
+			return fmt.Errorf("draw %+v out of range (%d indices)", d, len(s.Indices))
+		}
+		if d.Material != MaterialLit && d.Material != MaterialGrid {
+			return fmt.Errorf("draw %+v: unknown material", d)
+		}
+	}
+	return nil
+}
 
 // FloorY is the height of the default scene's floor: the default scene is
 // laid out for a WebXR "local" reference space, where the head starts at
@@ -209,7 +236,7 @@ func polar(deg, r, y float32) mgl32.Vec3 {
 //     metres, for stereo depth, and a scatter of conifers at 8-16 m;
 //   - a gradient sky with a sun, drawn last only where nothing else is.
 //
-// It has about 2.5k triangles; on llvmpipe the cost is fill, which the
+// It has about 1.9k triangles; on llvmpipe the cost is fill, which the
 // scene keeps low with back-face culling, front-to-back order and cheap
 // per-vertex lighting.
 func DefaultScene() *Scene {

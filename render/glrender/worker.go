@@ -169,7 +169,7 @@ func (w *Worker) NewRenderer(width, height int, scene ...*Scene) (render.Rendere
 	if len(scene) == 1 && scene[0] != nil {
 		s = scene[0]
 	}
-	if err := s.validate(); err != nil {
+	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("glrender: new renderer: %w", err)
 	}
 	r := &Renderer{w: w, scene: s}
@@ -184,26 +184,6 @@ func (w *Worker) NewRenderer(width, height int, scene ...*Scene) (render.Rendere
 		return nil, fmt.Errorf("glrender: new renderer %dx%d: %w", width, height, err)
 	}
 	return r, nil
-}
-
-func (s *Scene) validate() error {
-	if len(s.Vertices) == 0 || len(s.Indices) == 0 {
-		return errors.New("empty scene")
-	}
-	for _, i := range s.Indices {
-		if int(i) >= len(s.Vertices) {
-			return fmt.Errorf("index %d out of range (%d vertices)", i, len(s.Vertices))
-		}
-	}
-	for _, d := range s.Draws {
-		if d.First < 0 || d.Count < 0 || d.First+d.Count > len(s.Indices) {
-			return fmt.Errorf("draw %+v out of range (%d indices)", d, len(s.Indices))
-		}
-		if d.Material != MaterialLit && d.Material != MaterialGrid {
-			return fmt.Errorf("draw %+v: unknown material", d)
-		}
-	}
-	return nil
 }
 
 // glError returns the pending GL errors, if any, as an error.
