@@ -48,6 +48,10 @@ type Config struct {
 	NAT1To1IPs []string
 	// UDPPortMin and UDPPortMax, if set, bound the ICE UDP ports.
 	UDPPortMin, UDPPortMax uint16
+	// ICEDisconnectedTimeout and ICEFailedTimeout bound how long a silent
+	// peer keeps its session: after the failed timeout the session ends.
+	// Zero means 5 s and 10 s.
+	ICEDisconnectedTimeout, ICEFailedTimeout time.Duration
 	// EGLPlatform forces "device" or "surfaceless"; "" picks automatically.
 	EGLPlatform string
 	// Static serves the browser client at "/"; nil serves nothing there.
@@ -155,7 +159,14 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 		return nil, fmt.Errorf("node: register interceptors: %w", err)
 	}
 	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{cfg.Logger}}
-	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	disc, failed := cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout
+	if disc <= 0 {
+		disc = 5 * time.Second
+	}
+	if failed <= 0 {
+		failed = 10 * time.Second
+	}
+	se.SetICETimeouts(disc, failed, min(2*time.Second, disc/2))
 	if len(cfg.NAT1To1IPs) > 0 {
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External: cfg.NAT1To1IPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
