@@ -97,8 +97,8 @@ import (
 type AccessUnit struct {
 	// Data is the H.264 access unit in Annex-B form (each NAL unit preceded
 	// by a start code), ready for an RTP H.264 packetizer. It is owned by
-	// the caller. It may be empty (see the package doc on OpenH264), in
-	// which case there is nothing to send for this frame.
+	// the caller. It may be nil with a nil error (see the package doc on
+	// OpenH264), in which case there is nothing to send for this frame.
 	Data []byte
 	// KeyFrame reports that Data holds an IDR picture (NAL type 5); the
 	// back-ends put SPS and PPS in front of every IDR.
@@ -147,7 +147,10 @@ type Encoder interface {
 	ForceKeyFrame()
 	// SetBitRate changes the target bit rate (bits per second) from the
 	// next frame on. It returns an error wrapping ErrUnsupported if the
-	// back-end cannot change it on the fly.
+	// back-end cannot change it on the fly; both current back-ends can.
+	// The x264 back-end applies the same 25 fps scaling as New; the x264
+	// wrapper silently ignores a scaled rate under 2 kbit/s and, after the
+	// first change, runs with a loose VBV cap (see the package doc).
 	SetBitRate(bps int) error
 	// Close releases the native encoder. It is idempotent; using the
 	// Encoder afterwards returns errors wrapping ErrClosed.
