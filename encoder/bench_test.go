@@ -114,8 +114,8 @@ func (s *sceneFrame) step(i int) *render.Frame {
 //	1920x1080   5.7 ms/frame     4.4 ms/frame
 //
 // OpenH264 produced far fewer bytes (about 1.1-2 KB/frame against x264's
-// 7-22 KB at these targets): it settles at its QP floor on this content and
-// undershoots, so the times are not for equal quality.
+// 7-22 KB at these targets): it undershoots its target on this mostly static
+// content, so the times are not for equal quality or size.
 func BenchmarkEncode(b *testing.B) {
 	for _, c := range []struct {
 		w, h, bps int
