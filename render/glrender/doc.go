@@ -10,6 +10,19 @@
 // keeps every core busy, so several sessions share one Worker. Colour
 // conversion runs on the caller's goroutine, outside the Worker.
 //
+// Typical use, one Worker per node and one Renderer per session:
+//
+//	w, err := glrender.NewWorker(ctx)
+//	if err != nil { ... }            // e.g. no EGL on this machine
+//	defer w.Close()
+//	r, err := w.NewRenderer(render.DefaultWidth, render.DefaultHeight)
+//	if err != nil { ... }
+//	defer r.Close()
+//	dev := render.DefaultDevice(render.DefaultWidth/2, render.DefaultHeight)
+//	frame, err := r.Render(dev.Views(p)) // I420, reused by the next call
+//
+// A client's requested size is applied with r.(render.Resizer).SetSize.
+//
 // The GL implementation needs the "egl" build tag (which also makes go-gl
 // load functions through EGL and link libEGL only, not libGL/GLX). Without
 // the tag the package still compiles and NewWorker returns ErrNoGL.
