@@ -5,7 +5,7 @@ TAGS ?= egl
 PROTOC_GEN_GO_VERSION := v1.36.12
 BIN := $(CURDIR)/.bin
 
-.PHONY: all build test proto node
+.PHONY: all build test proto node web
 
 all: build
 
@@ -24,3 +24,9 @@ proto:
 	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	protoc --plugin=protoc-gen-go=$(BIN)/protoc-gen-go -I proto \
 		--go_out=proto/holocastv1 --go_opt=paths=source_relative proto/holocast.proto
+
+# web rebuilds the browser client: the protobuf code generated from
+# proto/holocast.proto and the esbuild bundle clients/web/static/app.js that
+# the node embeds, with the npm versions pinned in package-lock.json.
+web:
+	cd clients/web && npm ci --no-audit --no-fund && npm run -s gen && node build.mjs
