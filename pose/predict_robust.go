@@ -26,6 +26,13 @@ type RobustConfig struct {
 	PosWindow time.Duration
 	// PosDecay is Decay for position.
 	PosDecay time.Duration
+	// StraightWindow, when > 0, scales the extrapolated rotation by how
+	// straight the orientation path of the last StraightWindow was: s =
+	// net rotation / path length ∈ [0,1], factor StraightFloor +
+	// (1−StraightFloor)·s. A head that has been turning steadily keeps
+	// turning; one that has been wobbling or reversing does not.
+	StraightWindow time.Duration
+	StraightFloor  float64
 	// UseClientVelocity makes the predictor use the angular and linear
 	// velocity the client sent with the newest sample, when it did.
 	UseClientVelocity bool
@@ -35,10 +42,12 @@ type RobustConfig struct {
 // chosen by leave-one-trace-out evaluation on the shared HoloLens traces
 // (see docs/prediction.md).
 var DefaultRobustConfig = RobustConfig{
-	ClockGain:         0.1,
-	Decay:             450 * time.Millisecond,
+	ClockGain:         0.2,
+	Decay:             700 * time.Millisecond,
+	StraightWindow:    100 * time.Millisecond,
+	StraightFloor:     0.5,
 	PosWindow:         50 * time.Millisecond,
-	PosDecay:          450 * time.Millisecond,
+	PosDecay:          700 * time.Millisecond,
 	UseClientVelocity: true,
 }
 
@@ -54,7 +63,8 @@ var DefaultRobustConfig = RobustConfig{
 //     irregular sender) the loop restarts on the newest sample;
 //   - position noise: the linear velocity is the slope of a
 //     least-squares line over a short window;
-//   - long horizons: the extrapolated velocity decays exponentially;
+//   - long horizons: the extrapolated velocity decays exponentially,
+//     and is scaled down when the recent path was not straight;
 //   - sign flips, glitches, gaps and stale samples, as every predictor
 //     here (see track).
 type RobustCV struct {
@@ -75,6 +85,7 @@ type RobustCV struct {
 	errGrid, errRaw float64
 	wRaw            mgl64.Vec3 // angular velocity on raw timestamps
 	wGrid           mgl64.Vec3
+	straight        float64
 	useGrid         bool
 
 	ts []float64
@@ -131,6 +142,18 @@ func (f *RobustCV) Observe(p Pose) {
 		}
 		f.v = f.posVelocity(h)
 		f.ok = true
+		f.straight = 1
+		if f.cfg.StraightWindow > 0 {
+			var path float64
+			j := n - 1
+			for j > 0 && last.t-h[j-1].t <= f.cfg.StraightWindow {
+				path += quatAngle(h[j].q, h[j-1].q)
+				j--
+			}
+			if path > 1e-9 {
+				f.straight = quatAngle(last.q, h[j].q) / path
+			}
+		}
 	}
 	if last.hasVel && f.cfg.UseClientVelocity && last.w.Len() <= GlitchAngularSpeed && last.v.Len() <= GlitchLinearSpeed {
 		f.w, f.v, f.ok = last.w, last.v, true
@@ -211,6 +234,9 @@ func (f *RobustCV) Predict(at time.Duration) Pose {
 	}
 	tau = math.Max(0, math.Min(tau, MaxExtrapolation.Seconds()))
 	r := f.w.Mul(decayed(tau, f.cfg.Decay))
+	if f.cfg.StraightWindow > 0 {
+		r = r.Mul(f.cfg.StraightFloor + (1-f.cfg.StraightFloor)*f.straight)
+	}
 	dp := f.v.Mul(decayed(tau, f.cfg.PosDecay))
 	return f.tr.result(at, r, dp, f.w, f.v)
 }

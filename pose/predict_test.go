@@ -129,7 +129,7 @@ func TestRobustDecay(t *testing.T) {
 		eff := decayed(h.Seconds(), DefaultRobustConfig.Decay)
 		want := quatExp(turn.w.Mul(eff)).Mul(turn.at(last).Orientation)
 		got := p.Predict(last + h)
-		if a := angleDeg(got.Orientation, want); a > 1e-6 {
+		if a := angleDeg(got.Orientation, want); a > 1e-4 {
 			t.Errorf("h=%v: off by %g°", h, a)
 		}
 		if eff >= h.Seconds() || eff < 0.8*h.Seconds() {
