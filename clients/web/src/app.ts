@@ -162,7 +162,7 @@ export class App {
       onDrop: (reason) => {
         if (this.conn !== conn) return;
         this.teardownConnection();
-        this.scheduleReconnect(reason);
+        this.scheduleReconnect(reason, true);
       },
     });
     this.conn = conn;
@@ -174,7 +174,7 @@ export class App {
       const e = err as Error;
       this.error = e.message;
       const retry = !(err instanceof ClientError) || err.kind === "network" || (err.kind === "signaling" && /HTTP (429|5\d\d)/.test(e.message));
-      if (retry && this.wantConnected) this.scheduleReconnect(e.message);
+      if (retry && this.wantConnected) this.scheduleReconnect(e.message, false);
       else { this.setState("error"); this.onMessage(e.message, (err as ClientError).kind ?? "error"); }
       throw err;
     }
@@ -197,11 +197,11 @@ export class App {
     this.configKey = "";
   }
 
-  private scheduleReconnect(reason: string): void {
+  private scheduleReconnect(reason: string, wasUp: boolean): void {
     if (!this.wantConnected) { this.setState("disconnected"); return; }
     const d = backoffMs(this.attempt++);
     this.setState("reconnecting");
-    this.onMessage(`Connection lost (${reason}); reconnecting in ${(d / 1000).toFixed(1)} s…`, "network");
+    this.onMessage(`${wasUp ? `Connection lost (${reason})` : reason}; retrying in ${(d / 1000).toFixed(1)} s…`, "network");
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = window.setTimeout(() => { this.connect().catch(() => {}); }, d);
   }

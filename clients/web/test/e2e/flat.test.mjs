@@ -1,0 +1,112 @@
+// Flat (desktop) mode against a real render node in headless Chromium.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { angleDeg, launch, meanAbsDiff, snapshot, startNode, stats, waitFor, yawPitch } from "./harness.mjs";
+
+let node, browser;
+before(async () => {
+  node = await startNode();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await node?.stop();
+});
+
+test("flat mode connects, decodes and displays ≥ 60 frames, reports latency", { timeout: 120000 }, async () => {
+  const { page } = browser;
+  const resp = await page.goto(node.url);
+  assert.match(resp.headers()["content-security-policy"] ?? "", /script-src 'self'/, "node serves the page with its CSP");
+  await waitFor(page, () => { const s = window.holocast.stats(); return s.framesDecoded >= 60 && s.framesDisplayed >= 60; }, null, { what: "60 decoded and displayed frames", timeout: 90000 });
+  const s = await stats(page);
+  assert.equal(s.mode, "flat");
+  assert.equal(s.state, "connected");
+  assert.ok(s.framesMatched >= 30, `displayed frames matched to FrameInfo by RTP timestamp: ${s.framesMatched}`);
+  assert.ok(s.poseToFrameMs.p50 > 0 && s.poseToFrameMs.p95 >= s.poseToFrameMs.p50, `pose→frame ${JSON.stringify(s.poseToFrameMs)}`);
+  assert.ok(s.poseToFrameMs.p95 < 5000, `pose→frame p95 ${s.poseToFrameMs.p95} ms is plausible`);
+  assert.ok(s.motionToPhotonMs.p50 >= s.poseToFrameMs.p50 * 0.5, `motion→photon ${JSON.stringify(s.motionToPhotonMs)}`);
+  assert.equal(s.reprojection, true);
+  assert.equal(s.session.width, 640);
+  assert.ok(s.nodeTimingsMs && s.nodeTimingsMs.render > 0, "node stage timings from FrameInfo");
+  assert.ok(s.posesSent > 30);
+  assert.match(node.log(), /device config.*name="Flat \(desktop browser\)"/, "node applied the DeviceConfig");
+  assert.deepEqual(browser.problems, []);
+});
+
+test("the displayed picture changes when the pose changes (keyboard look)", { timeout: 120000 }, async () => {
+  const { page } = browser;
+  // Without reprojection, what is shown is only what the node rendered.
+  await page.evaluate(() => window.holocast.setReprojection(false));
+  const a = await snapshot(page);
+  await page.waitForTimeout(1500);
+  const a2 = await snapshot(page);
+  const still = meanAbsDiff(a, a2);
+
+  await page.locator("#view").focus().catch(() => {});
+  await page.keyboard.down("ArrowLeft");
+  await page.waitForTimeout(700);
+  await page.keyboard.up("ArrowLeft");
+  const head = await page.evaluate(() => window.holocast.app.debugState().head);
+  const yaw = (2 * Math.atan2(head.y, head.w) * 180) / Math.PI;
+  assert.ok(yaw > 5, `arrow key turned the view left: yaw ${yaw}°`);
+  // Wait until frames rendered for the new pose are displayed.
+  await waitFor(page, (h) => {
+    const f = window.holocast.stats().lastFrameInfo?.renderedOrientation;
+    if (!f) return false;
+    const d = Math.abs(f.x * h.x + f.y * h.y + f.z * h.z + f.w * h.w);
+    return 2 * Math.acos(Math.min(1, d)) < 0.02;
+  }, head, { what: "a frame rendered for the new pose" });
+  await page.waitForTimeout(500);
+  const b = await snapshot(page);
+  const moved = meanAbsDiff(a, b);
+  assert.ok(moved > 8 && moved > 4 * still, `picture changed with the pose: diff ${moved.toFixed(1)} vs ${still.toFixed(1)} when still`);
+
+  // The node rendered the orientation the client sent.
+  const s = await stats(page);
+  assert.ok(angleDeg(s.lastFrameInfo.renderedOrientation, s.lastPose.orientation) < 1.5, "rendered orientation ≈ sent pose");
+  assert.ok(angleDeg(s.lastPose.orientation, yawPitch(yaw, 0)) < 0.5);
+
+  // Mouse drag turns too.
+  const before = (await page.evaluate(() => window.holocast.app.yaw));
+  await page.mouse.move(480, 270);
+  await page.mouse.down();
+  await page.mouse.move(380, 270, { steps: 5 });
+  await page.mouse.up();
+  const after = (await page.evaluate(() => window.holocast.app.yaw));
+  assert.ok(Math.abs(after - before + 100 * 0.005) < 1e-6, `drag of 100 px turned by 0.5 rad: ${before} → ${after}`);
+  await page.evaluate(() => window.holocast.setReprojection(true));
+  assert.deepEqual(browser.problems, []);
+});
+
+test("disconnect ends the session at the node; connect starts a new one; a dropped session reconnects", { timeout: 120000 }, async () => {
+  const { page } = browser;
+  const id1 = (await stats(page)).session.id;
+  await page.evaluate(() => window.holocast.disconnect());
+  await waitFor(page, async (u) => (await (await fetch(u + "healthz")).text()).includes("sessions=0"), node.url, { what: "node to drop the session", timeout: 20000 });
+  assert.equal((await stats(page)).state, "disconnected");
+  await page.evaluate(() => window.holocast.connect());
+  await waitFor(page, (id) => { const s = window.holocast.stats(); return s.state === "connected" && s.session && s.session.id !== id; }, id1, { what: "new session" });
+  const id2 = (await stats(page)).session.id;
+  // The node ends the session (as after a network drop): the client reconnects by itself.
+  const code = await page.evaluate(async (id) => (await fetch("v1/sessions/" + id, { method: "DELETE" })).status, id2);
+  assert.ok(code >= 200 && code < 300, `DELETE ${code}`);
+  await waitFor(page, (id) => { const s = window.holocast.stats(); return s.state === "connected" && s.session && s.session.id !== id; }, id2, { what: "automatic reconnect", timeout: 60000 });
+});
+
+test("signaling errors are shown readably", { timeout: 60000 }, async () => {
+  const { page } = browser;
+  // A second node that refuses every session (cap reached by the first page).
+  const busy = await startNode(["--max-sessions", "1"]);
+  const other = await launch();
+  try {
+    await other.page.goto(busy.url);
+    await waitFor(other.page, () => window.holocast.stats().state === "connected", null, { what: "first session" });
+    await page.goto(busy.url);
+    await waitFor(page, () => /HTTP 503/.test(document.getElementById("message").textContent), null, { what: "503 message", timeout: 30000 });
+    const text = await page.locator("#message").textContent();
+    assert.match(text, /refused the session \(HTTP 503\)/);
+  } finally {
+    await other.close();
+    await busy.stop();
+  }
+});

@@ -1,0 +1,130 @@
+// Shared helpers of the browser end-to-end tests: a real render node
+// process, headless Debian Chromium driven by playwright-core, and image
+// comparison of the client's composited frames.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+export const CHROMIUM = process.env.HOLOCAST_CHROMIUM || "/usr/bin/chromium";
+export const CHROMIUM_FLAGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--autoplay-policy=no-user-gesture-required",
+];
+
+/** Starts holocast-node on a free loopback port over plain HTTP. */
+export async function startNode(extraArgs = []) {
+  const bin = process.env.HOLOCAST_NODE_BIN;
+  if (!bin) throw new Error("HOLOCAST_NODE_BIN must name a built cmd/holocast-node binary (clients/web/test.sh sets it)");
+  const args = ["--listen", "127.0.0.1:0", "--insecure-http", "--width", "640", "--height", "360", "--fps", "30",
+    "--max-width", "640", "--max-height", "360", "--log-level", "info", ...extraArgs];
+  const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  proc.stderr.on("data", (d) => { log += d; });
+  const url = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("render node did not start in 30 s:\n" + log)), 30000);
+    let out = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+      const m = /open (http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(t); resolve(m[1]); }
+    });
+    proc.on("exit", (code) => { clearTimeout(t); reject(new Error(`render node exited (${code}):\n${log}`)); });
+  });
+  return {
+    url,
+    log: () => log,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const done = new Promise((r) => proc.on("exit", r));
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Launches Chromium with a fresh profile; returns { context, page, close, problems }. */
+export async function launch({ initScript } = {}) {
+  const profile = mkdtempSync(join(tmpdir(), "holocast-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 960, height: 540 },
+  });
+  if (initScript) await context.addInitScript(initScript);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems = [];
+  page.on("pageerror", (e) => problems.push("page error: " + e.message));
+  page.on("console", (m) => {
+    const t = m.text();
+    if (/Content Security Policy|Refused to/i.test(t)) problems.push("CSP: " + t);
+    if (process.env.HOLOCAST_TEST_VERBOSE) console.log("[page]", t);
+  });
+  return {
+    context, page, problems,
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls fn in the page until it returns a truthy value. */
+export async function waitFor(page, fn, arg, { timeout = 60000, what = "condition" } = {}) {
+  try {
+    const h = await page.waitForFunction(fn, arg, { timeout, polling: 200 });
+    return await h.jsonValue();
+  } catch (err) {
+    const stats = await page.evaluate(() => window.holocast?.stats()).catch(() => null);
+    throw new Error(`timed out waiting for ${what}: ${err.message}\nstats: ${JSON.stringify(stats)}`);
+  }
+}
+
+export const stats = (page) => page.evaluate(() => window.holocast.stats());
+
+/** Luminance snapshot of the next composited frame. */
+export const snapshot = (page) => page.evaluate(() => window.holocast.app.snapshot());
+
+/** Mean absolute difference of two snapshots (0–255). */
+export function meanAbsDiff(a, b) {
+  let s = 0;
+  for (let i = 0; i < a.data.length; i++) s += Math.abs(a.data[i] - b.data[i]);
+  return s / a.data.length;
+}
+
+/**
+ * Horizontal shift (in snapshot pixels) that best maps region r of a onto b:
+ * b(x, y) ≈ a(x − shift, y). r = {x0, x1, y0, y1}.
+ */
+export function horizontalShift(a, b, r, maxShift) {
+  let best = 0, bestErr = Infinity;
+  for (let s = -maxShift; s <= maxShift; s++) {
+    let err = 0, n = 0;
+    for (let y = r.y0; y < r.y1; y++) {
+      for (let x = r.x0; x < r.x1; x++) {
+        const xa = x - s;
+        if (xa < 0 || xa >= a.width) continue;
+        err += Math.abs(b.data[y * b.width + x] - a.data[y * a.width + xa]);
+        n++;
+      }
+    }
+    if (n && err / n < bestErr) { bestErr = err / n; best = s; }
+  }
+  return { shift: best, err: bestErr };
+}
+
+/** Sign-invariant angle between quaternions {x,y,z,w}, degrees. */
+export function angleDeg(a, b) {
+  const d = Math.abs(a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w);
+  return (2 * Math.acos(Math.min(1, d)) * 180) / Math.PI;
+}
+
+/** Orientation of yaw (about +Y, left positive) then pitch (about +X), degrees. */
+export function yawPitch(yawDeg, pitchDeg) {
+  const y = (yawDeg * Math.PI) / 360, p = (pitchDeg * Math.PI) / 360;
+  const cy = Math.cos(y), sy = Math.sin(y), cp = Math.cos(p), sp = Math.sin(p);
+  // q = qYaw * qPitch
+  return { x: cy * sp, y: sy * cp, z: -sy * sp, w: cy * cp };
+}
