@@ -85,8 +85,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Width == 0 || cfg.Height == 0 {
 		cfg.Width, cfg.Height = render.DefaultWidth, render.DefaultHeight
 	}
-	if cfg.Width%2 != 0 || cfg.Height%2 != 0 || cfg.Width < 64 || cfg.Height < 64 {
-		return nil, fmt.Errorf("node: size %dx%d must be even and at least 64x64", cfg.Width, cfg.Height)
+	if cfg.Width%4 != 0 || cfg.Height%2 != 0 || cfg.Width < 64 || cfg.Height < 64 {
+		return nil, fmt.Errorf("node: size %dx%d: width must be a multiple of 4, height even, both at least 64", cfg.Width, cfg.Height)
 	}
 	if cfg.FPS == 0 {
 		cfg.FPS = DefaultFPS

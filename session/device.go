@@ -34,14 +34,15 @@ type Output struct {
 }
 
 // applyDeviceConfig returns cur changed as the client asks, validated and
-// clamped to lim. Sizes are rounded down to even numbers (I420).
+// clamped to lim. The width is rounded down to a multiple of 4 (each eye a
+// whole number of I420 chroma blocks), the height to an even number.
 func applyDeviceConfig(cur Output, m *holocastv1.DeviceConfig, lim Limits) (Output, error) {
 	out := cur
 	if w, h := int(m.GetWidth()), int(m.GetHeight()); w != 0 || h != 0 {
 		if w < 64 || h < 64 {
 			return cur, fmt.Errorf("%w: size %dx%d below 64x64", ErrBadDeviceConfig, w, h)
 		}
-		out.Width = min(w, lim.MaxWidth) &^ 1
+		out.Width = min(w, lim.MaxWidth) &^ 3
 		out.Height = min(h, lim.MaxHeight) &^ 1
 	}
 	if f := int(m.GetMaxFps()); f != 0 {
