@@ -127,7 +127,8 @@ func Detect(data []byte) (string, error) {
 		if strings.Contains(line, ",") {
 			f := strings.Split(line, ",")
 			if len(f) == 8 && strings.HasPrefix(f[1], " ") {
-				if _, err := strconv.ParseInt(strings.TrimSpace(f[0]), 10, 64); err == nil {
+				// .NET ticks of any date after 1900 exceed 5.9e17.
+				if ticks, err := strconv.ParseInt(strings.TrimSpace(f[0]), 10, 64); err == nil && ticks > 1e17 {
 					return FormatHoloLens, nil
 				}
 			}
