@@ -100,6 +100,7 @@ func TestDetect(t *testing.T) {
 		"# c\nt_ms,qx,qy,qz,qw\n":                 FormatCSV,
 		"0,0,0,0,1\n":                             FormatCSV,
 		"0,0,0,0,1,0,0,0\n":                       FormatCSV,
+		"0, 0, 0, 0, 1, 0, 1.6, 0\n":              FormatCSV,
 	} {
 		if got, err := Detect([]byte(in)); got != want || err != nil {
 			t.Errorf("Detect(%q) = %q, %v; want %q", in, got, err, want)
