@@ -12,6 +12,10 @@ import (
 // maxPending bounds the packets held while waiting for a missing one.
 const maxPending = 1024
 
+// keyRequestInterval is how often a key frame is asked for again while
+// frames are dropped waiting for one.
+const keyRequestInterval = 250 * time.Millisecond
+
 // seqLess reports a < b in RTP sequence space (with wrap-around).
 func seqLess(a, b uint16) bool { return a != b && b-a < 0x8000 }
 
@@ -33,12 +37,15 @@ type assembler struct {
 	next    uint16
 	pending map[uint16]pendingPacket
 
-	depack    codecs.H264Packet
-	cur       *Frame
-	corrupt   bool
-	needKey   bool
-	lostCount uint64
-	dropped   uint64
+	depack      codecs.H264Packet
+	cur         *Frame
+	corrupt     bool
+	needKey     bool
+	lostCount   uint64
+	dropped     uint64
+	lastRequest time.Time // when onLoss was last called
+	recovered   uint64    // packets that filled a gap after later ones had arrived
+	givenUp     uint64    // missing packets given up on
 }
 
 func newAssembler(maxWait time.Duration, emit func(*Frame), onLoss func()) *assembler {
@@ -48,13 +55,23 @@ func newAssembler(maxWait time.Duration, emit func(*Frame), onLoss func()) *asse
 // push adds one packet that arrived at the given time.
 func (a *assembler) push(pkt *rtp.Packet, arrived time.Time) {
 	seq := pkt.SequenceNumber
-	if !a.started {
-		a.started, a.next = true, seq
-	}
-	if seqLess(seq, a.next) {
+	if a.started && seqLess(seq, a.next) {
 		return // late duplicate or retransmission of something given up on
 	}
+	if a.started && seq == a.next && len(a.pending) > 0 {
+		a.recovered++
+	}
 	a.pending[seq] = pendingPacket{pkt, arrived}
+	if !a.started {
+		// The first packets may arrive out of order too: start once a
+		// whole frame from the lowest sequence number is here, or once
+		// the oldest packet has waited long enough.
+		oldest, _ := a.oldest()
+		if !a.contiguousToMarker(oldest.pkt.SequenceNumber) && arrived.Sub(oldest.arrived) < a.maxWait {
+			return
+		}
+		a.started, a.next = true, oldest.pkt.SequenceNumber
+	}
 	a.drain()
 	// Give up on a gap that has waited too long, or when too much piles up.
 	for len(a.pending) > 0 {
@@ -63,6 +80,7 @@ func (a *assembler) push(pkt *rtp.Packet, arrived time.Time) {
 			return
 		}
 		a.loss()
+		a.givenUp += uint64(oldest.pkt.SequenceNumber - a.next)
 		a.next = oldest.pkt.SequenceNumber
 		a.drain()
 	}
@@ -77,6 +95,21 @@ func (a *assembler) oldest() (pendingPacket, bool) {
 		}
 	}
 	return best, found
+}
+
+// contiguousToMarker reports whether pending holds every packet from seq
+// up to a marker packet.
+func (a *assembler) contiguousToMarker(seq uint16) bool {
+	for {
+		p, ok := a.pending[seq]
+		if !ok {
+			return false
+		}
+		if p.pkt.Marker {
+			return true
+		}
+		seq++
+	}
 }
 
 func (a *assembler) drain() {
@@ -101,7 +134,7 @@ func (a *assembler) feed(p pendingPacket) {
 	pkt := p.pkt
 	if a.cur != nil && a.cur.RTPTimestamp != pkt.Timestamp {
 		// The previous frame never saw its marker packet.
-		a.finish(false)
+		a.finish(false, p.arrived)
 	}
 	if a.cur == nil {
 		a.cur = &Frame{RTPTimestamp: pkt.Timestamp, FirstPacket: p.arrived}
@@ -117,11 +150,11 @@ func (a *assembler) feed(p pendingPacket) {
 		}
 	}
 	if pkt.Marker {
-		a.finish(true)
+		a.finish(true, p.arrived)
 	}
 }
 
-func (a *assembler) finish(complete bool) {
+func (a *assembler) finish(complete bool, now time.Time) {
 	f := a.cur
 	a.cur = nil
 	broken := a.corrupt || !complete || len(f.Data) == 0
@@ -129,9 +162,8 @@ func (a *assembler) finish(complete bool) {
 	a.depack = codecs.H264Packet{}
 	if broken {
 		a.lostCount++
-		if !a.needKey {
-			a.needKey = true
-		}
+		a.needKey = true
+		a.lastRequest = now
 		a.onLoss()
 		return
 	}
@@ -139,6 +171,11 @@ func (a *assembler) finish(complete bool) {
 	if a.needKey {
 		if !f.KeyFrame {
 			a.dropped++
+			// The request (or the key frame) may have been lost: ask again.
+			if now.Sub(a.lastRequest) >= keyRequestInterval {
+				a.lastRequest = now
+				a.onLoss()
+			}
 			return
 		}
 		a.needKey = false
