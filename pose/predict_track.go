@@ -38,7 +38,7 @@ type sample struct {
 	t time.Duration
 	q mgl64.Quat
 	p mgl64.Vec3
-	// vel is the client-sent velocity, if any.
+	// w, v are the client-sent velocities, valid if hasVel.
 	w, v   mgl64.Vec3
 	hasVel bool
 }
@@ -50,8 +50,6 @@ type track struct {
 	last Pose // newest accepted pose, orientation normalised
 	seen bool
 	hist []sample // oldest first; hist[len-1] matches last
-	// restarted counts history restarts (glitches, gaps); for tests.
-	restarted int
 }
 
 // observe accepts p into the track and reports whether it was accepted,
@@ -93,7 +91,6 @@ func (tr *track) accept(p Pose, s sample, restart bool) {
 	tr.last, tr.seen = p, true
 	if restart {
 		tr.hist = tr.hist[:0]
-		tr.restarted++
 	}
 	if len(tr.hist) == historyCap {
 		copy(tr.hist, tr.hist[1:])
