@@ -103,6 +103,7 @@ export class App {
   private configKey = "";
   private source: [Tangents, Tangents] = [symmetricTangents(NODE_HALF_VFOV, 1), symmetricTangents(NODE_HALF_VFOV, 1)];
   private refreshHz = 60;
+  private rafFrames = 0;
 
   // Transport stats.
   private inbound = { framesDecoded: 0, framesReceived: 0, bytesReceived: 0, at: 0 };
@@ -265,7 +266,7 @@ export class App {
       const src = distortedTangents(disp, CARDBOARD_K);
       const h = Math.min(s.height, 1080);
       const w = 2 * Math.round((h * (src.left + src.right)) / (src.up + src.down));
-      return { cfg: eyeConfig(src, src, { deviceName: "Cardboard", refreshRateHz: this.refreshHz, width: evenClamp(w), height: evenClamp(h) }), source: [src, src] };
+      return { cfg: eyeConfig(src, src, { deviceName: "Cardboard", refreshRateHz: this.refreshHz, width: widthClamp(w), height: evenClamp(h) }), source: [src, src] };
     }
     return null; // XR sends its own from the views
   }
@@ -345,7 +346,9 @@ export class App {
   private onAnimationFrame(t: number): void {
     this.rafHandle = requestAnimationFrame((tt) => this.onAnimationFrame(tt));
     const dt = this.lastFrameTime ? Math.min(0.1, (t - this.lastFrameTime) / 1000) : 0;
-    if (dt > 0) this.refreshHz = 0.95 * this.refreshHz + 0.05 * Math.min(240, 1 / dt);
+    // Measure the display rate over the first frames, then keep it, so that
+    // jitter does not resend DeviceConfig.
+    if (dt > 0 && this.rafFrames++ < 120) this.refreshHz = 0.9 * this.refreshHz + 0.1 * Math.min(240, 1 / dt);
     this.lastFrameTime = t;
     if (this.xrSession) return; // the XR loop draws
     this.resizeCanvas();
@@ -582,7 +585,7 @@ export class App {
           right: { projectionMatrix: right.projectionMatrix as number[], offset: ro },
           ipdM: round6(Math.hypot(ro.x - lo.x, ro.y - lo.y, ro.z - lo.z)) || DEFAULT_IPD,
           refreshRateHz: snapRate((this.xrSession as unknown as { frameRate?: number })?.frameRate ?? this.refreshHz),
-          width: evenClamp(w), height: evenClamp(h),
+          width: widthClamp(w), height: evenClamp(h),
           deviceName: `WebXR ${this.mode}`,
         },
         source: [lt, rt],
@@ -699,6 +702,8 @@ export function snapRate(hz: number): number {
 }
 function clampPitch(p: number): number { return Math.max(-1.5, Math.min(1.5, p)); }
 function evenClamp(x: number): number { return Math.max(64, Math.min(2880, Math.round(x / 2) * 2)); }
+/** Side-by-side widths are asked in multiples of 4 (each eye even; renderers want it). */
+function widthClamp(x: number): number { return Math.max(64, Math.min(2880, Math.round(x / 4) * 4)); }
 function round6(x: number): number { return Math.round(x * 1e6) / 1e6; }
 function round2(x: number): number { return Number.isFinite(x) ? Math.round(x * 100) / 100 : NaN; }
 function usOrZero(ms: number): number { return Number.isFinite(ms) && ms > 0 ? Math.min(4_000_000, Math.round(ms * 1000)) : 0; }

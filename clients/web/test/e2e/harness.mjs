@@ -37,6 +37,7 @@ export async function startNode(extraArgs = []) {
     url,
     log: () => log,
     async stop() {
+      if (process.env.HOLOCAST_TEST_VERBOSE) console.log("[node log]\n" + log);
       if (proc.exitCode !== null) return;
       const done = new Promise((r) => proc.on("exit", r));
       proc.kill("SIGTERM");
