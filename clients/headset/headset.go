@@ -84,6 +84,12 @@ type Stats struct {
 	PLIsSent        uint64
 	Bytes           uint64
 	Notices         uint64
+	// PacketsRecovered counts RTP packets that arrived after later ones
+	// and filled the gap in time (a NACK retransmission, or reordering).
+	PacketsRecovered uint64
+	// PacketsGivenUp counts missing RTP packets that never came within
+	// Options.JitterWait.
+	PacketsGivenUp uint64
 }
 
 // Client is a connected simulated headset.
@@ -102,14 +108,17 @@ type Client struct {
 	trackCh  chan *webrtc.TrackRemote
 	done     chan struct{} // closed by Close
 
-	mu        sync.Mutex
-	matcher   matcher
-	info      *holocastv1.SessionInfo
-	lastNote  string
-	closeOnce sync.Once
-	wg        sync.WaitGroup
-	stats     struct {
+	mu       sync.Mutex
+	matcher  matcher
+	info     *holocastv1.SessionInfo
+	lastNote string
+	// framesClosed is set (under mu) when Close has closed frames.
+	framesClosed bool
+	closeOnce    sync.Once
+	wg           sync.WaitGroup
+	stats        struct {
 		received, lost, dropped, unmatched, keys, plis, bytes, notices atomic.Uint64
+		recovered, givenUp                                             atomic.Uint64
 	}
 }
 
@@ -348,6 +357,7 @@ func (c *Client) Stats() Stats {
 		FramesReceived: s.received.Load(), FramesLost: s.lost.Load(), FramesDropped: s.dropped.Load(),
 		FramesUnmatched: s.unmatched.Load(), KeyFrames: s.keys.Load(), PLIsSent: s.plis.Load(),
 		Bytes: s.bytes.Load(), Notices: s.notices.Load(),
+		PacketsRecovered: s.recovered.Load(), PacketsGivenUp: s.givenUp.Load(),
 	}
 }
 
@@ -359,9 +369,8 @@ func (c *Client) onControl(m webrtc.DataChannelMessage) {
 	switch v := msg.Message.(type) {
 	case *holocastv1.ControlMessage_FrameInfo:
 		c.mu.Lock()
-		ready := c.matcher.addInfo(v.FrameInfo, time.Now())
+		c.deliverLocked(c.matcher.addInfo(v.FrameInfo, time.Now()))
 		c.mu.Unlock()
-		c.deliver(ready)
 		return
 	case *holocastv1.ControlMessage_Ping:
 		_ = c.SendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_Pong{Pong: &holocastv1.Pong{Id: v.Ping.GetId(), TimeUs: v.Ping.GetTimeUs()}}})
@@ -393,9 +402,8 @@ func (c *Client) readVideo() {
 			c.stats.keys.Add(1)
 		}
 		c.mu.Lock()
-		ready := c.matcher.addFrame(f, time.Now())
+		c.deliverLocked(c.matcher.addFrame(f, time.Now()))
 		c.mu.Unlock()
-		c.deliver(ready)
 	}, func() {
 		c.stats.plis.Add(1)
 		_ = c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(track.SSRC())}})
@@ -407,6 +415,8 @@ func (c *Client) readVideo() {
 		}
 		asm.push(pkt, time.Now())
 		c.stats.lost.Store(asm.lostCount)
+		c.stats.recovered.Store(asm.recovered)
+		c.stats.givenUp.Store(asm.givenUp)
 		c.stats.dropped.Store(asm.dropped + c.matcherDropped())
 	}
 }
@@ -417,7 +427,13 @@ func (c *Client) matcherDropped() uint64 {
 	return c.matcher.full
 }
 
-func (c *Client) deliver(frames []*Frame) {
+// deliverLocked hands frames to Frames(); c.mu is held. After Close has
+// closed the channel, late frames (a FrameInfo callback still running in
+// the peer connection) are discarded instead of sent on a closed channel.
+func (c *Client) deliverLocked(frames []*Frame) {
+	if c.framesClosed {
+		return
+	}
 	for _, f := range frames {
 		if f.Info == nil {
 			c.stats.unmatched.Add(1)
@@ -426,9 +442,7 @@ func (c *Client) deliver(frames []*Frame) {
 		case c.frames <- f:
 			c.stats.received.Add(1)
 		default:
-			c.mu.Lock()
 			c.matcher.full++
-			c.mu.Unlock()
 		}
 	}
 }
@@ -454,10 +468,10 @@ func (c *Client) Close(ctx context.Context) error {
 		err = errors.Join(err, c.pc.Close())
 		c.wg.Wait()
 		c.mu.Lock()
-		rest := c.matcher.flush()
-		c.mu.Unlock()
-		c.deliver(rest)
+		c.deliverLocked(c.matcher.flush())
+		c.framesClosed = true
 		close(c.frames)
+		c.mu.Unlock()
 	})
 	return err
 }

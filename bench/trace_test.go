@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-gl/mathgl/mgl64"
+
+	"github.com/holocast/holocast/pose"
+	"github.com/holocast/holocast/pose/trace"
+)
+
+func yaw(deg float64) mgl64.Quat {
+	return mgl64.QuatRotate(deg*math.Pi/180, mgl64.Vec3{0, 1, 0})
+}
+
+func TestMotion(t *testing.T) {
+	var s []trace.Sample
+	for i := 0; i <= 10; i++ {
+		q := yaw(float64(i) * 10)
+		if i%3 == 1 {
+			q = mgl64.Quat{W: -q.W, V: q.V.Mul(-1)} // sign flips as in real traces
+		}
+		s = append(s, trace.Sample{T: time.Second + time.Duration(i)*100*time.Millisecond, Orientation: q, HasPosition: true, Position: mgl64.Vec3{float64(i), 0, 0}})
+	}
+	m, err := newMotion("t", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.length != time.Second || !m.hasPos {
+		t.Fatalf("length %v, pos %v", m.length, m.hasPos)
+	}
+	for _, c := range []struct {
+		at  time.Duration
+		deg float64
+	}{{0, 0}, {150 * time.Millisecond, 15}, {time.Second + 250*time.Millisecond, 25}, {-100 * time.Millisecond, 90}} {
+		q, _ := m.at(c.at)
+		if d := pose.QuatAngle(q, yaw(c.deg)) * 180 / math.Pi; d > 1e-6 {
+			t.Errorf("at %v: %.4f° off %v°", c.at, d, c.deg)
+		}
+	}
+	if _, p := m.at(450 * time.Millisecond); math.Abs(p[0]-4.5) > 1e-9 {
+		t.Errorf("position %v", p)
+	}
+	if n := m.nextSample(150 * time.Millisecond); n != 200*time.Millisecond {
+		t.Errorf("next after 150ms: %v", n)
+	}
+	if n := m.nextSample(200 * time.Millisecond); n != 300*time.Millisecond {
+		t.Errorf("next after 200ms: %v", n)
+	}
+	if n := m.nextSample(950 * time.Millisecond); n != time.Second {
+		t.Errorf("next after 950ms: %v", n)
+	}
+	if n := m.nextSample(time.Second); n != 1100*time.Millisecond {
+		t.Errorf("next after 1s (loop): %v", n)
+	}
+	if o := m.offset(1, 2, 400*time.Millisecond); o != 300*time.Millisecond {
+		t.Errorf("offset %v", o)
+	}
+	if _, err := newMotion("short", s[:1]); err == nil {
+		t.Error("one sample accepted")
+	}
+}
+
+// TestDefaultTraces loads the shared traces, when they are there.
+func TestDefaultTraces(t *testing.T) {
+	dir := filepath.Join("..", DefaultTraceDir)
+	files, err := DefaultTraces(dir)
+	if err != nil {
+		t.Skipf("shared traces absent: %v", err)
+	}
+	for _, f := range files {
+		if _, err := loadMotion(f, ""); err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+	if _, err := DefaultTraces(t.TempDir()); err == nil || !strings.Contains(err.Error(), "--trace") {
+		t.Errorf("empty dir: %v", err)
+	}
+}
+
+func TestSummarizeAndFreezes(t *testing.T) {
+	d := summarize([]float64{4, 1, 3, 2, 5})
+	if d.Count != 5 || d.Mean != 3 || d.P50 != 3 || d.Max != 5 || d.P95 != 4.8 {
+		t.Errorf("%+v", d)
+	}
+	if (summarize(nil) != Dist{}) {
+		t.Error("empty")
+	}
+	iv := 33 * time.Millisecond
+	arr := []time.Duration{0, 33 * time.Millisecond, 66 * time.Millisecond, 300 * time.Millisecond, 333 * time.Millisecond}
+	n, tot := freezes(arr, iv)
+	if n != 1 || tot != 234*time.Millisecond {
+		t.Errorf("freezes %d %v", n, tot)
+	}
+}

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/holocast/holocast/bench"
+	"github.com/holocast/holocast/pose/trace"
+)
+
+func init() {
+	commands["run"] = &command{
+		summary: "measure a node with simulated headsets replaying head motion",
+		run:     func(args []string, stdout, stderr io.Writer) int { return runRun(signalContext(), args, stdout, stderr) },
+		usage:   runUsage,
+	}
+}
+
+// signalContext is cancelled by Ctrl-C or SIGTERM.
+var signalContext = func() context.Context {
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return ctx
+}
+
+func runUsage(w io.Writer) {
+	fmt.Fprintf(w, `usage: holocast-bench run [--url URL] [--sessions 1,2,4] [--duration 10s] [--warmup 2s]
+                          [--rate 0|60|72|90] [--trace FILE]... [--width W --height H --fps N --bitrate BPS]
+                          [--display-delay 16ms] [--impair SPEC|wifi|lte|vnet]
+                          [--json FILE] [--report FILE.html] [--record FILE.h264] [TRACE...]
+
+Starts simulated headsets against a render node (an embedded one when no
+--url is given), each replaying a head-motion trace from its own start
+offset, and measures every frame they receive: pose-to-frame latency (pose
+sampled -> last packet of the frame rendered from it received), the node's
+stage times, frame rate, losses, freezes, bit rate and the prediction error
+at display time. --sessions runs each concurrency level in turn. Prints a
+table; Ctrl-C stops and still prints (and writes) what was measured.
+
+flags:
+  --url URL             node signaling endpoint, e.g. http://host:8080/v1/sessions
+                        (default: start an embedded node on loopback)
+  --sessions LIST       comma-separated concurrency levels (default 1)
+  --duration D          measured window per level (default 10s)
+  --warmup D            unmeasured start of each level (default 2s)
+  --rate HZ             pose rate; 0 replays the trace's own samples (default 0)
+  --trace FILE          head-motion trace, repeatable (default: the shared traces
+                        in %s)
+  --format FORMAT       trace format: %s (default auto)
+  --width, --height     side-by-side frame size (embedded default %dx%d; with --url
+                        requested from the node only when given)
+  --fps N               node frame rate (embedded default 30)
+  --bitrate BPS         embedded node's encoder bit rate (default 4000000)
+  --predictor NAME      embedded node's pose predictor (default: the node's)
+  --horizon D           embedded node's fixed prediction horizon (default: measured)
+  --display-delay D     receive -> display delay for the prediction error (default 16ms)
+  --late D              a frame is late when pose->frame exceeds D (default 100ms)
+  --impair SPEC         run embedded node and headsets over pion's virtual network:
+                        "delay=20ms,jitter=5ms,loss=1%%,rate=20mbit" (delay one way,
+                        loss each direction, rate caps each headset's downlink) or a
+                        preset: vnet (no impairment), wifi (%s), lte (%s)
+  --json FILE           write every figure as JSON ("-": stdout instead of the table)
+  --report FILE.html    write a self-contained HTML report with charts
+  --record FILE.h264    write headset 0's received stream (first level) as Annex-B
+  --quiet               no progress line
+  --verbose             show the embedded node's logs
+`, bench.DefaultTraceDir, strings.Join(trace.Formats(), ", "), 1280, 720, bench.Presets["wifi"], bench.Presets["lte"])
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	url := fs.String("url", "", "")
+	sessions := fs.String("sessions", "1", "")
+	duration := fs.Duration("duration", 10*time.Second, "")
+	warmup := fs.Duration("warmup", 2*time.Second, "")
+	rate := fs.Int("rate", 0, "")
+	var traces multiFlag
+	fs.Var(&traces, "trace", "")
+	format := fs.String("format", trace.FormatAuto, "")
+	width := fs.Int("width", 0, "")
+	height := fs.Int("height", 0, "")
+	fps := fs.Int("fps", 0, "")
+	bitrate := fs.Int("bitrate", 0, "")
+	predictor := fs.String("predictor", "", "")
+	horizon := fs.Duration("horizon", 0, "")
+	displayDelay := fs.Duration("display-delay", 16*time.Millisecond, "")
+	late := fs.Duration("late", 100*time.Millisecond, "")
+	impair := fs.String("impair", "", "")
+	jsonOut := fs.String("json", "", "")
+	reportOut := fs.String("report", "", "")
+	recordOut := fs.String("record", "", "")
+	quiet := fs.Bool("quiet", false, "")
+	verbose := fs.Bool("verbose", false, "")
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				runUsage(stdout)
+				return 0
+			}
+			fmt.Fprintf(stderr, "holocast-bench run: %v\n", err)
+			runUsage(stderr)
+			return 2
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		traces = append(traces, args[0])
+		args = args[1:]
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "holocast-bench run: "+format+"\n", a...)
+		return 2
+	}
+	cfg := bench.Config{
+		URL: *url, Duration: *duration, Warmup: *warmup, Rate: *rate, TraceFormat: *format,
+		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon,
+		DisplayDelay: *displayDelay, LateAfter: *late,
+	}
+	var err error
+	if cfg.Sessions, err = parseInts(*sessions); err != nil {
+		return usageErr("--sessions: %v", err)
+	}
+	if *duration <= 0 || *warmup < 0 || *displayDelay < 0 || *late <= 0 {
+		return usageErr("--duration and --late must be positive, --warmup and --display-delay not negative")
+	}
+	if *rate < 0 || *rate > 1000 {
+		return usageErr("--rate %d: want 0 (trace rate) or a rate in Hz such as 60, 72, 90", *rate)
+	}
+	if (*width == 0) != (*height == 0) || *width < 0 || *height < 0 || *fps < 0 || *bitrate < 0 {
+		return usageErr("--width and --height go together; sizes, --fps and --bitrate must be positive")
+	}
+	if *width != 0 && (*width%4 != 0 || *height%2 != 0 || *width < 64 || *height < 64) {
+		return usageErr("size %dx%d: width must be a multiple of 4, height even, both at least 64", *width, *height)
+	}
+	if *url != "" {
+		cfg.RequestOutput = *width != 0 || *fps != 0
+		if *bitrate != 0 || *predictor != "" || *horizon != 0 {
+			return usageErr("--bitrate, --predictor and --horizon configure the embedded node; not with --url")
+		}
+	}
+	if *impair != "" {
+		if *url != "" {
+			return usageErr("--impair needs the embedded node (no --url)")
+		}
+		if cfg.Impair, err = bench.ParseImpairment(*impair); err != nil {
+			return usageErr("--impair: %v", err)
+		}
+	}
+	if len(traces) == 0 {
+		if traces, err = bench.DefaultTraces(bench.DefaultTraceDir); err != nil {
+			fmt.Fprintf(stderr, "holocast-bench run: %v\n", err)
+			return 1
+		}
+	}
+	cfg.Traces = traces
+	if *verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	if !*quiet {
+		cfg.Progress = stderr
+		if f, ok := stderr.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				cfg.ProgressCR = true
+			}
+		}
+	}
+	var rec *os.File
+	var recBuf *bufio.Writer
+	if *recordOut != "" {
+		if rec, err = os.Create(*recordOut); err != nil {
+			fmt.Fprintf(stderr, "holocast-bench run: %v\n", err)
+			return 1
+		}
+		defer rec.Close()
+		recBuf = bufio.NewWriterSize(rec, 1<<20)
+		cfg.Record = recBuf
+	}
+
+	rep, runErr := bench.Run(ctx, cfg)
+	if rep == nil {
+		fmt.Fprintf(stderr, "holocast-bench run: %v\n", runErr)
+		return 1
+	}
+	rc := 0
+	if runErr != nil {
+		fmt.Fprintf(stderr, "holocast-bench run: %v\n", runErr)
+		rc = 1
+	}
+	if recBuf != nil {
+		if err := errors.Join(recBuf.Flush(), rec.Close()); err != nil {
+			fmt.Fprintf(stderr, "holocast-bench run: --record: %v\n", err)
+			rc = 1
+		}
+	}
+	if *jsonOut != "-" {
+		if err := bench.WriteTable(stdout, rep); err != nil {
+			fmt.Fprintf(stderr, "holocast-bench run: %v\n", err)
+			return 1
+		}
+	}
+	if *jsonOut != "" {
+		if err := writeFile(*jsonOut, stdout, func(w io.Writer) error { return bench.WriteJSON(w, rep) }); err != nil {
+			fmt.Fprintf(stderr, "holocast-bench run: --json: %v\n", err)
+			rc = 1
+		}
+	}
+	if *reportOut != "" {
+		if err := writeFile(*reportOut, stdout, func(w io.Writer) error { return bench.WriteReport(w, rep) }); err != nil {
+			fmt.Fprintf(stderr, "holocast-bench run: --report: %v\n", err)
+			rc = 1
+		}
+	}
+	if rep.Interrupted && rc == 0 {
+		rc = 130
+	}
+	return rc
+}
+
+// writeFile writes to path, or to stdout for "-".
+func writeFile(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	return errors.Join(write(bw), bw.Flush(), f.Close())
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, err
+		}
+		if n < 1 || n > 64 {
+			return nil, fmt.Errorf("%d outside 1..64", n)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty list")
+	}
+	return out, nil
+}
