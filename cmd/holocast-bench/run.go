@@ -22,8 +22,10 @@ import (
 func init() {
 	commands["run"] = &command{
 		summary: "measure a node with simulated headsets replaying head motion",
-		run:     func(args []string, stdout, stderr io.Writer) int { return runRun(signalContext(), args, stdout, stderr) },
-		usage:   runUsage,
+		run: func(args []string, stdout, stderr io.Writer) int {
+			return runRun(signalContext(), args, stdout, stderr)
+		},
+		usage: runUsage,
 	}
 }
 
