@@ -278,3 +278,43 @@ func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
 		}
 	}
 }
+
+// TestKeyFrameOnPLI: a Picture Loss Indication from the receiver makes the
+// next frame a key frame, long before the periodic one.
+func TestKeyFrameOnPLI(t *testing.T) {
+	_, url := startNode(t, node.Config{Width: 160, Height: 90, FPS: 30})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := headset.Dial(ctx, url, headset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	next := func() *headset.Frame {
+		select {
+		case f := <-c.Frames():
+			return f
+		case <-ctx.Done():
+			t.Fatal("no frame")
+			return nil
+		}
+	}
+	// Skip the opening key frame and a few more.
+	for i := 0; i < 5; i++ {
+		next()
+	}
+	if err := c.RequestKeyFrame(); err != nil {
+		t.Fatal(err)
+	}
+	// The periodic key frame comes every 2 s (60 frames); the requested one
+	// must come within a few frames (the PLI's own round trip).
+	for i := 0; i < 10; i++ {
+		if f := next(); f.KeyFrame {
+			if f.Info == nil || !f.Info.GetKeyFrame() {
+				t.Error("FrameInfo does not flag the key frame")
+			}
+			return
+		}
+	}
+	t.Fatal("no key frame within 10 frames of a PLI")
+}

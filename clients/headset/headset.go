@@ -447,6 +447,18 @@ func (c *Client) deliverLocked(frames []*Frame) {
 	}
 }
 
+// RequestKeyFrame sends a Picture Loss Indication for the video track, as
+// a decoder that lost its reference would. It fails before the track has
+// arrived.
+func (c *Client) RequestKeyFrame() error {
+	for _, r := range c.pc.GetReceivers() {
+		if t := r.Track(); t != nil && t.Kind() == webrtc.RTPCodecTypeVideo {
+			return c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+		}
+	}
+	return errors.New("headset: no video track yet")
+}
+
 // Close ends the session at the node (DELETE on its Location, bounded by
 // ctx) and closes the peer connection. It is idempotent.
 func (c *Client) Close(ctx context.Context) error {
