@@ -132,7 +132,9 @@ func TestAssemblerLossWaitsForKeyFrame(t *testing.T) {
 func TestMatcher(t *testing.T) {
 	m := matcher{timeout: 100 * time.Millisecond}
 	t0 := time.Unix(0, 0)
-	info := func(ts uint32) *holocastv1.FrameInfo { return &holocastv1.FrameInfo{RtpTimestamp: ts, FrameId: uint64(ts)} }
+	info := func(ts uint32) *holocastv1.FrameInfo {
+		return &holocastv1.FrameInfo{RtpTimestamp: ts, FrameId: uint64(ts)}
+	}
 	// Info before frame.
 	if out := m.addInfo(info(1), t0); len(out) != 0 {
 		t.Fatal("released without a frame")
