@@ -91,6 +91,16 @@ test("disconnect ends the session at the node; connect starts a new one; a dropp
   const code = await page.evaluate(async (id) => (await fetch("v1/sessions/" + id, { method: "DELETE" })).status, id2);
   assert.ok(code >= 200 && code < 300, `DELETE ${code}`);
   await waitFor(page, (id) => { const s = window.holocast.stats(); return s.state === "connected" && s.session && s.session.id !== id; }, id2, { what: "automatic reconnect", timeout: 60000 });
+  // Leaving the page (pagehide) ends the session at the node.
+  await page.goto("about:blank");
+  const deadline = Date.now() + 15000;
+  let health = "";
+  while (Date.now() < deadline) {
+    health = await (await fetch(node.url + "healthz")).text();
+    if (health.includes("sessions=0")) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.match(health, /sessions=0/, "session deleted on pagehide");
 });
 
 test("signaling errors are shown readably", { timeout: 60000 }, async () => {
