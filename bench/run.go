@@ -425,7 +425,7 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 	}
 
 	res := &RunResult{Sessions: n, Width: cfg.Width, Height: cfg.Height, FPSTarget: float64(cfg.FPS)}
-	if si := waitSessionInfo(dialCtx, sims[0].c); si != nil {
+	if si := waitSessionInfo(dialCtx, cfg, sims[0].c); si != nil {
 		res.Width, res.Height, res.FPSTarget = int(si.GetWidth()), int(si.GetHeight()), float64(si.GetFps())
 		res.Encoder, res.Renderer, res.Predictor = si.GetEncoder(), si.GetRenderer(), si.GetPredictor()
 	}
@@ -539,12 +539,14 @@ func dialHeadset(ctx context.Context, cfg *Config, e *env, k int) (*headset.Clie
 	return c, nil
 }
 
-// waitSessionInfo waits briefly for the node's SessionInfo (after a
-// DeviceConfig, the one that answers it).
-func waitSessionInfo(ctx context.Context, c *headset.Client) *holocastv1.SessionInfo {
+// waitSessionInfo waits briefly for the node's SessionInfo; after a
+// DeviceConfig, for the one that reflects it.
+func waitSessionInfo(ctx context.Context, cfg *Config, c *headset.Client) *holocastv1.SessionInfo {
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if si := c.SessionInfo(); si != nil {
+		si := c.SessionInfo()
+		if si != nil && (!cfg.RequestOutput ||
+			(cfg.Width == 0 || int(si.GetWidth()) == cfg.Width) && (cfg.FPS == 0 || int(si.GetFps()) == cfg.FPS)) {
 			return si
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -1,0 +1,43 @@
+package bench
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/holocast/holocast/node"
+)
+
+// TestRunRemote measures a node given by URL, asking it for a frame rate
+// with a DeviceConfig.
+func TestRunRemote(t *testing.T) {
+	n, err := node.New(context.Background(), node.Config{Width: 320, Height: 180, FPS: 30, BitRate: 800_000, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(n.Handler())
+	defer func() {
+		srv.Close()
+		_ = n.Close()
+	}()
+	cfg := smallRun(t)
+	cfg.URL = srv.URL + "/v1/sessions"
+	cfg.Width, cfg.Height, cfg.FPS, cfg.BitRate = 0, 0, 20, 0
+	cfg.RequestOutput = true
+	cfg.Duration = 1500 * time.Millisecond
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Runs[0]
+	t.Logf("node %s: %dx%d, target %v fps, got %.1f, pose→frame p50 %.1f ms", rep.Config.Node, r.Width, r.Height, r.FPSTarget, r.FPS, r.PoseToFrameMS.P50)
+	if rep.Config.Node != cfg.URL || r.Width != 320 || r.Height != 180 || r.FPSTarget != 20 {
+		t.Errorf("node %q, %dx%d at %v fps", rep.Config.Node, r.Width, r.Height, r.FPSTarget)
+	}
+	// The frame rate itself is checked on an idle machine by TestRunLoopback.
+	if r.FPS <= 0 || r.FPS > 25 || r.PoseToFrameMS.Count == 0 {
+		t.Errorf("fps %.1f, %+v", r.FPS, r.PoseToFrameMS)
+	}
+}
