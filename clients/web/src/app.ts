@@ -49,7 +49,11 @@ export interface Stats {
   reprojection: boolean;
   session: { id: string; width: number; height: number; fps: number; encoder: string; renderer: string; predictor: string } | null;
   lastPose: { seq: number; orientation: Quat; position: Vec3 } | null;
-  lastFrameInfo: { frameId: number; poseSeq: number; renderedOrientation: Quat | null } | null;
+  lastFrameInfo: { frameId: number; poseSeq: number; horizonMs: number; renderedOrientation: Quat | null } | null;
+  /** Last motion-to-photon value reported to the node (its prediction horizon). */
+  reportedMotionToPhotonMs: number;
+  /** HUD toggled on inside an XR session (select gesture). */
+  hudInXR: boolean;
   nodeTimingsMs: { poseAge: number; render: number; convert: number; encode: number; send: number } | null;
   error: string | null;
 }
@@ -111,6 +115,8 @@ export class App {
   private lastDisplayedCount = 0;
   private rttMs = NaN;
   private pingId = 0;
+  private reportedMtpUs = 0;
+  hudInXR = false;
 
   // XR.
   private xrSession: XRSession | null = null;
@@ -180,7 +186,8 @@ export class App {
       throw err;
     }
     this.error = null;
-    this.setState("negotiated");
+    // The control channel may already be open (state "connected").
+    if (this.conn === conn && this.state === "connecting") this.setState("negotiated");
   }
 
   disconnect(): void {
@@ -534,6 +541,10 @@ export class App {
     this.xrRef = ref;
     this.mode = mode;
     this.configKey = "";
+    // The HUD is hidden in XR; a select gesture (trigger, air tap) toggles it
+    // (visible where the session has a DOM overlay).
+    this.hudInXR = false;
+    session.addEventListener("select", () => { this.hudInXR = !this.hudInXR; this.onHud?.(); });
     session.addEventListener("end", () => {
       this.xrSession = null;
       this.xrRef = null;
@@ -622,7 +633,7 @@ export class App {
       // Report what only the client measures; the node uses motion-to-photon as its prediction horizon.
       const mtp = this.mtp.quantile(0.5), ptf = this.poseToFrame.quantile(0.5), dd = this.displayDelay.quantile(0.5);
       this.conn?.sendControl(newControl({ message: { case: "clientReport", value: {
-        motionToPhotonUs: usOrZero(mtp), poseToFrameUs: usOrZero(ptf), displayDelayUs: usOrZero(dd),
+        motionToPhotonUs: (this.reportedMtpUs = usOrZero(mtp)), poseToFrameUs: usOrZero(ptf), displayDelayUs: usOrZero(dd),
         framesReceived: BigInt(this.inbound.framesReceived), framesDisplayed: BigInt(this.framesDisplayed),
       } } }));
       this.conn?.sendControl(newControl({ message: { case: "ping", value: { id: BigInt(++this.pingId), timeUs: BigInt(Math.round(performance.now() * 1000)) } } }));
@@ -653,7 +664,9 @@ export class App {
       reprojection: this.reprojection,
       session: s ? { id: s.sessionId, width: s.width, height: s.height, fps: s.fps, encoder: s.encoder, renderer: s.renderer, predictor: s.predictor } : null,
       lastPose: this.lastPose ? { seq: this.lastPose.seq, orientation: { ...this.lastPose.q }, position: { ...this.headPos } } : null,
-      lastFrameInfo: fi ? { frameId: Number(fi.frameId), poseSeq: Number(fi.poseSeq), renderedOrientation: fi.renderedOrientation ? { x: fi.renderedOrientation.x, y: fi.renderedOrientation.y, z: fi.renderedOrientation.z, w: fi.renderedOrientation.w } : null } : null,
+      reportedMotionToPhotonMs: this.reportedMtpUs / 1000,
+      hudInXR: this.hudInXR,
+      lastFrameInfo: fi ? { frameId: Number(fi.frameId), poseSeq: Number(fi.poseSeq), horizonMs: fi.horizonUs / 1000, renderedOrientation: fi.renderedOrientation ? { x: fi.renderedOrientation.x, y: fi.renderedOrientation.y, z: fi.renderedOrientation.z, w: fi.renderedOrientation.w } : null } : null,
       nodeTimingsMs: t ? { poseAge: t.poseAgeUs / 1000, render: t.renderUs / 1000, convert: t.convertUs / 1000, encode: t.encodeUs / 1000, send: t.sendUs / 1000 } : null,
       error: this.error,
     };

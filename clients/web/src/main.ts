@@ -50,7 +50,7 @@ function start(): void {
     stateEl.textContent = s.state;
     connectBtn.textContent = s.state === "disconnected" || s.state === "error" ? "Connect" : "Disconnect";
     reproj.checked = s.reprojection;
-    hud.hidden = !hudVisible || s.mode.startsWith("immersive");
+    hud.hidden = s.mode.startsWith("immersive") ? !s.hudInXR : !hudVisible;
     if (hud.hidden) return;
     const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "–");
     const n = s.nodeTimingsMs;

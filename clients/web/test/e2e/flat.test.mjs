@@ -30,6 +30,12 @@ test("flat mode connects, decodes and displays ≥ 60 frames, reports latency", 
   assert.ok(s.nodeTimingsMs && s.nodeTimingsMs.render > 0, "node stage timings from FrameInfo");
   assert.ok(s.posesSent > 30);
   assert.match(node.log(), /device config.*name="Flat \(desktop browser\)"/, "node applied the DeviceConfig");
+  // The node takes the reported motion-to-photon latency as its prediction horizon.
+  await waitFor(page, () => window.holocast.stats().reportedMotionToPhotonMs > 0, null, { what: "a ClientReport", timeout: 10000 });
+  await page.waitForTimeout(2500);
+  const r = await stats(page);
+  const want = Math.min(300, r.reportedMotionToPhotonMs), got = r.lastFrameInfo.horizonMs;
+  assert.ok(Math.abs(got - want) <= Math.max(0.6 * want, 30), `node horizon ${got} ms follows the reported motion-to-photon ${want} ms`);
   assert.deepEqual(browser.problems, []);
 });
 

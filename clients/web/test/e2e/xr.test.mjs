@@ -52,6 +52,10 @@ test("immersive-vr: the scripted viewer poses are sent and rendered, DeviceConfi
   const n = half * snap.height;
   assert.ok(l / n > 20 && r / n > 20, `both eyes lit: ${l / n} ${r / n}`);
   assert.ok(d / n < 40, `eyes similar: ${d / n}`);
+  // The HUD is hidden in XR; a select gesture toggles it.
+  assert.equal(await page.locator("#hud").isHidden(), true);
+  await page.evaluate(() => window.__fakeXR.session.dispatchEvent(new Event("select")));
+  await waitFor(page, () => !document.getElementById("hud").hidden, null, { what: "HUD after select", timeout: 5000 });
   assert.deepEqual(browser.problems, []);
 });
 
