@@ -29,9 +29,14 @@ func init() {
 	}
 }
 
-// signalContext is cancelled by Ctrl-C or SIGTERM.
+// signalContext is cancelled by the first Ctrl-C or SIGTERM; a second one
+// kills the process as usual.
 var signalContext = func() context.Context {
-	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	return ctx
 }
 
