@@ -231,15 +231,15 @@ func lineChart(id, title, xlabel, ylabel string, ss []series, points bool) strin
 	fmt.Fprintf(&b, `<svg class="chart" id="%s" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`+"\n",
 		id, chartW, chartH, chartW, chartH, html.EscapeString(title))
 	f := frame{x0: math.Inf(1), x1: math.Inf(-1), y0: 0, y1: math.Inf(-1)}
-	any := false
+	has := false
 	for _, s := range ss {
 		for i := range s.xs {
 			f.x0, f.x1 = math.Min(f.x0, s.xs[i]), math.Max(f.x1, s.xs[i])
 			f.y1 = math.Max(f.y1, s.ys[i])
-			any = true
+			has = true
 		}
 	}
-	if !any {
+	if !has {
 		f = frame{0, 1, 0, 1}
 	}
 	if f.x0 > 0 && f.x0 < f.x1/3 {

@@ -258,6 +258,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	// Only the traces some headset will replay are loaded.
+	maxN := 0
+	for _, n := range cfg.Sessions {
+		maxN = max(maxN, n)
+	}
+	if len(cfg.Traces) > maxN {
+		cfg.Traces = cfg.Traces[:maxN]
+	}
 	var motions []*motion
 	for _, p := range cfg.Traces {
 		m, err := loadMotion(p, cfg.TraceFormat)
