@@ -378,7 +378,7 @@ export class App {
   }
 
   /** Draws the current video frame for the current head orientation. */
-  private composite(eyesOverride: EyeDraw[] | null, _t: number, clear: [number, number, number, number] = [0, 0, 0, 1], head = this.head): void {
+  private composite(eyesOverride: EyeDraw[] | null, _t: number, clear: [number, number, number, number] = [0, 0, 0, 1], head = this.head, keyBlack = false): void {
     const r = this.renderer;
     if (!r) return;
     // Without requestVideoFrameCallback updates (old browsers, XR sessions
@@ -389,7 +389,7 @@ export class App {
     }
     const rot = this.reprojection && this.shown ? reprojectionMatrix(this.shown.rendered, head) : IDENTITY3;
     const eyes = eyesOverride ?? this.flatEyes();
-    r.draw(eyes, rot, clear);
+    r.draw(eyes, rot, clear, keyBlack);
     if (this.snapshotWaiters.length) {
       const s = r.snapshot(2);
       for (const w of this.snapshotWaiters.splice(0)) w(s);
@@ -604,7 +604,11 @@ export class App {
     }
     const gl = this.gl!;
     gl.bindFramebuffer(gl.FRAMEBUFFER, layer.framebuffer);
-    this.composite(eyes, t, this.mode === "immersive-ar" ? [0, 0, 0, 0] : [0, 0, 0, 1], head);
+    // AR: transparent background; on pass-through (alpha-blend) displays the
+    // node's black is keyed out too (additive displays show black as clear).
+    const ar = this.mode === "immersive-ar";
+    const blend = (this.xrSession as unknown as { environmentBlendMode?: string } | null)?.environmentBlendMode;
+    this.composite(eyes, t, ar ? [0, 0, 0, 0] : [0, 0, 0, 1], head, ar && blend === "alpha-blend");
   }
 
   // -------------------------------------------------------------------- stats

@@ -36,18 +36,25 @@ uniform vec4 uSrc;    // same for the rendered eye
 uniform vec2 uK;      // radial distortion k1, k2
 uniform float uEye;   // 0 left half, 1 right half
 uniform float uHasFrame;
+uniform float uKey;   // 1: black is transparent (AR on pass-through displays)
 void main() {
   vec2 t = vec2(mix(-uDisp.x, uDisp.y, vUV.x), mix(-uDisp.w, uDisp.z, vUV.y));
   float r2 = dot(t, t);
   t *= 1.0 + uK.x * r2 + uK.y * r2 * r2;
   vec3 s = uRot * vec3(t, -1.0);
-  if (s.z > -1e-4 || uHasFrame < 0.5) { gl_FragColor = vec4(0.0, 0.0, 0.0, 1.0); return; }
+  vec4 none = vec4(0.0, 0.0, 0.0, 1.0 - uKey);
+  if (s.z > -1e-4 || uHasFrame < 0.5) { gl_FragColor = none; return; }
   vec2 p = s.xy / -s.z;
   vec2 uv = vec2((p.x + uSrc.x) / (uSrc.x + uSrc.y), (p.y + uSrc.w) / (uSrc.z + uSrc.w));
-  if (uv.x < 0.0 || uv.x > 1.0 || uv.y < 0.0 || uv.y > 1.0) { gl_FragColor = vec4(0.0, 0.0, 0.0, 1.0); return; }
+  if (uv.x < 0.0 || uv.x > 1.0 || uv.y < 0.0 || uv.y > 1.0) { gl_FragColor = none; return; }
   // Keep half a texel away from the seam between the eyes.
   uv.x = clamp(uv.x, 0.001, 0.999);
-  gl_FragColor = texture2D(uTex, vec2((uEye + uv.x) * 0.5, 1.0 - uv.y));
+  vec4 c = texture2D(uTex, vec2((uEye + uv.x) * 0.5, 1.0 - uv.y));
+  if (uKey > 0.5) {
+    float a = smoothstep(0.03, 0.10, dot(c.rgb, vec3(0.299, 0.587, 0.114)));
+    c = vec4(c.rgb * a, a);
+  }
+  gl_FragColor = c;
 }
 `;
 
@@ -70,7 +77,7 @@ export class VideoRenderer {
     gl.attachShader(prog, vs); gl.attachShader(prog, fs); gl.linkProgram(prog);
     if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error("WebGL link: " + gl.getProgramInfoLog(prog));
     this.prog = prog;
-    for (const u of ["uTex", "uRot", "uDisp", "uSrc", "uK", "uEye", "uHasFrame"]) this.loc[u] = gl.getUniformLocation(prog, u);
+    for (const u of ["uTex", "uRot", "uDisp", "uSrc", "uK", "uEye", "uHasFrame", "uKey"]) this.loc[u] = gl.getUniformLocation(prog, u);
     this.aPos = gl.getAttribLocation(prog, "aPos");
     this.buf = gl.createBuffer()!;
     gl.bindBuffer(gl.ARRAY_BUFFER, this.buf);
@@ -97,8 +104,9 @@ export class VideoRenderer {
     return true;
   }
 
-  /** Draws the eyes into the bound framebuffer with rotation rot (mat3). */
-  draw(eyes: EyeDraw[], rot: Float32Array, clear: [number, number, number, number] = [0, 0, 0, 1]): void {
+  /** Draws the eyes into the bound framebuffer with rotation rot (mat3).
+   * keyBlack makes dark pixels transparent (premultiplied alpha). */
+  draw(eyes: EyeDraw[], rot: Float32Array, clear: [number, number, number, number] = [0, 0, 0, 1], keyBlack = false): void {
     const gl = this.gl;
     gl.disable(gl.DEPTH_TEST);
     gl.disable(gl.BLEND);
@@ -113,6 +121,7 @@ export class VideoRenderer {
     gl.uniform1i(this.loc.uTex, 0);
     gl.uniformMatrix3fv(this.loc.uRot, false, rot);
     gl.uniform1f(this.loc.uHasFrame, this.hasFrame ? 1 : 0);
+    gl.uniform1f(this.loc.uKey, keyBlack ? 1 : 0);
     for (const e of eyes) {
       gl.viewport(...e.viewport);
       gl.uniform4f(this.loc.uDisp, e.display.left, e.display.right, e.display.up, e.display.down);

@@ -97,6 +97,8 @@ test("disconnect ends the session at the node; connect starts a new one; a dropp
   const code = await page.evaluate(async (id) => (await fetch("v1/sessions/" + id, { method: "DELETE" })).status, id2);
   assert.ok(code >= 200 && code < 300, `DELETE ${code}`);
   await waitFor(page, (id) => { const s = window.holocast.stats(); return s.state === "connected" && s.session && s.session.id !== id; }, id2, { what: "automatic reconnect", timeout: 60000 });
+  const shown = (await stats(page)).framesDisplayed;
+  await waitFor(page, (n) => window.holocast.stats().framesDisplayed >= n + 10, shown, { what: "frames displayed after reconnecting", timeout: 30000 });
   // Leaving the page (pagehide) ends the session at the node.
   await page.goto("about:blank");
   const deadline = Date.now() + 15000;
