@@ -171,11 +171,15 @@ func niceTicks(lo, hi float64, n int) []float64 {
 			break
 		}
 	}
+	// From the last tick ≤ lo to the first tick ≥ hi, so the ticks cover
+	// the data.
 	var out []float64
-	for v := math.Floor(lo/step) * step; v <= hi+step*1e-9; v += step {
-		out = append(out, math.Round(v/step)*step)
+	for i := math.Floor(lo / step); ; i++ {
+		out = append(out, i*step)
+		if i*step >= hi-step*1e-9 {
+			return out
+		}
 	}
-	return out
 }
 
 type frame struct{ x0, x1, y0, y1 float64 }
@@ -248,7 +252,6 @@ func lineChart(id, title, xlabel, ylabel string, ss []series, points bool) strin
 	if f.x1 <= f.x0 {
 		f.x1 = f.x0 + 1
 	}
-	f.y1 *= 1.05
 	if f.y1 <= 0 {
 		f.y1 = 1
 	}

@@ -97,3 +97,12 @@ func TestSummarizeAndFreezes(t *testing.T) {
 		t.Errorf("freezes %d %v", n, tot)
 	}
 }
+
+func TestNiceTicks(t *testing.T) {
+	for _, c := range []struct{ lo, hi float64 }{{0, 21.7}, {0, 1}, {3.2, 97.1}, {0, 0.034}, {5, 5}} {
+		tk := niceTicks(c.lo, c.hi, 5)
+		if len(tk) < 2 || tk[0] > c.lo || tk[len(tk)-1] < c.hi || len(tk) > 12 {
+			t.Errorf("niceTicks(%v, %v) = %v", c.lo, c.hi, tk)
+		}
+	}
+}
