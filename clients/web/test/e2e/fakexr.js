@@ -87,6 +87,7 @@
   const xr = {
     isSessionSupported: async (mode) => mode === "immersive-vr" || mode === "immersive-ar" || mode === "inline",
     requestSession: async (mode, init) => {
+      if (state.deny) throw new DOMException("The user denied the session", "NotAllowedError");
       state.requested = { mode, init: JSON.parse(JSON.stringify({ ...init, domOverlay: undefined })) };
       state.session = new FakeSession(mode);
       return state.session;

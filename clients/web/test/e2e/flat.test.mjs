@@ -128,3 +128,23 @@ test("signaling errors are shown readably", { timeout: 60000 }, async () => {
     await busy.stop();
   }
 });
+
+test("a browser without the node's H.264 gets a clear message", { timeout: 60000 }, async () => {
+  // Make this browser report only VP8 and High-profile H.264.
+  const noCodec = launch({ initScript: () => {
+    const orig = RTCRtpReceiver.getCapabilities.bind(RTCRtpReceiver);
+    RTCRtpReceiver.getCapabilities = (kind) => {
+      const c = orig(kind);
+      if (kind === "video" && c) c.codecs = c.codecs.filter((x) => !/h264/i.test(x.mimeType) || /profile-level-id=64/.test(x.sdpFmtpLine ?? ""));
+      return c;
+    };
+  } });
+  const b = await noCodec;
+  try {
+    await b.page.goto(node.url);
+    await waitFor(b.page, () => window.holocast.stats().state === "error", null, { what: "error state", timeout: 20000 });
+    assert.match(await b.page.locator("#message").textContent(), /cannot decode H\.264/);
+  } finally {
+    await b.close();
+  }
+});

@@ -115,3 +115,12 @@ test("immersive-ar: requested with dom-overlay, session end returns to flat", { 
   await waitFor(page, () => window.holocast.stats().mode === "flat", null, { what: "back to flat" });
   assert.deepEqual(browser.problems, []);
 });
+
+test("a denied XR session is reported and the page stays flat", { timeout: 60000 }, async () => {
+  const { page } = browser;
+  await page.evaluate(() => { window.__fakeXR.deny = true; });
+  assert.equal(await page.evaluate(() => window.holocast.setMode("immersive-vr")), "flat");
+  const text = await page.locator("#message").textContent();
+  assert.match(text, /Permission for immersive-vr was denied/);
+  await page.evaluate(() => { window.__fakeXR.deny = false; });
+});
