@@ -37,6 +37,23 @@ func startNode(t *testing.T, cfg node.Config) (*node.Node, string) {
 	return n, srv.URL + "/v1/sessions"
 }
 
+// dial connects a headset, closes it when the test ends, and waits for the
+// control channel unless the offer has no data channels.
+func dial(t *testing.T, ctx context.Context, url string, opts headset.Options) *headset.Client {
+	t.Helper()
+	c, err := headset.Dial(ctx, url, opts)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	if !opts.NoDataChannels {
+		if err := c.WaitControl(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
 func yawPose(seq uint64, nowUS int64, deg float64) *holocastv1.Pose {
 	h := deg * math.Pi / 360
 	return &holocastv1.Pose{

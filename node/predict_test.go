@@ -24,14 +24,7 @@ func TestPredictionLive(t *testing.T) {
 	_, url := startNode(t, node.Config{Width: 160, Height: 90, FPS: 30, FixedHorizon: horizon})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := headset.Dial(ctx, url, headset.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	if err := c.WaitControl(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := dial(t, ctx, url, headset.Options{})
 	if info := c.SessionInfo(); info == nil || info.GetPredictor() != pose.DefaultPredictorName {
 		t.Errorf("SessionInfo %v does not name the default predictor %q", info, pose.DefaultPredictorName)
 	}

@@ -191,11 +191,7 @@ func TestPlainWHEPViewer(t *testing.T) {
 	_, url := startNode(t, node.Config{Width: 160, Height: 90})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := headset.Dial(ctx, url, headset.Options{NoDataChannels: true, MatchTimeout: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := dial(t, ctx, url, headset.Options{NoDataChannels: true, MatchTimeout: 10 * time.Millisecond})
 	for i := 0; i < 10; i++ {
 		select {
 		case f := <-c.Frames():
@@ -214,14 +210,7 @@ func TestBadInputDoesNotWedge(t *testing.T) {
 	_, url := startNode(t, node.Config{Width: 160, Height: 90})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := headset.Dial(ctx, url, headset.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	if err := c.WaitControl(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := dial(t, ctx, url, headset.Options{})
 	garbage := [][]byte{{0xff, 0xff}, make([]byte, 4000), []byte("pose please")}
 	for _, g := range garbage {
 		if err := c.SendRawPose(g); err != nil {
@@ -285,11 +274,7 @@ func TestKeyFrameOnPLI(t *testing.T) {
 	_, url := startNode(t, node.Config{Width: 160, Height: 90, FPS: 30})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := headset.Dial(ctx, url, headset.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := dial(t, ctx, url, headset.Options{})
 	next := func() *headset.Frame {
 		select {
 		case f := <-c.Frames():
