@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -52,6 +53,11 @@ type Config struct {
 	// peer keeps its session: after the failed timeout the session ends.
 	// Zero means 5 s and 10 s.
 	ICEDisconnectedTimeout, ICEFailedTimeout time.Duration
+	// RenderWorkers is the number of GL contexts, each on its own OS
+	// thread, that render frames; sessions are spread over them. 0 means
+	// 1, right for a CPU-only node where llvmpipe already uses every core
+	// for one frame; a GPU node can overlap several sessions' frames.
+	RenderWorkers int
 	// EGLPlatform forces "device" or "surfaceless"; "" picks automatically.
 	EGLPlatform string
 	// Static serves the browser client at "/"; nil serves nothing there.
@@ -75,7 +81,8 @@ const DefaultFPS = 30
 type Node struct {
 	cfg    Config
 	log    *slog.Logger
-	worker *glrender.Worker
+	workers []*glrender.Worker
+	next    atomic.Uint64 // round-robin over workers
 	api    *webrtc.API
 	sig    *signaling.Server
 }
@@ -115,16 +122,20 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.EGLPlatform != "" {
 		wopts = append(wopts, glrender.WithPlatform(cfg.EGLPlatform))
 	}
-	w, err := glrender.NewWorker(ctx, wopts...)
-	if err != nil {
-		return nil, fmt.Errorf("node: start renderer: %w", err)
+	for i := 0; i < max(cfg.RenderWorkers, 1); i++ {
+		w, err := glrender.NewWorker(ctx, wopts...)
+		if err != nil {
+			_ = n.closeWorkers()
+			return nil, fmt.Errorf("node: start renderer %d: %w", i, err)
+		}
+		n.workers = append(n.workers, w)
 	}
-	n.worker = w
-	info := w.Info()
-	n.log.Info("renderer ready", "platform", info.Platform, "gl_renderer", info.Renderer, "gl_version", info.Version)
+	info := n.workers[0].Info()
+	n.log.Info("renderer ready", "platform", info.Platform, "gl_renderer", info.Renderer, "gl_version", info.Version, "workers", len(n.workers))
 
+	var err error
 	if n.api, err = newAPI(cfg); err != nil {
-		_ = w.Close()
+		_ = n.closeWorkers()
 		return nil, err
 	}
 	n.sig = signaling.NewServer(n.newSession, signaling.Options{MaxSessions: cfg.MaxSessions, Logger: cfg.Logger})
@@ -186,16 +197,17 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 }
 
 func (n *Node) newSession(ctx context.Context, id, offer string) (signaling.Session, error) {
+	worker := n.workers[n.next.Add(1)%uint64(len(n.workers))]
 	out := session.Output{Width: n.cfg.Width, Height: n.cfg.Height, FPS: n.cfg.FPS, Device: render.DefaultDevice(n.cfg.Width/2, n.cfg.Height)}
 	s, err := session.New(ctx, offer, session.Config{
 		ID: id, Output: out, Limits: n.cfg.Limits, BitRate: n.cfg.BitRate,
 		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.cfg.ICEServers,
 	}, session.Deps{
 		API:          n.api,
-		NewRenderer:  func(w, h int) (render.Renderer, error) { return n.worker.NewRenderer(w, h) },
+		NewRenderer:  func(w, h int) (render.Renderer, error) { return worker.NewRenderer(w, h) },
 		NewEncoder:   encoder.New,
 		EncoderName:  encoder.Backend(),
-		RendererName: n.worker.Info().Renderer,
+		RendererName: n.workers[0].Info().Renderer,
 		Logger:       n.cfg.Logger,
 	})
 	if errors.Is(err, session.ErrBadOffer) {
@@ -208,7 +220,7 @@ func (n *Node) newSession(ctx context.Context, id, offer string) (signaling.Sess
 func (n *Node) Sessions() int { return n.sig.Len() }
 
 // RendererInfo describes the GL context the node renders with.
-func (n *Node) RendererInfo() glrender.Info { return n.worker.Info() }
+func (n *Node) RendererInfo() glrender.Info { return n.workers[0].Info() }
 
 // Handler serves the signaling endpoints and, at "/", the browser client.
 func (n *Node) Handler() http.Handler {
@@ -249,5 +261,13 @@ func securityHeaders(h http.Handler) http.Handler {
 // Close ends every session and releases the GL context. It is idempotent.
 func (n *Node) Close() error {
 	err := n.sig.Close()
-	return errors.Join(err, n.worker.Close())
+	return errors.Join(err, n.closeWorkers())
+}
+
+func (n *Node) closeWorkers() error {
+	var errs []error
+	for _, w := range n.workers {
+		errs = append(errs, w.Close())
+	}
+	return errors.Join(errs...)
 }

@@ -108,7 +108,7 @@ func TestSignalingBadRequests(t *testing.T) {
 func TestSessionCapAndCleanup(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	n, url := startNode(t, node.Config{Width: 160, Height: 90, MaxSessions: 2})
+	n, url := startNode(t, node.Config{Width: 160, Height: 90, MaxSessions: 2, RenderWorkers: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 

@@ -64,6 +64,7 @@ func run(args []string) error {
 		maxFPS      = fs.Int("max-fps", 90, "largest frame rate a client may request")
 		predictor   = fs.String("predictor", pose.DefaultPredictorName, "head-motion predictor: "+strings.Join(pose.PredictorNames(), ", "))
 		horizon     = fs.Duration("horizon", 0, "fixed prediction look-ahead (e.g. 50ms); 0 measures motion-to-photon latency per session")
+		workers     = fs.Int("render-workers", 1, "GL contexts rendering in parallel; 1 on a CPU-only node, more on a GPU node")
 		eglPlatform = fs.String("egl-platform", "", "EGL platform: device (GPU) or surfaceless (Mesa); default tries device, then surfaceless")
 		natIPs      = fs.String("nat-ip", "", "comma-separated public `IPs` to announce as ICE host candidates (node behind 1:1 NAT)")
 		udpPorts    = fs.String("udp-ports", "", "ICE UDP port `range` MIN-MAX (default: ephemeral)")
@@ -92,7 +93,7 @@ func run(args []string) error {
 	}
 	cfg := node.Config{
 		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, MaxSessions: *maxSessions,
-		Predictor: *predictor, FixedHorizon: *horizon, EGLPlatform: *eglPlatform,
+		Predictor: *predictor, FixedHorizon: *horizon, EGLPlatform: *eglPlatform, RenderWorkers: *workers,
 		Static: web.FS(), Logger: log,
 	}
 	cfg.Limits.MaxWidth, cfg.Limits.MaxHeight, cfg.Limits.MaxFPS = *maxW, *maxH, *maxFPS
