@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -80,5 +81,25 @@ func TestImpairLoss(t *testing.T) {
 	}
 	if r.PacketsRecovered+r.PLIsSent == 0 {
 		t.Errorf("no recovery visible: %+v", r)
+	}
+}
+
+// TestImpairRate: a downlink cap below the encoder's rate caps what
+// arrives (the node does not adapt its bit rate: frames queue, then drop).
+func TestImpairRate(t *testing.T) {
+	cfg := smallRun(t)
+	cfg.Duration = 2 * time.Second
+	var err error
+	if cfg.Impair, err = ParseImpairment("rate=400kbit"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil && !errors.Is(err, ErrNoFrames) {
+		t.Fatal(err)
+	}
+	r := rep.Runs[len(rep.Runs)-1]
+	t.Logf("kbps %.0f, fps %.1f, pose→frame p95 %.0f ms, lost %d, PLIs %d", r.BitrateKbps, r.FPS, r.PoseToFrameMS.P95, r.FramesLost, r.PLIsSent)
+	if r.BitrateKbps > 440 || r.FPS > 25 {
+		t.Errorf("400 kbit/s cap on a 1000 kbit/s stream: received %.0f kbit/s at %.1f fps", r.BitrateKbps, r.FPS)
 	}
 }
