@@ -4,8 +4,12 @@
 //
 // Commands:
 //
+//	run       measure a node with simulated headsets replaying head motion
+//	encode    compare the project's H.264 encoder with ffmpeg's libx264
 //	predict   replay head-motion traces through the pose predictors
 //	help      print help for a command
+//
+// docs/bench.md describes run and encode, their figures and JSON schema.
 package main
 
 import (
