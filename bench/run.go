@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/holocast/holocast/clients/headset"
 	"github.com/holocast/holocast/node"
 	"github.com/holocast/holocast/pose"
+	"github.com/holocast/holocast/pose/eval"
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
 	"github.com/holocast/holocast/render"
 	"github.com/holocast/holocast/signaling"
@@ -77,6 +79,10 @@ type Config struct {
 	// ProgressCR ends them with '\r' (a terminal) instead of '\n'.
 	Progress   io.Writer
 	ProgressCR bool
+	// NoClientReport stops the headsets from sending the once-a-second
+	// ClientReport (motion-to-photon = median pose-to-frame + DisplayDelay)
+	// that real clients send and the node uses as prediction horizon.
+	NoClientReport bool
 	// Logger receives the embedded node's logs; nil discards them.
 	Logger *slog.Logger
 	// ConnectTimeout bounds connecting each headset; 0 means 20 s.
@@ -116,6 +122,7 @@ type ConfigSummary struct {
 	DisplayDelayMS float64     `json:"display_delay_ms"`
 	LateAfterMS    float64     `json:"late_after_ms"`
 	Impair         *Impairment `json:"impair"`
+	ClientReports  bool        `json:"client_reports"`
 }
 
 // RunResult holds the figures of one concurrency level.
@@ -281,6 +288,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			Node: "embedded", Sessions: cfg.Sessions, DurationS: cfg.Duration.Seconds(), WarmupS: cfg.Warmup.Seconds(),
 			PoseRateHz: cfg.Rate, Traces: cfg.Traces, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
 			DisplayDelayMS: ms(cfg.DisplayDelay), LateAfterMS: ms(cfg.LateAfter), Impair: cfg.Impair,
+			ClientReports: !cfg.NoClientReport,
 		},
 		Runs: []*RunResult{},
 	}
@@ -447,6 +455,10 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 	for _, s := range sims {
 		s.base = s.c.Now()
 	}
+	report := time.Second
+	if cfg.NoClientReport {
+		report = 0
+	}
 	var loops sync.WaitGroup
 	for _, s := range sims {
 		loops.Add(2)
@@ -455,7 +467,7 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 		if s.idx == 0 {
 			w = rec
 		}
-		go func() { defer loops.Done(); s.collect(t0, w) }()
+		go func() { defer loops.Done(); s.collect(t0, w, report, cfg.DisplayDelay) }()
 	}
 
 	interrupted := false
@@ -611,8 +623,15 @@ func (s *sim) sendPoses(ctx context.Context, t0 time.Time, rate int) {
 	}
 }
 
-// collect stores every frame until the client is closed.
-func (s *sim) collect(t0 time.Time, rec io.Writer) {
+// collect stores every frame until the client is closed. Unless report
+// is 0 it also does what a headset does once a second: send a
+// ClientReport with its measured motion-to-photon latency (median
+// pose-to-frame of the last second + the display delay), which the node
+// uses as its prediction horizon.
+func (s *sim) collect(t0 time.Time, rec io.Writer, report time.Duration, display time.Duration) {
+	var recent []float64
+	var lastReport time.Time
+	var received uint64
 	for f := range s.c.Frames() {
 		if rec != nil {
 			if _, err := rec.Write(f.Data); err != nil {
@@ -626,7 +645,32 @@ func (s *sim) collect(t0 time.Time, rec io.Writer) {
 		s.sizes = append(s.sizes, size)
 		s.arrivals = append(s.arrivals, f.Received.Sub(t0))
 		s.mu.Unlock()
+		received++
+		if report <= 0 {
+			continue
+		}
+		if d, ok := s.c.PoseToFrame(f); ok && d > 0 {
+			recent = append(recent, float64(d))
+		}
+		if lastReport.IsZero() {
+			lastReport = f.Received
+		}
+		if f.Received.Sub(lastReport) >= report && len(recent) > 0 {
+			lastReport = f.Received
+			p2f := time.Duration(summarizeRaw(recent))
+			recent = recent[:0]
+			_ = s.c.SendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_ClientReport{ClientReport: &holocastv1.ClientReport{
+				MotionToPhotonUs: uint32((p2f + display).Microseconds()), DisplayDelayUs: uint32(display.Microseconds()),
+				PoseToFrameUs: uint32(p2f.Microseconds()), FramesReceived: received, FramesDisplayed: received,
+			}}})
+		}
 	}
+}
+
+// summarizeRaw returns the median of v (v is reordered).
+func summarizeRaw(v []float64) float64 {
+	sort.Float64s(v)
+	return eval.Percentile(v, 50)
 }
 
 func progress(cfg *Config, sims []*sim, t0 time.Time, n int) {

@@ -79,6 +79,9 @@ flags:
   --json FILE           write every figure as JSON ("-": stdout instead of the table)
   --report FILE.html    write a self-contained HTML report with charts
   --record FILE.h264    write headset 0's received stream (first level) as Annex-B
+  --no-client-report    do not send the once-a-second ClientReport (motion-to-photon =
+                        median pose->frame + display delay) that real clients send and
+                        the node uses as its prediction horizon
   --quiet               no progress line
   --verbose             show the embedded node's logs
 `, bench.DefaultTraceDir, strings.Join(trace.Formats(), ", "), 1280, 720, bench.Presets["wifi"], bench.Presets["lte"])
@@ -112,6 +115,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.String("json", "", "")
 	reportOut := fs.String("report", "", "")
 	recordOut := fs.String("record", "", "")
+	noReport := fs.Bool("no-client-report", false, "")
 	quiet := fs.Bool("quiet", false, "")
 	verbose := fs.Bool("verbose", false, "")
 	for {
@@ -138,7 +142,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := bench.Config{
 		URL: *url, Duration: *duration, Warmup: *warmup, Rate: *rate, TraceFormat: *format,
 		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon,
-		DisplayDelay: *displayDelay, LateAfter: *late,
+		DisplayDelay: *displayDelay, LateAfter: *late, NoClientReport: *noReport,
 	}
 	var err error
 	if cfg.Sessions, err = parseInts(*sessions); err != nil {
