@@ -19,12 +19,14 @@ type RobustConfig struct {
 	// extrapolated angular velocity: rotation = ω·T·(1−e^(−τ/T)); 0 keeps
 	// it constant.
 	Decay time.Duration
-	// PosWindow is the span of the least-squares line fitted to recent
-	// positions (against grid times) to estimate the linear velocity:
-	// position noise is large relative to the motion between two
-	// samples. 0 differences the last two samples.
+	// PosWindow, when > 0, is the span of a least-squares line fitted to
+	// recent positions (against grid times) to estimate the linear
+	// velocity. 0 differences the last two samples over their interval
+	// on the clock in use, which does better on the HoloLens traces once
+	// the sample clock has removed the timestamp jitter.
 	PosWindow time.Duration
-	// PosDecay is Decay for position.
+	// PosDecay is Decay for position (0: none; head translation, such as
+	// walking, persists longer than any decay helps).
 	PosDecay time.Duration
 	// StraightWindow, when > 0, scales the extrapolated rotation by how
 	// straight the orientation path of the last StraightWindow was: s =
@@ -33,6 +35,41 @@ type RobustConfig struct {
 	// turning; one that has been wobbling or reversing does not.
 	StraightWindow time.Duration
 	StraightFloor  float64
+	// TiltDecay, when > 0, is the decay time constant of the horizontal
+	// (pitch/roll about gravity) components of the world-frame angular
+	// velocity; Decay then applies to the vertical (yaw) component only.
+	// Turning the head about the vertical is free and smooth; tilting it
+	// works against gravity and the neck's range, so tilt motion is
+	// short and reverses soon.
+	TiltDecay time.Duration
+	// SmoothDecay makes the orientation decays critically damped: the
+	// extrapolated velocity follows (1+τ/T)·e^(−τ/T), flat at first (a
+	// head's velocity cannot change at once), instead of e^(−τ/T).
+	SmoothDecay bool
+	// DecelWindow, when > 0, is the span of a quadratic least-squares fit
+	// of the recent orientations (on the sample grid, anchored at the
+	// newest sample). When its acceleration along the angular velocity is
+	// negative (the head is slowing down), the extrapolated speed falls
+	// at DecelGain times that rate until it reaches zero: a decelerating
+	// head is stopping. Acceleration that speeds the head up is ignored
+	// (extrapolating it does worse).
+	DecelWindow time.Duration
+	DecelGain   float64
+	// AdaptMemory, when > 0, turns on per-session gains learned online:
+	// on every sample the predictor scores the extrapolations it made
+	// from the previous samples, 1…adaptLags sample periods ago, against
+	// where the head actually is now, and keeps, per look-ahead and
+	// separately for yaw and tilt, the least-squares ratio of the actual
+	// to the extrapolated rotation (forgetting over AdaptMemory samples;
+	// shrunk toward 1 as if AdaptPrior samples had ratio 1; clamped to
+	// [AdaptMin, AdaptMax]). Lags below AdaptFirst periods keep a gain
+	// of 1. A prediction scales its extrapolation by the gains
+	// interpolated linearly at its look-ahead (1 at zero).
+	AdaptMemory float64
+	AdaptPrior  float64
+	AdaptMin    float64
+	AdaptMax    float64
+	AdaptFirst  int
 	// UseClientVelocity makes the predictor use the angular and linear
 	// velocity the client sent with the newest sample, when it did.
 	UseClientVelocity bool
@@ -44,10 +81,17 @@ type RobustConfig struct {
 var DefaultRobustConfig = RobustConfig{
 	ClockGain:         0.2,
 	Decay:             700 * time.Millisecond,
-	StraightWindow:    100 * time.Millisecond,
+	TiltDecay:         40 * time.Millisecond,
+	SmoothDecay:       true,
+	DecelWindow:       35 * time.Millisecond,
+	DecelGain:         0.25,
+	StraightWindow:    70 * time.Millisecond,
 	StraightFloor:     0.5,
-	PosWindow:         50 * time.Millisecond,
-	PosDecay:          700 * time.Millisecond,
+	AdaptMemory:       1000,
+	AdaptPrior:        200,
+	AdaptMin:          0.5,
+	AdaptMax:          1.3,
+	AdaptFirst:        2,
 	UseClientVelocity: true,
 }
 
@@ -63,8 +107,12 @@ var DefaultRobustConfig = RobustConfig{
 //     irregular sender) the loop restarts on the newest sample;
 //   - position noise: the linear velocity is the slope of a
 //     least-squares line over a short window;
-//   - long horizons: the extrapolated velocity decays exponentially,
-//     and is scaled down when the recent path was not straight;
+//   - long horizons: the extrapolated velocity decays (tilt much faster
+//     than yaw), falls further when the head is decelerating, and is
+//     scaled down when the recent path was not straight;
+//   - per-user behaviour: gains on the yaw and tilt extrapolation per
+//     look-ahead, learned online from how its own past extrapolations
+//     turned out;
 //   - sign flips, glitches, gaps and stale samples, as every predictor
 //     here (see track).
 type RobustCV struct {
@@ -90,6 +138,29 @@ type RobustCV struct {
 
 	ts []float64
 	ps []mgl64.Vec3
+
+	// decel is the rate (rad/s², > 0) at which the head is slowing down
+	// along w, or 0.
+	decel float64
+
+	// Online gains: ring holds the extrapolations made from the latest
+	// samples; sums the forgetting sums per lag and component (yaw,
+	// tilt): Σ actual·extrapolated, Σ extrapolated², Σ 1.
+	ring  []adaptEntry
+	sums  [adaptLags][2][3]float64
+	gains [adaptLags][2]float64
+}
+
+// adaptLags is the number of look-aheads, in sample periods, with a
+// learned gain (6 periods = 100 ms at 60 Hz); longer look-aheads use the
+// last one.
+const adaptLags = 6
+
+// adaptEntry is one sample's extrapolations, kept to score them later.
+type adaptEntry struct {
+	t, period float64 // base time and sample period, seconds
+	q         mgl64.Quat
+	r         [adaptLags]mgl64.Vec3 // rotation extrapolated k+1 periods ahead
 }
 
 // clockScoreGain is the EWMA weight of each one-step error when scoring
@@ -155,10 +226,142 @@ func (f *RobustCV) Observe(p Pose) {
 			}
 		}
 	}
+	f.decel = 0
+	if f.ok && f.cfg.DecelWindow > 0 && f.cfg.DecelGain > 0 {
+		f.decel = f.deceleration(h)
+	}
 	if last.hasVel && f.cfg.UseClientVelocity && last.w.Len() <= GlitchAngularSpeed && last.v.Len() <= GlitchLinearSpeed {
 		f.w, f.v, f.ok = last.w, last.v, true
 	}
 	f.ok = f.ok && finiteVec(f.w) && finiteVec(f.v)
+	if f.cfg.AdaptMemory > 0 {
+		f.adapt(restart)
+	}
+}
+
+// baseTime is the newest sample's time, seconds, on the clock in use.
+func (f *RobustCV) baseTime() float64 {
+	if f.useGrid {
+		return f.grid[len(f.grid)-1]
+	}
+	return f.tr.last.Time.Seconds()
+}
+
+// adapt scores the kept extrapolations against the newest sample,
+// updates the gains, and keeps the newest sample's extrapolations.
+func (f *RobustCV) adapt(restart bool) {
+	if restart {
+		f.ring = f.ring[:0]
+	}
+	last := f.tr.hist[len(f.tr.hist)-1]
+	now := f.baseTime()
+	beta := 1 / f.cfg.AdaptMemory
+	for _, e := range f.ring {
+		x := (now - e.t) / e.period
+		k := int(math.Floor(x + 0.5))
+		if k < 1 || k > adaptLags || math.Abs(x-float64(k)) > 0.35 {
+			continue // not close to a whole number of periods
+		}
+		p := e.r[k-1].Mul(x / float64(k))
+		y := quatLog(last.q.Mul(e.q.Conjugate()))
+		if !finiteVec(p) || !finiteVec(y) {
+			continue
+		}
+		s := &f.sums[k-1]
+		for c := range s {
+			yp, pp := y[1]*p[1], p[1]*p[1] // yaw: about world +Y
+			if c == 1 {
+				yp, pp = y[0]*p[0]+y[2]*p[2], p[0]*p[0]+p[2]*p[2]
+			}
+			s[c][0] += beta * (yp - s[c][0])
+			s[c][1] += beta * (pp - s[c][1])
+			s[c][2] += beta * (1 - s[c][2])
+			g := 1.0
+			if s[c][1] > 1e-18 {
+				n := s[c][2] * f.cfg.AdaptMemory
+				g = (s[c][0]/s[c][1]*n + f.cfg.AdaptPrior) / (n + f.cfg.AdaptPrior)
+			}
+			f.gains[k-1][c] = math.Max(f.cfg.AdaptMin, math.Min(f.cfg.AdaptMax, g))
+		}
+	}
+	if !f.ok {
+		return
+	}
+	period := f.period
+	if period <= 0 && len(f.ring) > 0 {
+		period = now - f.ring[len(f.ring)-1].t
+	}
+	if !(period > 0) || math.IsInf(period, 0) {
+		return
+	}
+	if len(f.ring) == adaptLags+2 {
+		copy(f.ring, f.ring[1:])
+		f.ring = f.ring[:adaptLags+1]
+	}
+	e := adaptEntry{t: now, period: period, q: last.q}
+	for k := range e.r {
+		e.r[k] = f.extrapolate(float64(k+1) * period)
+	}
+	f.ring = append(f.ring, e)
+}
+
+// gain returns the learned yaw and tilt gains at look-ahead tau seconds.
+func (f *RobustCV) gain(tau float64) (yaw, tilt float64) {
+	if f.cfg.AdaptMemory <= 0 || len(f.ring) == 0 {
+		return 1, 1
+	}
+	x := tau / f.ring[len(f.ring)-1].period
+	g := func(k, c int) float64 {
+		if k < 1 || k < f.cfg.AdaptFirst {
+			return 1
+		}
+		if v := f.gains[min(k, adaptLags)-1][c]; v != 0 {
+			return v
+		}
+		return 1
+	}
+	k := int(math.Floor(x))
+	a := x - float64(k)
+	return g(k, 0)*(1-a) + g(k+1, 0)*a, g(k, 1)*(1-a) + g(k+1, 1)*a
+}
+
+// deceleration fits q_i·q_n⁻¹ ≈ b·t + c·t² (rotation vectors, grid times
+// relative to the newest sample) over DecelWindow and returns −2c·ŵ, the
+// rate at which the head is slowing down along its angular velocity w, or
+// 0 when it is not.
+func (f *RobustCV) deceleration(h []sample) float64 {
+	n := len(h)
+	s := f.w.Len()
+	if s < 1e-9 {
+		return 0
+	}
+	inv := h[n-1].q.Conjugate()
+	var s2, s3, s4 float64
+	var y1, y2 mgl64.Vec3
+	k := 0
+	for i := n - 2; i >= 0; i-- {
+		t := f.grid[i] - f.grid[n-1]
+		if -t > f.cfg.DecelWindow.Seconds()+1e-9 {
+			break
+		}
+		y := quatLog(h[i].q.Mul(inv))
+		s2 += t * t
+		s3 += t * t * t
+		s4 += t * t * t * t
+		y1 = y1.Add(y.Mul(t))
+		y2 = y2.Add(y.Mul(t * t))
+		k++
+	}
+	det := s2*s4 - s3*s3
+	if k < 2 || !(det > 1e-30) {
+		return 0
+	}
+	c := y2.Mul(s2).Sub(y1.Mul(s3)).Mul(1 / det)
+	a := 2 * c.Dot(f.w) / s
+	if !(a < 0) || math.IsInf(a, 0) {
+		return 0
+	}
+	return -a
 }
 
 // advanceClock appends the grid time of the newest sample of h.
@@ -208,7 +411,13 @@ func (f *RobustCV) posVelocity(h []sample) mgl64.Vec3 {
 	n := len(h)
 	last := h[n-1]
 	if f.cfg.PosWindow <= 0 {
-		return last.p.Sub(h[n-2].p).Mul(1 / (f.grid[n-1] - f.grid[n-2]))
+		// Difference of the last two samples over the interval of the
+		// clock in use (as for the angular velocity).
+		dt := (last.t - h[n-2].t).Seconds()
+		if dg := f.grid[n-1] - f.grid[n-2]; f.useGrid && dg > 0 {
+			dt = dg
+		}
+		return last.p.Sub(h[n-2].p).Mul(1 / dt)
 	}
 	f.ts, f.ps = f.ts[:0], f.ps[:0]
 	win := f.cfg.PosWindow.Seconds()
@@ -233,12 +442,47 @@ func (f *RobustCV) Predict(at time.Duration) Pose {
 		tau = at.Seconds() - f.grid[len(f.grid)-1]
 	}
 	tau = math.Max(0, math.Min(tau, MaxExtrapolation.Seconds()))
-	r := f.w.Mul(decayed(tau, f.cfg.Decay))
-	if f.cfg.StraightWindow > 0 {
-		r = r.Mul(f.cfg.StraightFloor + (1-f.cfg.StraightFloor)*f.straight)
+	r := f.extrapolate(tau)
+	if f.cfg.AdaptMemory > 0 {
+		gy, gt := f.gain(tau)
+		r = mgl64.Vec3{r[0] * gt, r[1] * gy, r[2] * gt}
 	}
 	dp := f.v.Mul(decayed(tau, f.cfg.PosDecay))
 	return f.tr.result(at, r, dp, f.w, f.v)
+}
+
+// extrapolate returns the world-frame rotation vector expected over the
+// next tau seconds, before the learned gains.
+func (f *RobustCV) extrapolate(tau float64) mgl64.Vec3 {
+	var r mgl64.Vec3
+	if f.cfg.TiltDecay > 0 {
+		yaw, tilt := f.decayed(tau, f.cfg.Decay), f.decayed(tau, f.cfg.TiltDecay)
+		r = mgl64.Vec3{f.w[0] * tilt, f.w[1] * yaw, f.w[2] * tilt}
+	} else {
+		r = f.w.Mul(f.decayed(tau, f.cfg.Decay))
+	}
+	if f.decel > 0 && tau > 0 {
+		// Speed s falling at rate a: angle sτ − aτ²/2 until it stops.
+		s, a := f.w.Len(), f.decel*f.cfg.DecelGain
+		ang := 0.5 * s * s / a
+		if stop := s / a; tau < stop {
+			ang = s*tau - 0.5*a*tau*tau
+		}
+		r = r.Mul(ang / (s * tau))
+	}
+	if f.cfg.StraightWindow > 0 {
+		r = r.Mul(f.cfg.StraightFloor + (1-f.cfg.StraightFloor)*f.straight)
+	}
+	return r
+}
+
+// decayed is the orientation decay: ∫₀^τ of the velocity profile.
+func (f *RobustCV) decayed(tau float64, T time.Duration) float64 {
+	if !f.cfg.SmoothDecay || T <= 0 {
+		return decayed(tau, T)
+	}
+	t := T.Seconds()
+	return 2*t - (2*t+tau)*math.Exp(-tau/t)
 }
 
 // decayed returns ∫₀^τ e^(−s/T) ds, or τ when T is 0.

@@ -116,24 +116,33 @@ func TestConstantRateExact(t *testing.T) {
 	}
 }
 
-// TestRobustDecay: the default predictor extrapolates with a known
-// exponential decay of the velocity.
+// TestRobustDecay: without its online parts (deceleration, learned
+// gains), the default configuration extrapolates a steady turn with a
+// known, critically damped decay: slow for yaw (about world +Y), fast for
+// tilt (about the horizontal axes).
 func TestRobustDecay(t *testing.T) {
-	p := NewRobustCV("robust-cv", DefaultRobustConfig)
+	cfg := DefaultRobustConfig
+	cfg.DecelGain, cfg.AdaptMemory = 0, 0
+	p := NewRobustCV("robust-cv", cfg)
 	ts := unevenTimes(40)
 	for _, tt := range ts {
 		p.Observe(turn.at(tt))
 	}
 	last := ts[39]
+	smooth := func(tau float64, T time.Duration) float64 {
+		s := T.Seconds()
+		return 2*s - (2*s+tau)*math.Exp(-tau/s)
+	}
 	for _, h := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
-		eff := decayed(h.Seconds(), DefaultRobustConfig.Decay)
-		want := quatExp(turn.w.Mul(eff)).Mul(turn.at(last).Orientation)
+		yaw, tilt := smooth(h.Seconds(), cfg.Decay), smooth(h.Seconds(), cfg.TiltDecay)
+		r := mgl64.Vec3{turn.w[0] * tilt, turn.w[1] * yaw, turn.w[2] * tilt}
+		want := quatExp(r).Mul(turn.at(last).Orientation)
 		got := p.Predict(last + h)
 		if a := angleDeg(got.Orientation, want); a > 1e-4 {
 			t.Errorf("h=%v: off by %g°", h, a)
 		}
-		if eff >= h.Seconds() || eff < 0.8*h.Seconds() {
-			t.Errorf("h=%v: implausible decayed horizon %v", h, eff)
+		if yaw >= h.Seconds() || yaw < 0.99*h.Seconds() || tilt >= yaw || tilt < 0.5*h.Seconds() {
+			t.Errorf("h=%v: implausible decayed horizons yaw %v tilt %v", h, yaw, tilt)
 		}
 	}
 }
@@ -145,7 +154,10 @@ func TestJitteredTimestamps(t *testing.T) {
 	const n = 120
 	period := time.Second / 60
 	jitter := []time.Duration{0, 4, -3, 5, -5, 1, -2, 3, -4, 2}
-	cv, rob := NewConstantVelocity(), NewRobustCV("robust-cv", DefaultRobustConfig)
+	// The sample clock alone: no tilt decay, deceleration or learned gains.
+	cfg := DefaultRobustConfig
+	cfg.TiltDecay, cfg.SmoothDecay, cfg.DecelGain, cfg.AdaptMemory = 0, false, 0, 0
+	cv, rob := NewConstantVelocity(), NewRobustCV("robust-cv", cfg)
 	var errCV, errRob float64
 	for i := 0; i < n; i++ {
 		truth := time.Duration(i) * period
@@ -158,7 +170,7 @@ func TestJitteredTimestamps(t *testing.T) {
 		}
 		// Predict 50 ms past the sample's true time, where the truth is.
 		want := turn.at(truth + 50*time.Millisecond).Orientation
-		eff := decayed(0.05, DefaultRobustConfig.Decay)
+		eff := decayed(0.05, cfg.Decay)
 		wantDecayed := quatExp(turn.w.Mul(eff)).Mul(turn.at(truth).Orientation)
 		errCV += angleDeg(cv.Predict(truth+50*time.Millisecond).Orientation, want)
 		errRob += angleDeg(rob.Predict(truth+50*time.Millisecond).Orientation, wantDecayed)

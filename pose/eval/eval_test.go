@@ -69,29 +69,39 @@ func TestReferenceFigures(t *testing.T) {
 }
 
 // TestDefaultBeatsConstantVelocity checks the acceptance on the
-// shared HoloLens traces, pooled and trace by trace.
+// shared HoloLens traces, pooled and trace by trace: never worse than
+// constant velocity in mean and p99 orientation error at 20–100 ms, nor in
+// mean position error at 60 ms; mean orientation error at 60 and 100 ms
+// at least 15% lower pooled and at least 5% lower on each trace (the
+// traces with a regular clock gain least: see the leave-one-out test).
 func TestDefaultBeatsConstantVelocity(t *testing.T) {
 	tr := loadShared(t, "gul-nossdav20/raw/User*.csv")
 	hs := []time.Duration{ms(20), ms(40), ms(60), ms(80), ms(100)}
-	res := pooled(t, tr, []string{"constant-velocity", pose.DefaultPredictorName}, hs)
-	cv, def := res["constant-velocity"], res[pose.DefaultPredictorName]
-	for i, h := range hs {
-		if def[i].OrientationDeg.Mean > cv[i].OrientationDeg.Mean {
-			t.Errorf("%v: mean %.3f° > constant-velocity %.3f°", h, def[i].OrientationDeg.Mean, cv[i].OrientationDeg.Mean)
-		}
-		if def[i].OrientationDeg.P99 > cv[i].OrientationDeg.P99 {
-			t.Errorf("%v: p99 %.3f° > constant-velocity %.3f°", h, def[i].OrientationDeg.P99, cv[i].OrientationDeg.P99)
-		}
-		if h == ms(60) || h == ms(100) {
-			if gain := 1 - def[i].OrientationDeg.Mean/cv[i].OrientationDeg.Mean; gain < 0.05 {
-				t.Errorf("%v: mean only %.1f%% below constant-velocity", h, 100*gain)
+	check := func(label string, traces []Trace, minGain float64) {
+		res := pooled(t, traces, []string{"constant-velocity", pose.DefaultPredictorName}, hs)
+		cv, def := res["constant-velocity"], res[pose.DefaultPredictorName]
+		for i, h := range hs {
+			if def[i].OrientationDeg.Mean > cv[i].OrientationDeg.Mean {
+				t.Errorf("%s %v: mean %.3f° > constant-velocity %.3f°", label, h, def[i].OrientationDeg.Mean, cv[i].OrientationDeg.Mean)
 			}
+			if def[i].OrientationDeg.P99 > cv[i].OrientationDeg.P99 {
+				t.Errorf("%s %v: p99 %.3f° > constant-velocity %.3f°", label, h, def[i].OrientationDeg.P99, cv[i].OrientationDeg.P99)
+			}
+			if h == ms(60) || h == ms(100) {
+				if gain := 1 - def[i].OrientationDeg.Mean/cv[i].OrientationDeg.Mean; gain < minGain {
+					t.Errorf("%s %v: mean only %.1f%% below constant-velocity, want %.0f%%", label, h, 100*gain, 100*minGain)
+				}
+			}
+			t.Logf("%s %v: mean %.3f vs %.3f (%.1f%%), p99 %.3f vs %.3f", label, h, def[i].OrientationDeg.Mean, cv[i].OrientationDeg.Mean,
+				100*(1-def[i].OrientationDeg.Mean/cv[i].OrientationDeg.Mean), def[i].OrientationDeg.P99, cv[i].OrientationDeg.P99)
 		}
-		t.Logf("%v: mean %.3f vs %.3f (%.1f%%), p99 %.3f vs %.3f", h, def[i].OrientationDeg.Mean, cv[i].OrientationDeg.Mean,
-			100*(1-def[i].OrientationDeg.Mean/cv[i].OrientationDeg.Mean), def[i].OrientationDeg.P99, cv[i].OrientationDeg.P99)
+		if def[2].PositionCM.Mean > cv[2].PositionCM.Mean {
+			t.Errorf("%s 60ms: position mean %.3f cm > constant-velocity %.3f cm", label, def[2].PositionCM.Mean, cv[2].PositionCM.Mean)
+		}
 	}
-	if def[2].PositionCM.Mean > cv[2].PositionCM.Mean {
-		t.Errorf("60ms: position mean %.3f cm > constant-velocity %.3f cm", def[2].PositionCM.Mean, cv[2].PositionCM.Mean)
+	check("pooled", tr, 0.15)
+	for i := range tr {
+		check(tr[i].Name, tr[i:i+1], 0.05)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,12 +13,31 @@ import (
 
 var loo = flag.Bool("loo", false, "run the leave-one-trace-out tuning report on the shared traces")
 
+// looScore is the orientation error of one predictor on one trace:
+// [horizon 20, 40, 60, 80, 100 ms][mean, p99].
+type looScore [5][2]float64
+
+// looObjective is what a configuration is chosen by on a training trace:
+// the mean error at 60 and 100 ms relative to constant-velocity,
+// penalised wherever a mean or p99 at 20–100 ms is worse than
+// constant-velocity.
+func looObjective(s, b looScore) float64 {
+	obj := (s[2][0]/b[2][0] + s[4][0]/b[4][0]) / 2
+	for i := range s {
+		for k := 0; k < 2; k++ {
+			if r := s[i][k] / b[i][k]; r > 1 {
+				obj += 5 * (r - 1)
+			}
+		}
+	}
+	return obj
+}
+
 // TestLeaveOneTraceOut reproduces how robust-cv's constants were chosen:
 // for each shared HoloLens trace, pick the configuration that does best
-// on the other traces, each scored on its own (mean error at 60 and
-// 100 ms relative to constant-velocity, penalised wherever a mean or p99
-// at 20–100 ms is worse than constant-velocity), then score it on the
-// held-out trace.
+// (looObjective) on the other traces, each scored on its own, then score
+// it on the held-out trace. The previous default is scored too, for
+// comparison.
 //
 //	go test ./pose/eval -run LeaveOneTraceOut -v -args -loo
 func TestLeaveOneTraceOut(t *testing.T) {
@@ -28,67 +48,76 @@ func TestLeaveOneTraceOut(t *testing.T) {
 	hs := []time.Duration{ms(20), ms(40), ms(60), ms(80), ms(100)}
 	type cand struct {
 		name string
-		p    Predictor
+		cfg  pose.RobustConfig
 	}
 	var cs []cand
-	for _, dec := range []int{0, 300, 450, 700} {
-		for _, cg := range []float64{0, 0.1, 0.2} {
-			for _, st := range [][2]float64{{0, 0}, {100, 0}, {100, 0.5}} {
-				cfg := pose.DefaultRobustConfig
-				cfg.Decay, cfg.PosDecay, cfg.ClockGain = ms(dec), ms(dec), cg
-				cfg.StraightWindow, cfg.StraightFloor = ms(int(st[0])), st[1]
-				name := fmt.Sprintf("decay=%dms clock-gain=%.2f straight=%.0fms/%.1f", dec, cg, st[0], st[1])
-				cs = append(cs, cand{name, Predictor{Name: name, New: func() pose.Predictor { return pose.NewRobustCV(name, cfg) }}})
+	for _, tilt := range []int{0, 40, 60, 80, 120} {
+		for _, dg := range []float64{0, 0.25, 0.5} {
+			for _, sw := range []int{70, 100} {
+				for _, sf := range []float64{0.5, 0.7, 1} {
+					for _, mem := range []float64{0, 300, 1000} {
+						cfg := pose.DefaultRobustConfig
+						cfg.TiltDecay, cfg.DecelGain, cfg.AdaptMemory = ms(tilt), dg, mem
+						cfg.StraightWindow, cfg.StraightFloor = ms(sw), sf
+						cs = append(cs, cand{fmt.Sprintf("tilt=%dms decel=%.2f straight=%dms/%.1f adapt=%.0f", tilt, dg, sw, sf, mem), cfg})
+					}
+				}
 			}
 		}
 	}
-	cv := Predictor{Name: "constant-velocity", New: func() pose.Predictor { return pose.NewConstantVelocity() }}
-	type score [5][2]float64 // [horizon][mean, p99]
-	eval := func(traces []Trace, p Predictor) score {
-		var s score
-		for i, e := range Run(traces, []Predictor{p}, hs)[0] {
+	prev := pose.RobustConfig{ClockGain: 0.2, Decay: ms(700), StraightWindow: ms(100), StraightFloor: 0.5,
+		PosWindow: ms(50), PosDecay: ms(700), UseClientVelocity: true}
+	cs = append(cs, cand{"previous default", prev})
+
+	eval := func(x Trace, p Predictor) looScore {
+		var s looScore
+		for i, e := range Run([]Trace{x}, []Predictor{p}, hs)[0] {
 			st := Summarize(e.OrientationDeg)
 			s[i] = [2]float64{st.Mean, st.P99}
 		}
 		return s
 	}
-	objective := func(s, b score) float64 {
-		obj := (s[2][0]/b[2][0] + s[4][0]/b[4][0]) / 2
-		for i := range s {
-			for k := 0; k < 2; k++ {
-				if r := s[i][k] / b[i][k]; r > 1 {
-					obj += 5 * (r - 1)
-				}
-			}
+	cv := Predictor{Name: "constant-velocity", New: func() pose.Predictor { return pose.NewConstantVelocity() }}
+	base := make([]looScore, len(tr))
+	sc := make([][]looScore, len(cs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	run := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); sem <- struct{}{}; f(); <-sem }()
+	}
+	for j := range tr {
+		run(func() { base[j] = eval(tr[j], cv) })
+	}
+	for ci := range cs {
+		sc[ci] = make([]looScore, len(tr))
+		for j := range tr {
+			c := cs[ci]
+			run(func() {
+				sc[ci][j] = eval(tr[j], Predictor{Name: c.name, New: func() pose.Predictor { return pose.NewRobustCV(c.name, c.cfg) }})
+			})
 		}
-		return obj
+	}
+	wg.Wait()
+	ratios := func(s, b looScore) string {
+		return fmt.Sprintf("mean vs constant-velocity at 20/60/100 ms: %.3f %.3f %.3f; p99: %.3f %.3f %.3f; worst p99 at 20–100 ms: %.3f",
+			s[0][0]/b[0][0], s[2][0]/b[2][0], s[4][0]/b[4][0], s[0][1]/b[0][1], s[2][1]/b[2][1], s[4][1]/b[4][1],
+			max(s[0][1]/b[0][1], s[1][1]/b[1][1], s[2][1]/b[2][1], s[3][1]/b[3][1], s[4][1]/b[4][1]))
 	}
 	for o := range tr {
-		var train []Trace
-		for j := range tr {
-			if j != o {
-				train = append(train, tr[j])
-			}
-		}
-		// Score each training trace on its own, so that a configuration
-		// that is worse than constant-velocity on any one of them pays.
-		var base []score
-		for j := range train {
-			base = append(base, eval(train[j:j+1], cv))
-		}
 		best, bi := math.Inf(1), 0
-		for ci, c := range cs {
+		for ci := range cs[:len(cs)-1] {
 			var v float64
-			for j := range train {
-				v += objective(eval(train[j:j+1], c.p), base[j])
+			for j := range tr {
+				if j != o {
+					v += looObjective(sc[ci][j], base[j])
+				}
 			}
 			if v < best {
 				best, bi = v, ci
 			}
 		}
-		held, hb := eval(tr[o:o+1], cs[bi].p), eval(tr[o:o+1], cv)
-		t.Logf("held out %s: chose %s; mean vs constant-velocity at 20/60/100 ms: %.3f %.3f %.3f; p99: %.3f %.3f %.3f",
-			tr[o].Name, cs[bi].name, held[0][0]/hb[0][0], held[2][0]/hb[2][0], held[4][0]/hb[4][0],
-			held[0][1]/hb[0][1], held[2][1]/hb[2][1], held[4][1]/hb[4][1])
+		t.Logf("held out %s: chose %s; %s", tr[o].Name, cs[bi].name, ratios(sc[bi][o], base[o]))
+		t.Logf("  previous default on %s: %s", tr[o].Name, ratios(sc[len(cs)-1][o], base[o]))
 	}
 }
