@@ -101,6 +101,8 @@ export class App {
   private lastInfo: FrameInfo | null = null;
   private poseToFrame = new Percentiles(300);
   private mtp = new Percentiles(300);
+  /** Recent motion-to-photon (≈ the last two seconds) for ClientReport. */
+  private mtpRecent = new Percentiles(60);
   private displayDelay = new Percentiles(300);
   private predErr = new Percentiles(300);
   private session: SessionInfo | null = null;
@@ -313,6 +315,7 @@ export class App {
         const recv = meta.receiveTime ?? now;
         this.poseToFrame.add(recv - sampleMs);
         this.mtp.add((meta.expectedDisplayTime ?? now) - sampleMs);
+        this.mtpRecent.add((meta.expectedDisplayTime ?? now) - sampleMs);
         if (meta.receiveTime !== undefined) this.displayDelay.add((meta.expectedDisplayTime ?? now) - meta.receiveTime);
         this.notePredictionError(m.info);
       }
@@ -635,7 +638,7 @@ export class App {
       this.rates.fpsDisplayed = this.framesDisplayed - this.lastDisplayedCount;
       this.lastDisplayedCount = this.framesDisplayed;
       // Report what only the client measures; the node uses motion-to-photon as its prediction horizon.
-      const mtp = this.mtp.quantile(0.5), ptf = this.poseToFrame.quantile(0.5), dd = this.displayDelay.quantile(0.5);
+      const mtp = this.mtpRecent.quantile(0.5), ptf = this.poseToFrame.quantile(0.5), dd = this.displayDelay.quantile(0.5);
       this.conn?.sendControl(newControl({ message: { case: "clientReport", value: {
         motionToPhotonUs: (this.reportedMtpUs = usOrZero(mtp)), poseToFrameUs: usOrZero(ptf), displayDelayUs: usOrZero(dd),
         framesReceived: BigInt(this.inbound.framesReceived), framesDisplayed: BigInt(this.framesDisplayed),

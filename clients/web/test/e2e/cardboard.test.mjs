@@ -56,6 +56,13 @@ test("Cardboard follows deviceorientation, recentred to the first heading", { ti
   assert.match(node.log(), /device config.*name=Cardboard/, "node applied the Cardboard DeviceConfig");
 
   // Side by side with barrel distortion: both halves lit, corners dark.
+  // (Once the frame on screen is the one rendered for this pose.)
+  await waitFor(page, () => {
+    const d = window.holocast.app.debugState();
+    if (!d.rendered) return false;
+    const r = d.rendered, h = d.head;
+    return 2 * Math.acos(Math.min(1, Math.abs(r.x * h.x + r.y * h.y + r.z * h.z + r.w * h.w))) < 0.005;
+  }, null, { what: "the displayed frame to match the head pose" });
   const snap = await snapshot(page);
   if (process.env.HOLOCAST_TEST_SHOTS) await page.screenshot({ path: process.env.HOLOCAST_TEST_SHOTS + "/cardboard.png" });
   const at = (x, y) => snap.data[Math.floor(y) * snap.width + Math.floor(x)];

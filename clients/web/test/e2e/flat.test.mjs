@@ -32,10 +32,12 @@ test("flat mode connects, decodes and displays ≥ 60 frames, reports latency", 
   assert.match(node.log(), /device config.*name="Flat \(desktop browser\)"/, "node applied the DeviceConfig");
   // The node takes the reported motion-to-photon latency as its prediction horizon.
   await waitFor(page, () => window.holocast.stats().reportedMotionToPhotonMs > 0, null, { what: "a ClientReport", timeout: 10000 });
-  await page.waitForTimeout(2500);
-  const r = await stats(page);
-  const want = Math.min(300, r.reportedMotionToPhotonMs), got = r.lastFrameInfo.horizonMs;
-  assert.ok(Math.abs(got - want) <= Math.max(0.6 * want, 30), `node horizon ${got} ms follows the reported motion-to-photon ${want} ms`);
+  // The node smooths the reports: poll until its horizon has converged.
+  await waitFor(page, () => {
+    const s = window.holocast.stats();
+    const want = Math.min(300, s.reportedMotionToPhotonMs), got = s.lastFrameInfo?.horizonMs ?? -1;
+    return want > 0 && Math.abs(got - want) <= Math.max(0.5 * want, 30);
+  }, null, { what: "node horizon to follow the reported motion-to-photon", timeout: 30000 });
   assert.deepEqual(browser.problems, []);
 });
 
@@ -50,11 +52,11 @@ test("the displayed picture changes when the pose changes (keyboard look)", { ti
 
   await page.locator("#view").focus().catch(() => {});
   await page.keyboard.down("ArrowLeft");
-  await page.waitForTimeout(700);
+  await waitFor(page, () => window.holocast.app.yaw > 0.25, null, { what: "the arrow key to turn the view", timeout: 20000 });
   await page.keyboard.up("ArrowLeft");
   const head = await page.evaluate(() => window.holocast.app.debugState().head);
   const yaw = (2 * Math.atan2(head.y, head.w) * 180) / Math.PI;
-  assert.ok(yaw > 5, `arrow key turned the view left: yaw ${yaw}°`);
+  assert.ok(yaw > 14, `arrow key turned the view left: yaw ${yaw}°`);
   // Wait until frames rendered for the new pose are displayed.
   await waitFor(page, (h) => {
     const f = window.holocast.stats().lastFrameInfo?.renderedOrientation;
