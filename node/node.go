@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/encoder"
@@ -79,12 +81,12 @@ const DefaultFPS = 30
 
 // Node is a running render node.
 type Node struct {
-	cfg    Config
-	log    *slog.Logger
+	cfg     Config
+	log     *slog.Logger
 	workers []*glrender.Worker
 	next    atomic.Uint64 // round-robin over workers
-	api    *webrtc.API
-	sig    *signaling.Server
+	se      webrtc.SettingEngine
+	sig     *signaling.Server
 }
 
 // New starts a node: it opens the GL context and prepares the WebRTC stack.
@@ -134,7 +136,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.log.Info("renderer ready", "platform", info.Platform, "gl_renderer", info.Renderer, "gl_version", info.Version, "workers", len(n.workers))
 
 	var err error
-	if n.api, err = newAPI(cfg); err != nil {
+	if n.se, err = newSettingEngine(cfg); err != nil {
 		_ = n.closeWorkers()
 		return nil, err
 	}
@@ -150,25 +152,9 @@ var h264Profiles = []struct {
 	plid string
 }{{102, "42e01f"}, {106, "42001f"}, {108, "4d001f"}}
 
-func newAPI(cfg Config) (*webrtc.API, error) {
-	m := &webrtc.MediaEngine{}
-	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
-	for _, p := range h264Profiles {
-		if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{
-				MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + p.plid,
-				RTCPFeedback: fb,
-			},
-			PayloadType: p.pt,
-		}, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, fmt.Errorf("node: register H.264: %w", err)
-		}
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, fmt.Errorf("node: register interceptors: %w", err)
-	}
+// newSettingEngine builds the ICE and logging settings shared by every
+// session's peer connection.
+func newSettingEngine(cfg Config) (webrtc.SettingEngine, error) {
 	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{cfg.Logger}}
 	disc, failed := cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout
 	if disc <= 0 {
@@ -182,28 +168,95 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External: cfg.NAT1To1IPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
-			return nil, fmt.Errorf("node: NAT 1:1 addresses: %w", err)
+			return se, fmt.Errorf("node: NAT 1:1 addresses: %w", err)
 		}
 	}
 	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, fmt.Errorf("node: UDP port range: %w", err)
+			return se, fmt.Errorf("node: UDP port range: %w", err)
 		}
 	}
 	if cfg.SettingEngine != nil {
 		cfg.SettingEngine(&se)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+	return se, nil
+}
+
+// MinBitRate is the floor of the congestion controller's target.
+const MinBitRate = 300_000
+
+// newSessionAPI builds the WebRTC API for one session: H.264 codecs, pion's
+// default interceptors (NACK, RTCP reports, TWCC feedback), the TWCC header
+// extension on sent packets, and a send-side congestion controller (Google
+// Congestion Control) whose estimator arrives on the returned channel when
+// the session's peer connection is created. It is built per session so
+// that each estimator reaches its own session. GCC runs without a pacer:
+// a frame's packets leave at once (latency first) and only the encoder's
+// bit rate follows the estimate.
+func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.BandwidthEstimator, error) {
+	m := &webrtc.MediaEngine{}
+	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
+	for _, p := range h264Profiles {
+		if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + p.plid,
+				RTCPFeedback: fb,
+			},
+			PayloadType: p.pt,
+		}, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, nil, fmt.Errorf("node: register H.264: %w", err)
+		}
+	}
+	ir := &interceptor.Registry{}
+	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(cfg.BitRate),
+			gcc.SendSideBWEMaxBitrate(cfg.BitRate),
+			gcc.SendSideBWEMinBitrate(min(MinBitRate, cfg.BitRate)),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("node: congestion control: %w", err)
+	}
+	estimators := make(chan cc.BandwidthEstimator, 1)
+	bwe.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) {
+		select {
+		case estimators <- e:
+		default:
+		}
+	})
+	ir.Add(bwe)
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, nil, fmt.Errorf("node: register interceptors: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
+		return nil, nil, fmt.Errorf("node: TWCC header extension: %w", err)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), estimators, nil
 }
 
 func (n *Node) newSession(ctx context.Context, id, offer string) (signaling.Session, error) {
 	worker := n.workers[n.next.Add(1)%uint64(len(n.workers))]
+	api, estimators, err := newSessionAPI(n.cfg, n.se)
+	if err != nil {
+		return nil, err
+	}
 	out := session.Output{Width: n.cfg.Width, Height: n.cfg.Height, FPS: n.cfg.FPS, Device: render.DefaultDevice(n.cfg.Width/2, n.cfg.Height)}
 	s, err := session.New(ctx, offer, session.Config{
-		ID: id, Output: out, Limits: n.cfg.Limits, BitRate: n.cfg.BitRate,
+		ID: id, Output: out, Limits: n.cfg.Limits, BitRate: n.cfg.BitRate, MinBitRate: min(MinBitRate, n.cfg.BitRate),
 		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.cfg.ICEServers,
 	}, session.Deps{
-		API:          n.api,
+		API: api,
+		Bandwidth: func() session.BandwidthEstimator {
+			select {
+			case e := <-estimators:
+				return e
+			default:
+				return nil
+			}
+		},
 		NewRenderer:  func(w, h int) (render.Renderer, error) { return worker.NewRenderer(w, h) },
 		NewEncoder:   encoder.New,
 		EncoderName:  encoder.Backend(),

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -10,6 +11,10 @@ import (
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
 	"github.com/holocast/holocast/render"
 )
+
+// MinKeyFrameInterval is the shortest time between two key frames forced by
+// the receiver's requests.
+const MinKeyFrameInterval = 300 * time.Millisecond
 
 // pipeline is the render target and encoder for one output size.
 type pipeline struct {
@@ -27,12 +32,12 @@ func (p *pipeline) close() {
 	}
 }
 
-func (s *Session) newPipeline(out Output) (*pipeline, error) {
+func (s *Session) newPipeline(out Output, bitRate int) (*pipeline, error) {
 	r, err := s.deps.NewRenderer(out.Width, out.Height)
 	if err != nil {
 		return nil, fmt.Errorf("session: renderer %dx%d: %w", out.Width, out.Height, err)
 	}
-	e, err := s.deps.NewEncoder(encoder.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, BitRate: s.cfg.BitRate})
+	e, err := s.deps.NewEncoder(encoder.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, BitRate: bitRate})
 	if err != nil {
 		_ = r.Close()
 		return nil, fmt.Errorf("session: encoder %dx%d: %w", out.Width, out.Height, err)
@@ -58,7 +63,13 @@ func (s *Session) frameLoop() {
 		tsBase   = rand.Uint32()
 		next     = time.Now()
 		lastPing time.Time
+		bitRate  = s.cfg.BitRate
+		bwe      BandwidthEstimator
 	)
+	if s.deps.Bandwidth != nil {
+		bwe = s.deps.Bandwidth()
+	}
+	s.stats.bitRate.Store(int64(bitRate))
 	defer func() {
 		if pipe != nil {
 			pipe.close()
@@ -80,7 +91,7 @@ func (s *Session) frameLoop() {
 				pipe.close()
 				pipe = nil
 			}
-			p, err := s.newPipeline(out)
+			p, err := s.newPipeline(out, bitRate)
 			if err != nil {
 				s.log.Error("cannot build pipeline; ending session", "err", err)
 				s.notice(err.Error())
@@ -90,6 +101,9 @@ func (s *Session) frameLoop() {
 			pipe = p
 		}
 		pipe.out.Device = out.Device
+		if bwe != nil {
+			bitRate = s.followBandwidth(pipe, bwe, bitRate)
+		}
 
 		frameStart := time.Now()
 		if frameStart.Sub(lastPing) >= time.Second {
@@ -110,6 +124,23 @@ func (s *Session) frameLoop() {
 		}
 		timer.Reset(time.Until(next))
 	}
+}
+
+// followBandwidth moves the encoder's bit rate to the congestion
+// controller's target, kept within [Config.MinBitRate, Config.BitRate],
+// when it differs by more than 10 %, and returns the rate in force.
+func (s *Session) followBandwidth(pipe *pipeline, bwe BandwidthEstimator, cur int) int {
+	target := min(max(bwe.GetTargetBitrate(), s.cfg.MinBitRate), s.cfg.BitRate)
+	if target <= 0 || math.Abs(float64(target-cur)) <= 0.1*float64(cur) {
+		return cur
+	}
+	if err := pipe.e.SetBitRate(target); err != nil {
+		s.frameError("set bit rate", err)
+		return cur
+	}
+	s.stats.bitRate.Store(int64(target))
+	s.stats.bitRateChanges.Add(1)
+	return target
 }
 
 // renderAndSend produces and sends one frame for the newest predicted pose.
@@ -139,7 +170,12 @@ func (s *Session) renderAndSend(pipe *pipeline, frameID uint64, ts uint32, start
 		s.frameError("render", err)
 		return samples
 	}
-	if s.keyFrame.Swap(false) {
+	// Key frames asked for by the receiver (PLI/FIR) are served at most
+	// every MinKeyFrameInterval: on a congested link every lost key frame
+	// would otherwise trigger the next, and the stream never recovers.
+	if s.keyFrame.Load() && start.Sub(s.lastForcedKey) >= MinKeyFrameInterval {
+		s.keyFrame.Store(false)
+		s.lastForcedKey = start
 		pipe.e.ForceKeyFrame()
 	}
 	encStart := time.Now()

@@ -48,8 +48,11 @@ type Config struct {
 	Output Output
 	// Limits bound what a client may ask for.
 	Limits Limits
-	// BitRate is the encoder's target in bits per second.
+	// BitRate is the encoder's target in bits per second, and the ceiling
+	// when a congestion controller steers it (Deps.Bandwidth).
 	BitRate int
+	// MinBitRate is the floor under the congestion controller's target.
+	MinBitRate int
 	// Predictor names the pose predictor (see pose.PredictorNames).
 	Predictor string
 	// FixedHorizon, if positive, replaces the measured motion-to-photon
@@ -65,6 +68,10 @@ type Config struct {
 type Deps struct {
 	// API builds peer connections (codecs, interceptors, ICE settings).
 	API *webrtc.API
+	// Bandwidth, if set, returns the congestion controller's estimator for
+	// this session's peer connection (nil if there is none); the frame loop
+	// calls it once and steers the encoder's bit rate by it.
+	Bandwidth func() BandwidthEstimator
 	// NewRenderer makes a render target of the given side-by-side size.
 	NewRenderer func(width, height int) (render.Renderer, error)
 	// NewEncoder makes an H.264 encoder.
@@ -75,6 +82,13 @@ type Deps struct {
 	Logger *slog.Logger
 	// OnClose, if set, is called once when the session has fully ended.
 	OnClose func(*Session)
+}
+
+// BandwidthEstimator is what the frame loop needs of a congestion
+// controller (pion/interceptor's cc.BandwidthEstimator satisfies it).
+type BandwidthEstimator interface {
+	// GetTargetBitrate returns the estimated available send rate in bps.
+	GetTargetBitrate() int
 }
 
 // Session is one connected headset.
@@ -100,11 +114,13 @@ type Session struct {
 	done      chan struct{}
 	wg        sync.WaitGroup
 
-	control   atomic.Pointer[webrtc.DataChannel]
-	keyFrame  atomic.Bool
-	mu        sync.Mutex
-	output    Output // guarded by mu: what the frame loop should render
-	latencyMu sync.Mutex
+	control  atomic.Pointer[webrtc.DataChannel]
+	keyFrame atomic.Bool
+	// lastForcedKey is owned by the frame loop.
+	lastForcedKey time.Time
+	mu            sync.Mutex
+	output        Output // guarded by mu: what the frame loop should render
+	latencyMu     sync.Mutex
 
 	stats counters
 }
@@ -238,7 +254,8 @@ func (s *Session) supervise() {
 	s.wg.Wait()
 	st := s.Stats()
 	s.log.Info("session ended", "frames", st.FramesSent, "skipped_ticks", st.SkippedTicks,
-		"poses", st.Intake.Accepted, "bad_poses", st.Intake.Malformed+st.Intake.Invalid)
+		"poses", st.Intake.Accepted, "bad_poses", st.Intake.Malformed+st.Intake.Invalid,
+		"bitrate", st.BitRate, "bitrate_changes", st.BitRateChanges)
 	close(s.done)
 	if s.deps.OnClose != nil {
 		s.deps.OnClose(s)

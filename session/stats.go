@@ -19,13 +19,18 @@ type Stats struct {
 	BadControl       uint64
 	ControlDropped   uint64
 	RTT              time.Duration
-	Intake           pose.IntakeStats
+	// BitRate is the encoder's target in force (bps), following the
+	// congestion controller; BitRateChanges counts its changes.
+	BitRate        int
+	BitRateChanges uint64
+	Intake         pose.IntakeStats
 }
 
 type counters struct {
 	framesSent, keyFrames, skippedTicks, frameErrors, bytesSent atomic.Uint64
 	keyFrameRequests, badControl, controlDropped                atomic.Uint64
-	rttUS                                                       atomic.Int64
+	rttUS, bitRate                                              atomic.Int64
+	bitRateChanges                                              atomic.Uint64
 	lastPoseLog                                                 atomic.Int64
 }
 
@@ -46,7 +51,8 @@ func (s *Session) Stats() Stats {
 		FramesSent: c.framesSent.Load(), KeyFrames: c.keyFrames.Load(), SkippedTicks: c.skippedTicks.Load(),
 		FrameErrors: c.frameErrors.Load(), BytesSent: c.bytesSent.Load(), KeyFrameRequests: c.keyFrameRequests.Load(),
 		BadControl: c.badControl.Load(), ControlDropped: c.controlDropped.Load(),
-		RTT:    time.Duration(c.rttUS.Load()) * time.Microsecond,
+		RTT:     time.Duration(c.rttUS.Load()) * time.Microsecond,
+		BitRate: int(c.bitRate.Load()), BitRateChanges: c.bitRateChanges.Load(),
 		Intake: s.intake.Stats(),
 	}
 }
