@@ -10,14 +10,14 @@ import (
 	"github.com/holocast/holocast/node"
 )
 
-// TestRunRemote measures a node given by URL, asking it for a frame rate
-// with a DeviceConfig.
+// TestRunRemote measures a node given by URL (HTTPS with a self-signed
+// certificate), asking it for a frame rate with a DeviceConfig.
 func TestRunRemote(t *testing.T) {
 	n, err := node.New(context.Background(), node.Config{Width: 320, Height: 180, FPS: 30, BitRate: 800_000, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(n.Handler())
+	srv := httptest.NewTLSServer(n.Handler())
 	defer func() {
 		srv.Close()
 		_ = n.Close()
@@ -26,6 +26,7 @@ func TestRunRemote(t *testing.T) {
 	cfg.URL = srv.URL + "/v1/sessions"
 	cfg.Width, cfg.Height, cfg.FPS, cfg.BitRate = 0, 0, 20, 0
 	cfg.RequestOutput = true
+	cfg.InsecureTLS = true
 	cfg.Duration = 1500 * time.Millisecond
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {

@@ -10,6 +10,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +80,9 @@ type Config struct {
 	// ProgressCR ends them with '\r' (a terminal) instead of '\n'.
 	Progress   io.Writer
 	ProgressCR bool
+	// InsecureTLS skips verifying the node's TLS certificate (a node with
+	// a self-signed certificate).
+	InsecureTLS bool
 	// NoClientReport stops the headsets from sending the once-a-second
 	// ClientReport (motion-to-photon = median pose-to-frame + DisplayDelay)
 	// that real clients send and the node uses as prediction horizon.
@@ -529,6 +533,11 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 
 func dialHeadset(ctx context.Context, cfg *Config, e *env, k int) (*headset.Client, error) {
 	opts := headset.Options{FrameBuffer: 1024}
+	if cfg.InsecureTLS {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
+		opts.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	}
 	if e.nw != nil {
 		cn, err := e.nw.client(k)
 		if err != nil {

@@ -79,6 +79,7 @@ flags:
   --json FILE           write every figure as JSON ("-": stdout instead of the table)
   --report FILE.html    write a self-contained HTML report with charts
   --record FILE.h264    write headset 0's received stream (first level) as Annex-B
+  --insecure            accept the node's TLS certificate unchecked (self-signed)
   --no-client-report    do not send the once-a-second ClientReport (motion-to-photon =
                         median pose->frame + display delay) that real clients send and
                         the node uses as its prediction horizon
@@ -116,6 +117,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	reportOut := fs.String("report", "", "")
 	recordOut := fs.String("record", "", "")
 	noReport := fs.Bool("no-client-report", false, "")
+	insecure := fs.Bool("insecure", false, "")
 	quiet := fs.Bool("quiet", false, "")
 	verbose := fs.Bool("verbose", false, "")
 	for {
@@ -142,7 +144,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := bench.Config{
 		URL: *url, Duration: *duration, Warmup: *warmup, Rate: *rate, TraceFormat: *format,
 		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon,
-		DisplayDelay: *displayDelay, LateAfter: *late, NoClientReport: *noReport,
+		DisplayDelay: *displayDelay, LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure,
 	}
 	var err error
 	if cfg.Sessions, err = parseInts(*sessions); err != nil {
