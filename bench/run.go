@@ -51,9 +51,9 @@ type Config struct {
 	// Rate is the pose rate in Hz; 0 replays the trace's own samples at
 	// their recorded times.
 	Rate int
-	// Traces are trace files (see pose/trace); headset k replays trace
-	// k mod len(Traces), headsets sharing a trace start at different
-	// offsets. TraceFormat is their format ("" or "auto" detects).
+	// Traces are trace files (see pose/trace); headset k of n replays
+	// trace k mod len(Traces) from k/n of the way into it (leaving room
+	// for the run). TraceFormat is their format ("" or "auto" detects).
 	Traces      []string
 	TraceFormat string
 	// Width, Height, FPS, BitRate configure the embedded node (0 means its
@@ -413,10 +413,11 @@ type sim struct {
 func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int, rec io.Writer) (*RunResult, error) {
 	span := cfg.Warmup + cfg.Duration + 5*time.Second
 	sims := make([]*sim, n)
-	perTrace := (n + len(motions) - 1) / len(motions)
 	for k := range sims {
+		// Every headset starts at its own point: k/n of the way into the
+		// part of its trace that leaves room for the whole run.
 		m := motions[k%len(motions)]
-		sims[k] = &sim{idx: k, m: m, offset: m.offset(k/len(motions), perTrace, span)}
+		sims[k] = &sim{idx: k, m: m, offset: m.offset(k, n, span)}
 	}
 	// Connect every headset.
 	dialCtx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
