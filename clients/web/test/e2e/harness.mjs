@@ -129,3 +129,37 @@ export function yawPitch(yawDeg, pitchDeg) {
   // q = qYaw * qPitch
   return { x: cy * sp, y: sy * cp, z: -sy * sp, w: cy * cp };
 }
+
+/**
+ * In-plane rotation (degrees, image coordinates with y down) that best maps
+ * a onto b about centre (cx, cy) within radius r: b(p) ≈ a(R(α)(p − c) + c).
+ */
+export function bestRotation(a, b, cx, cy, r, candidates) {
+  let best = NaN, bestErr = Infinity;
+  for (const deg of candidates) {
+    const t = (deg * Math.PI) / 180, c = Math.cos(t), s = Math.sin(t);
+    let err = 0, n = 0;
+    for (let y = Math.ceil(cy - r); y <= cy + r; y++) {
+      for (let x = Math.ceil(cx - r); x <= cx + r; x++) {
+        const dx = x - cx, dy = y - cy;
+        if (dx * dx + dy * dy > r * r) continue;
+        const xa = Math.round(cx + c * dx - s * dy), ya = Math.round(cy + s * dx + c * dy);
+        if (xa < 0 || ya < 0 || xa >= a.width || ya >= a.height) continue;
+        err += Math.abs(b.data[y * b.width + x] - a.data[ya * a.width + xa]);
+        n++;
+      }
+    }
+    if (n && err / n < bestErr) { bestErr = err / n; best = deg; }
+  }
+  return { angle: best, err: bestErr };
+}
+
+/** Quaternion product a·b. */
+export function qmul(a, b) {
+  return {
+    x: a.w * b.x + a.x * b.w + a.y * b.z - a.z * b.y,
+    y: a.w * b.y - a.x * b.z + a.y * b.w + a.z * b.x,
+    z: a.w * b.z + a.x * b.y - a.y * b.x + a.z * b.w,
+    w: a.w * b.w - a.x * b.x - a.y * b.y - a.z * b.z,
+  };
+}

@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { angleDeg, horizontalShift, launch, meanAbsDiff, snapshot, startNode, stats, waitFor, yawPitch } from "./harness.mjs";
+import { angleDeg, bestRotation, horizontalShift, qmul, launch, meanAbsDiff, snapshot, startNode, stats, waitFor, yawPitch } from "./harness.mjs";
 
 const fake = readFileSync(new URL("./fakexr.js", import.meta.url), "utf8");
 let node, browser;
@@ -59,7 +59,7 @@ test("immersive-vr: the scripted viewer poses are sent and rendered, DeviceConfi
   assert.deepEqual(browser.problems, []);
 });
 
-test("reprojection rotates the held frame by the pose delta", { timeout: 120000 }, async (t) => {
+test("reprojection turns the held frame by the pose delta (yaw shift, roll angle)", { timeout: 120000 }, async (t) => {
   const { page } = browser;
   const base = yawPitch(20, -5);
   // Hold the current video frame: the texture keeps the frame rendered for `base`.
@@ -95,6 +95,20 @@ test("reprojection rotates the held frame by the pose delta", { timeout: 120000 
     await page.evaluate(() => window.holocast.setReprojection(true));
   }
   assert.ok(Math.abs(shift - expected) <= 1.5, `picture moved ${shift} px, expected ${expected.toFixed(2)} px (match error ${err.toFixed(1)})`);
+
+  // Roll: the head turns counter-clockwise about its own forward axis by φ;
+  // the world must turn clockwise by φ on screen about the eye's centre, i.e.
+  // shown(p) = held(R(−φ)·p) in image coordinates (y down).
+  const phi = 8;
+  const roll = { x: 0, y: 0, z: Math.sin((phi * Math.PI) / 360), w: Math.cos((phi * Math.PI) / 360) };
+  await setPose(page, qmul(rendered, roll));
+  await page.waitForTimeout(300);
+  const rolled = await snapshot(page);
+  const candidates = [];
+  for (let a = -15; a <= 15; a += 0.5) candidates.push(a);
+  const rot = bestRotation(off, rolled, eyeW / 2, eyeH / 2, eyeH * 0.3, candidates);
+  t.diagnostic(`roll ${phi}°: picture turned ${rot.angle}° (image coordinates), match error ${rot.err.toFixed(1)}`);
+  assert.ok(Math.abs(rot.angle - -phi) <= 0.5, `picture turned ${rot.angle}°, expected ${-phi}°`);
 
   // And back: with the head at the rendered pose, reprojection is the identity.
   await setPose(page, rendered);
