@@ -46,13 +46,14 @@ type RobustConfig struct {
 	// extrapolated velocity follows (1+τ/T)·e^(−τ/T), flat at first (a
 	// head's velocity cannot change at once), instead of e^(−τ/T).
 	SmoothDecay bool
-	// DecelWindow, when > 0, is the span of a quadratic least-squares fit
-	// of the recent orientations (on the sample grid, anchored at the
-	// newest sample). When its acceleration along the angular velocity is
-	// negative (the head is slowing down), the extrapolated speed falls
-	// at DecelGain times that rate until it reaches zero: a decelerating
-	// head is stopping. Acceleration that speeds the head up is ignored
-	// (extrapolating it does worse).
+	// DecelWindow is the span of a quadratic least-squares fit of the
+	// recent orientations (on the sample grid, anchored at the newest
+	// sample) that gives the angular acceleration, for DecelGain and
+	// AdaptAccel. When DecelGain > 0 and the acceleration along the
+	// angular velocity is negative (the head is slowing down), the
+	// extrapolated speed falls at DecelGain times that rate until it
+	// reaches zero. (The default leaves this at 0: the learned
+	// acceleration coefficients of AdaptAccel do better.)
 	DecelWindow time.Duration
 	DecelGain   float64
 	// AdaptMemory, when > 0, turns on per-session gains learned online:
@@ -70,6 +71,13 @@ type RobustConfig struct {
 	AdaptMin    float64
 	AdaptMax    float64
 	AdaptFirst  int
+	// AdaptAccel also learns, per look-ahead and for yaw and tilt, how
+	// much of the current acceleration to extrapolate: the coefficient κ
+	// of ½·a·τ² (a from the DecelWindow fit) that best explains what the
+	// learned gains left unexplained, least squares, shrunk toward 0 by
+	// AdaptPrior, clamped to [0, 1]. Extrapolating acceleration is worse
+	// on average, but some users' acceleration persists; this finds them.
+	AdaptAccel bool
 	// UseClientVelocity makes the predictor use the angular and linear
 	// velocity the client sent with the newest sample, when it did.
 	UseClientVelocity bool
@@ -84,7 +92,6 @@ var DefaultRobustConfig = RobustConfig{
 	TiltDecay:         40 * time.Millisecond,
 	SmoothDecay:       true,
 	DecelWindow:       35 * time.Millisecond,
-	DecelGain:         0.25,
 	StraightWindow:    70 * time.Millisecond,
 	StraightFloor:     0.5,
 	AdaptMemory:       1000,
@@ -92,6 +99,7 @@ var DefaultRobustConfig = RobustConfig{
 	AdaptMin:          0.5,
 	AdaptMax:          1.3,
 	AdaptFirst:        2,
+	AdaptAccel:        true,
 	UseClientVelocity: true,
 }
 
@@ -142,6 +150,9 @@ type RobustCV struct {
 	// decel is the rate (rad/s², > 0) at which the head is slowing down
 	// along w, or 0.
 	decel float64
+	// acc is the acceleration of the DecelWindow fit (rad/s², world
+	// frame).
+	acc mgl64.Vec3
 
 	// Online gains: ring holds the extrapolations made from the latest
 	// samples; sums the forgetting sums per lag and component (yaw,
@@ -149,6 +160,10 @@ type RobustCV struct {
 	ring  []adaptEntry
 	sums  [adaptLags][2][3]float64
 	gains [adaptLags][2]float64
+	// Acceleration coefficients: forgetting sums per lag and component of
+	// residual·term and term², and the resulting κ.
+	accSums  [adaptLags][2][2]float64
+	accGains [adaptLags][2]float64
 }
 
 // adaptLags is the number of look-aheads, in sample periods, with a
@@ -161,6 +176,7 @@ type adaptEntry struct {
 	t, period float64 // base time and sample period, seconds
 	q         mgl64.Quat
 	r         [adaptLags]mgl64.Vec3 // rotation extrapolated k+1 periods ahead
+	acc       mgl64.Vec3            // fitted acceleration then
 }
 
 // clockScoreGain is the EWMA weight of each one-step error when scoring
@@ -226,9 +242,9 @@ func (f *RobustCV) Observe(p Pose) {
 			}
 		}
 	}
-	f.decel = 0
-	if f.ok && f.cfg.DecelWindow > 0 && f.cfg.DecelGain > 0 {
-		f.decel = f.deceleration(h)
+	f.decel, f.acc = 0, mgl64.Vec3{}
+	if f.ok && f.cfg.DecelWindow > 0 && (f.cfg.DecelGain > 0 || f.cfg.AdaptAccel) {
+		f.fitAcceleration(h)
 	}
 	if last.hasVel && f.cfg.UseClientVelocity && last.w.Len() <= GlitchAngularSpeed && last.v.Len() <= GlitchLinearSpeed {
 		f.w, f.v, f.ok = last.w, last.v, true
@@ -283,6 +299,26 @@ func (f *RobustCV) adapt(restart bool) {
 			}
 			f.gains[k-1][c] = math.Max(f.cfg.AdaptMin, math.Min(f.cfg.AdaptMax, g))
 		}
+		if f.cfg.AdaptAccel {
+			// What the gains leave, against the acceleration term.
+			g := f.gains[k-1]
+			res := y.Sub(mgl64.Vec3{p[0] * g[1], p[1] * g[0], p[2] * g[1]})
+			tau := x * e.period
+			a := e.acc.Mul(0.5 * tau * tau)
+			rc := [2]float64{res[1] * a[1], res[0]*a[0] + res[2]*a[2]}
+			aa := [2]float64{a[1] * a[1], a[0]*a[0] + a[2]*a[2]}
+			for c := range rc {
+				as := &f.accSums[k-1][c]
+				as[0] += beta * (rc[c] - as[0])
+				as[1] += beta * (aa[c] - as[1])
+				kappa := 0.0
+				if as[1] > 1e-18 {
+					n := s[c][2] * f.cfg.AdaptMemory
+					kappa = as[0] / as[1] * n / (n + f.cfg.AdaptPrior)
+				}
+				f.accGains[k-1][c] = math.Max(0, math.Min(1, kappa))
+			}
+		}
 	}
 	if !f.ok {
 		return
@@ -298,7 +334,7 @@ func (f *RobustCV) adapt(restart bool) {
 		copy(f.ring, f.ring[1:])
 		f.ring = f.ring[:adaptLags+1]
 	}
-	e := adaptEntry{t: now, period: period, q: last.q}
+	e := adaptEntry{t: now, period: period, q: last.q, acc: f.acc}
 	for k := range e.r {
 		e.r[k] = f.extrapolate(float64(k+1) * period)
 	}
@@ -325,16 +361,30 @@ func (f *RobustCV) gain(tau float64) (yaw, tilt float64) {
 	return g(k, 0)*(1-a) + g(k+1, 0)*a, g(k, 1)*(1-a) + g(k+1, 1)*a
 }
 
-// deceleration fits q_i·q_n⁻¹ ≈ b·t + c·t² (rotation vectors, grid times
-// relative to the newest sample) over DecelWindow and returns −2c·ŵ, the
-// rate at which the head is slowing down along its angular velocity w, or
-// 0 when it is not.
-func (f *RobustCV) deceleration(h []sample) float64 {
-	n := len(h)
-	s := f.w.Len()
-	if s < 1e-9 {
-		return 0
+// accGain returns the learned yaw and tilt acceleration coefficients at
+// look-ahead tau seconds (0 at zero look-ahead).
+func (f *RobustCV) accGain(tau float64) (yaw, tilt float64) {
+	if len(f.ring) == 0 {
+		return 0, 0
 	}
+	x := tau / f.ring[len(f.ring)-1].period
+	g := func(k, c int) float64 {
+		if k < 1 {
+			return 0
+		}
+		return f.accGains[min(k, adaptLags)-1][c]
+	}
+	k := int(math.Floor(x))
+	a := x - float64(k)
+	return g(k, 0)*(1-a) + g(k+1, 0)*a, g(k, 1)*(1-a) + g(k+1, 1)*a
+}
+
+// fitAcceleration fits q_i·q_n⁻¹ ≈ b·t + c·t² (rotation vectors, grid
+// times relative to the newest sample) over DecelWindow and sets acc =
+// 2c, and decel to the rate at which the head is slowing down along its
+// angular velocity w (−acc·ŵ when that is positive, else 0).
+func (f *RobustCV) fitAcceleration(h []sample) {
+	n := len(h)
 	inv := h[n-1].q.Conjugate()
 	var s2, s3, s4 float64
 	var y1, y2 mgl64.Vec3
@@ -354,14 +404,18 @@ func (f *RobustCV) deceleration(h []sample) float64 {
 	}
 	det := s2*s4 - s3*s3
 	if k < 2 || !(det > 1e-30) {
-		return 0
+		return
 	}
-	c := y2.Mul(s2).Sub(y1.Mul(s3)).Mul(1 / det)
-	a := 2 * c.Dot(f.w) / s
-	if !(a < 0) || math.IsInf(a, 0) {
-		return 0
+	acc := y2.Mul(s2).Sub(y1.Mul(s3)).Mul(2 / det)
+	if !finiteVec(acc) {
+		return
 	}
-	return -a
+	f.acc = acc
+	if s := f.w.Len(); s > 1e-9 && f.cfg.DecelGain > 0 {
+		if a := acc.Dot(f.w) / s; a < 0 {
+			f.decel = -a
+		}
+	}
 }
 
 // advanceClock appends the grid time of the newest sample of h.
@@ -446,6 +500,11 @@ func (f *RobustCV) Predict(at time.Duration) Pose {
 	if f.cfg.AdaptMemory > 0 {
 		gy, gt := f.gain(tau)
 		r = mgl64.Vec3{r[0] * gt, r[1] * gy, r[2] * gt}
+		if f.cfg.AdaptAccel {
+			ky, kt := f.accGain(tau)
+			h := 0.5 * tau * tau
+			r = r.Add(mgl64.Vec3{f.acc[0] * kt * h, f.acc[1] * ky * h, f.acc[2] * kt * h})
+		}
 	}
 	dp := f.v.Mul(decayed(tau, f.cfg.PosDecay))
 	return f.tr.result(at, r, dp, f.w, f.v)

@@ -124,6 +124,56 @@ func TestRobustLearnedGain(t *testing.T) {
 	}
 }
 
+// TestRobustLearnedAcceleration: a head whose acceleration persists (a
+// slow, smooth ±40° yaw sweep at 0.5 Hz) teaches AdaptAccel to extrapolate
+// it: the coefficients rise toward 1 and the error falls well below that
+// of the learned gains alone (which can only scale the velocity: in a
+// sweep the acceleration is uncorrelated with it).
+func TestRobustLearnedAcceleration(t *testing.T) {
+	at := func(tt time.Duration) Pose {
+		a := 40 * deg * math.Sin(2*math.Pi*0.5*tt.Seconds())
+		return Pose{Time: tt, Orientation: mgl64.QuatRotate(a, mgl64.Vec3{0, 1, 0})}
+	}
+	base := RobustConfig{ClockGain: 0.2, DecelWindow: 35 * time.Millisecond,
+		AdaptMemory: 300, AdaptPrior: 20, AdaptMin: 0.5, AdaptMax: 1.3, AdaptFirst: 2}
+	acc := base
+	acc.AdaptAccel = true
+	pa, pb := NewRobustCV("accel", acc), NewRobustCV("gains", base)
+	period := time.Second / 60
+	var ea, eb float64
+	var n int
+	for i := 0; i < 600; i++ {
+		tt := time.Duration(i) * period
+		pa.Observe(at(tt))
+		pb.Observe(at(tt))
+		if i < 300 {
+			continue
+		}
+		h := tt + 100*time.Millisecond
+		ea += angleDeg(pa.Predict(h).Orientation, at(h).Orientation)
+		eb += angleDeg(pb.Predict(h).Orientation, at(h).Orientation)
+		n++
+	}
+	ea, eb = ea/float64(n), eb/float64(n)
+	t.Logf("mean error at 100 ms: with learned acceleration %.4f°, gains only %.4f°", ea, eb)
+	if ea > 0.5*eb {
+		t.Errorf("learned acceleration did not help: %.4f° vs %.4f°", ea, eb)
+	}
+	for k := range pa.accGains {
+		for c, g := range pa.accGains[k] {
+			if g < 0 || g > 1 {
+				t.Errorf("accGains[%d][%d] = %v outside [0, 1]", k, c, g)
+			}
+		}
+	}
+	if ky, _ := pa.accGain(6 * period.Seconds()); ky < 0.5 {
+		t.Errorf("yaw acceleration coefficient at 6 periods = %v, want near 1", ky)
+	}
+	if ky, kt := pa.accGain(0); ky != 0 || kt != 0 {
+		t.Errorf("acceleration coefficients at zero look-ahead = %v, %v", ky, kt)
+	}
+}
+
 // TestRobustYawUnaffectedByTilt: a pure yaw turn is extrapolated with the
 // yaw decay only; the tilt decay, deceleration and learned gains leave it
 // (almost) exact, as the node's live test expects.

@@ -56,10 +56,15 @@ func TestLeaveOneTraceOut(t *testing.T) {
 			for _, sw := range []int{70, 100} {
 				for _, sf := range []float64{0.5, 0.7, 1} {
 					for _, mem := range []float64{0, 300, 1000} {
-						cfg := pose.DefaultRobustConfig
-						cfg.TiltDecay, cfg.DecelGain, cfg.AdaptMemory = ms(tilt), dg, mem
-						cfg.StraightWindow, cfg.StraightFloor = ms(sw), sf
-						cs = append(cs, cand{fmt.Sprintf("tilt=%dms decel=%.2f straight=%dms/%.1f adapt=%.0f", tilt, dg, sw, sf, mem), cfg})
+						for _, acc := range []bool{false, true} {
+							if acc && mem == 0 {
+								continue
+							}
+							cfg := pose.DefaultRobustConfig
+							cfg.TiltDecay, cfg.DecelGain, cfg.AdaptMemory, cfg.AdaptAccel = ms(tilt), dg, mem, acc
+							cfg.StraightWindow, cfg.StraightFloor = ms(sw), sf
+							cs = append(cs, cand{fmt.Sprintf("tilt=%dms decel=%.2f straight=%dms/%.1f adapt=%.0f accel=%v", tilt, dg, sw, sf, mem, acc), cfg})
+						}
 					}
 				}
 			}
