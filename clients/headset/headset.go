@@ -106,6 +106,8 @@ type Client struct {
 	frames   chan *Frame
 	controls chan *holocastv1.ControlMessage
 	open     chan struct{} // closed when the control channel is open
+	gotInfo  chan struct{} // closed when the first SessionInfo arrived
+	infoOnce sync.Once
 	trackCh  chan *webrtc.TrackRemote
 	done     chan struct{} // closed by Close
 
@@ -183,6 +185,7 @@ func Dial(ctx context.Context, sessionsURL string, opts Options) (*Client, error
 		frames:   make(chan *Frame, opts.FrameBuffer),
 		controls: make(chan *holocastv1.ControlMessage, 64),
 		open:     make(chan struct{}),
+		gotInfo:  make(chan struct{}),
 		trackCh:  make(chan *webrtc.TrackRemote, 1),
 		done:     make(chan struct{}),
 	}
@@ -300,14 +303,18 @@ func (c *Client) PeerConnection() *webrtc.PeerConnection { return c.pc }
 // Pose.sample_time_us.
 func (c *Client) Now() int64 { return time.Since(c.epoch).Microseconds() }
 
-// WaitControl waits until the control channel is open.
+// WaitControl waits until the control channel is open and the node's
+// first SessionInfo (which the wire contract has it send when the channel
+// opens) has arrived, so that SessionInfo() is set when it returns.
 func (c *Client) WaitControl(ctx context.Context) error {
-	select {
-	case <-c.open:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("headset: waiting for control channel: %w", ctx.Err())
+	for _, ch := range []chan struct{}{c.open, c.gotInfo} {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("headset: waiting for control channel and session info: %w", ctx.Err())
+		}
 	}
+	return nil
 }
 
 // ErrNoChannels is returned when sending on a client dialled with
@@ -389,6 +396,7 @@ func (c *Client) onControl(m webrtc.DataChannelMessage) {
 		c.mu.Lock()
 		c.info = v.SessionInfo
 		c.mu.Unlock()
+		c.infoOnce.Do(func() { close(c.gotInfo) })
 	case *holocastv1.ControlMessage_Notice:
 		c.stats.notices.Add(1)
 	}
