@@ -278,7 +278,7 @@ func renderFrames(ctx context.Context, cfg EncodeConfig, m *motion) ([]*render.F
 		p := pose.Pose{Time: t, Orientation: mgl64.QuatRotate(t.Seconds()*math.Pi/2, mgl64.Vec3{0, 1, 0}), Position: mgl64.Vec3{0, 1.6, 0}}
 		if m != nil {
 			p.Orientation, p.Position = m.at(t)
-			if !m.hasPos {
+			if !m.HasPosition {
 				p.Position = mgl64.Vec3{0, 1.6, 0}
 			}
 		}

@@ -767,7 +767,7 @@ func score(cfg *Config, res *RunResult, sims []*sim, t0, wStart, wEnd time.Time)
 						errDeg = append(errDeg, fs.ErrDeg)
 					}
 				}
-				if rp := f.Info.GetRenderedPosition(); rp != nil && s.m.hasPos {
+				if rp := f.Info.GetRenderedPosition(); rp != nil && s.m.HasPosition {
 					d := mgl64.Vec3{float64(rp.GetX()), float64(rp.GetY()), float64(rp.GetZ())}.Sub(tp)
 					errCM = append(errCM, d.Len()*100)
 				}

@@ -40,12 +40,9 @@ func DefaultTraces(dir string) ([]string, error) {
 // motion is one trace prepared for replay: strictly increasing times from
 // 0, orientation and (if recorded) position, looped past its end.
 type motion struct {
-	name   string
-	t      []time.Duration
-	q      []mgl64.Quat
-	p      []mgl64.Vec3
-	hasPos bool
-	length time.Duration // t[last]
+	name string
+	*eval.Timeline
+	length time.Duration // T[last]
 }
 
 func loadMotion(path, format string) (*motion, error) {
@@ -57,26 +54,16 @@ func loadMotion(path, format string) (*motion, error) {
 }
 
 func newMotion(name string, s []trace.Sample) (*motion, error) {
-	m := &motion{name: name, hasPos: len(s) > 0}
+	rebased := make([]trace.Sample, len(s))
 	for i, x := range s {
-		if n := len(m.t); n > 0 && x.T <= m.t[n-1]+s[0].T {
-			continue
-		}
-		m.t = append(m.t, x.T-s[0].T)
-		q := x.Orientation
-		// Keep consecutive quaternions in one hemisphere so that the
-		// interpolation takes the short way (traces flip q and -q).
-		if n := len(m.q); n > 0 && m.q[n-1].Dot(q) < 0 {
-			q = mgl64.Quat{W: -q.W, V: q.V.Mul(-1)}
-		}
-		m.q = append(m.q, q)
-		m.p = append(m.p, x.Position)
-		m.hasPos = m.hasPos && s[i].HasPosition
+		x.T -= s[0].T
+		rebased[i] = x
 	}
-	if len(m.t) < 2 {
+	m := &motion{name: name, Timeline: eval.NewTimeline(rebased)}
+	if len(m.T) < 2 {
 		return nil, fmt.Errorf("%s: fewer than 2 usable samples", name)
 	}
-	m.length = m.t[len(m.t)-1]
+	m.length = m.T[len(m.T)-1]
 	if m.length < 100*time.Millisecond {
 		return nil, errors.New(name + ": shorter than 100 ms")
 	}
@@ -94,19 +81,7 @@ func (m *motion) wrap(t time.Duration) time.Duration {
 
 // at interpolates the trace at time t (looped).
 func (m *motion) at(t time.Duration) (mgl64.Quat, mgl64.Vec3) {
-	t = m.wrap(t)
-	j := sort.Search(len(m.t), func(i int) bool { return m.t[i] >= t })
-	if j == 0 {
-		return m.q[0], m.p[0]
-	}
-	if j >= len(m.t) {
-		j = len(m.t) - 1
-	}
-	if m.t[j] == t {
-		return m.q[j], m.p[j]
-	}
-	a := float64(t-m.t[j-1]) / float64(m.t[j]-m.t[j-1])
-	return eval.Slerp(m.q[j-1], m.q[j], a), m.p[j-1].Add(m.p[j].Sub(m.p[j-1]).Mul(a))
+	return m.At(m.wrap(t))
 }
 
 // nextSample returns the first recorded sample time strictly after t
@@ -114,13 +89,13 @@ func (m *motion) at(t time.Duration) (mgl64.Quat, mgl64.Vec3) {
 func (m *motion) nextSample(t time.Duration) time.Duration {
 	base := t - m.wrap(t)
 	w := m.wrap(t)
-	j := sort.Search(len(m.t), func(i int) bool { return m.t[i] > w })
-	if j >= len(m.t) {
+	j := sort.Search(len(m.T), func(i int) bool { return m.T[i] > w })
+	if j >= len(m.T) {
 		// Past the last sample: the loop starts over (t[0] = 0 is the
 		// same instant as length, so skip it).
-		return base + m.length + m.t[1]
+		return base + m.length + m.T[1]
 	}
-	return base + m.t[j]
+	return base + m.T[j]
 }
 
 // offsets spreads n headsets' start times over the trace so that each

@@ -30,8 +30,8 @@ func TestMotion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.length != time.Second || !m.hasPos {
-		t.Fatalf("length %v, pos %v", m.length, m.hasPos)
+	if m.length != time.Second || !m.HasPosition {
+		t.Fatalf("length %v, pos %v", m.length, m.HasPosition)
 	}
 	for _, c := range []struct {
 		at  time.Duration

@@ -130,42 +130,48 @@ func Evaluate(traces []Trace, preds []Predictor, horizons []time.Duration, defau
 	return res
 }
 
-// timeline is a trace's ground truth: strictly increasing times.
-type timeline struct {
-	t   []time.Duration
-	q   []mgl64.Quat
-	p   []mgl64.Vec3
-	pos bool
+// Timeline is a trace's ground truth for interpolation: its samples with
+// strictly increasing times (a sample whose time does not increase is
+// dropped).
+type Timeline struct {
+	T []time.Duration
+	Q []mgl64.Quat
+	P []mgl64.Vec3
+	// HasPosition tells whether every sample recorded a position.
+	HasPosition bool
 }
 
-func newTimeline(s []trace.Sample) *timeline {
-	tl := &timeline{pos: len(s) > 0}
+// NewTimeline prepares samples for At.
+func NewTimeline(s []trace.Sample) *Timeline {
+	tl := &Timeline{HasPosition: len(s) > 0}
 	for _, x := range s {
-		if n := len(tl.t); n > 0 && x.T <= tl.t[n-1] {
+		if n := len(tl.T); n > 0 && x.T <= tl.T[n-1] {
 			continue
 		}
-		tl.t = append(tl.t, x.T)
-		tl.q = append(tl.q, x.Orientation)
-		tl.p = append(tl.p, x.Position)
-		tl.pos = tl.pos && x.HasPosition
+		tl.T = append(tl.T, x.T)
+		tl.Q = append(tl.Q, x.Orientation)
+		tl.P = append(tl.P, x.Position)
+		tl.HasPosition = tl.HasPosition && x.HasPosition
 	}
 	return tl
 }
 
-// at interpolates the truth at time t, which must lie within the trace.
-func (tl *timeline) at(t time.Duration) (mgl64.Quat, mgl64.Vec3) {
-	j := sort.Search(len(tl.t), func(i int) bool { return tl.t[i] >= t })
+// At interpolates the pose at time t: SLERP for orientation (the short way
+// round, whatever the samples' signs), linear for position. Times outside
+// the timeline clamp to its first or last sample.
+func (tl *Timeline) At(t time.Duration) (mgl64.Quat, mgl64.Vec3) {
+	j := sort.Search(len(tl.T), func(i int) bool { return tl.T[i] >= t })
 	if j == 0 {
-		return tl.q[0], tl.p[0]
+		return tl.Q[0], tl.P[0]
 	}
-	if j >= len(tl.t) {
-		j = len(tl.t) - 1
+	if j >= len(tl.T) {
+		j = len(tl.T) - 1
 	}
-	if tl.t[j] == t {
-		return tl.q[j], tl.p[j]
+	if tl.T[j] == t {
+		return tl.Q[j], tl.P[j]
 	}
-	a := float64(t-tl.t[j-1]) / float64(tl.t[j]-tl.t[j-1])
-	return Slerp(tl.q[j-1], tl.q[j], a), tl.p[j-1].Add(tl.p[j].Sub(tl.p[j-1]).Mul(a))
+	a := float64(t-tl.T[j-1]) / float64(tl.T[j]-tl.T[j-1])
+	return Slerp(tl.Q[j-1], tl.Q[j], a), tl.P[j-1].Add(tl.P[j].Sub(tl.P[j-1]).Mul(a))
 }
 
 // Slerp interpolates between unit quaternions along the shorter arc.
@@ -184,22 +190,22 @@ func Slerp(a, b mgl64.Quat, t float64) mgl64.Quat {
 }
 
 func replay(s []trace.Sample, p pose.Predictor, horizons []time.Duration, out []Errors) {
-	tl := newTimeline(s)
-	if len(tl.t) == 0 {
+	tl := NewTimeline(s)
+	if len(tl.T) == 0 {
 		return
 	}
-	end := tl.t[len(tl.t)-1]
+	end := tl.T[len(tl.T)-1]
 	for i, x := range s {
 		p.Observe(pose.Pose{Seq: uint64(i + 1), Time: x.T, Orientation: x.Orientation, Position: x.Position})
 		for hi, h := range horizons {
 			target := x.T + h
-			if target > end || target < tl.t[0] {
+			if target > end || target < tl.T[0] {
 				continue
 			}
 			pr := p.Predict(target)
-			q, pos := tl.at(target)
+			q, pos := tl.At(target)
 			out[hi].OrientationDeg = append(out[hi].OrientationDeg, pose.QuatAngle(pr.Orientation, q)*180/math.Pi)
-			if tl.pos {
+			if tl.HasPosition {
 				out[hi].PositionCM = append(out[hi].PositionCM, pr.Position.Sub(pos).Len()*100)
 			}
 		}
