@@ -101,6 +101,10 @@ type Report struct {
 	Config      ConfigSummary `json:"config"`
 	Interrupted bool          `json:"interrupted"`
 	Runs        []*RunResult  `json:"runs"`
+	// The first concurrency level's figures are repeated at the top level,
+	// so that a one-level run reads as one flat object
+	// (pose_to_frame_ms.p50, fps, stages_ms.render.p50, …).
+	*RunResult
 }
 
 // Machine describes where the benchmark ran.
@@ -322,6 +326,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return rep, err
 		}
 		rep.Runs = append(rep.Runs, res)
+		if rep.RunResult == nil {
+			rep.RunResult = res
+		}
 		if res.Interrupted {
 			rep.Interrupted = true
 			break
