@@ -90,6 +90,20 @@ func TestSignalingBadRequests(t *testing.T) {
 			t.Errorf("status %d, want 404", resp.StatusCode)
 		}
 	})
+	t.Run("CORS preflight", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodOptions, url, nil)
+		req.Header.Set("Origin", "https://player.example")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+			!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Location") {
+			t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+		}
+	})
 	t.Run("wrong method", func(t *testing.T) {
 		resp, err := http.Get(url)
 		if err != nil {

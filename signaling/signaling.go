@@ -79,7 +79,8 @@ func NewServer(f Factory, opts Options) *Server {
 	return s
 }
 
-// Handler returns the HTTP handler for the signaling endpoints.
+// Handler returns the HTTP handler for the signaling endpoints. It allows
+// cross-origin requests (CORS), as WHEP players served from elsewhere need.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+SessionsPath, s.create)
@@ -87,7 +88,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PATCH "+SessionsPath+"/{id}", s.patch)
 	mux.HandleFunc("OPTIONS "+SessionsPath, s.options)
 	mux.HandleFunc("OPTIONS "+SessionsPath+"/{id}", s.options)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Expose-Headers", "Location")
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // Len returns the number of live sessions.
