@@ -13,6 +13,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -77,4 +79,28 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "  %-10s %s\n", "help", "print help for a command: holocast-bench help <command>")
+}
+
+// parseInterleaved parses fs over args, allowing flags after positional
+// arguments too, and returns the positional ones. On --help it prints
+// usage to stdout and returns exit code 0; on a bad flag it prints the
+// error and usage to stderr and returns 2; otherwise code is -1.
+func parseInterleaved(fs *flag.FlagSet, args []string, name string, usage func(io.Writer), stdout, stderr io.Writer) (positional []string, code int) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				usage(stdout)
+				return nil, 0
+			}
+			fmt.Fprintf(stderr, "holocast-bench %s: %v\n", name, err)
+			usage(stderr)
+			return nil, 2
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, -1
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
 }

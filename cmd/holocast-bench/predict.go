@@ -55,23 +55,9 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", trace.FormatAuto, "")
 	jsonOut := fs.String("json", "", "")
 	// Allow flags after trace names too.
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				predictUsage(stdout)
-				return 0
-			}
-			fmt.Fprintf(stderr, "holocast-bench predict: %v\n", err)
-			predictUsage(stderr)
-			return 2
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		files = append(files, args[0])
-		args = args[1:]
+	files, code := parseInterleaved(fs, args, "predict", predictUsage, stdout, stderr)
+	if code >= 0 {
+		return code
 	}
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "holocast-bench predict: no trace given")

@@ -120,23 +120,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	insecure := fs.Bool("insecure", false, "")
 	quiet := fs.Bool("quiet", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				runUsage(stdout)
-				return 0
-			}
-			fmt.Fprintf(stderr, "holocast-bench run: %v\n", err)
-			runUsage(stderr)
-			return 2
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		traces = append(traces, args[0])
-		args = args[1:]
+	positional, code := parseInterleaved(fs, args, "run", runUsage, stdout, stderr)
+	if code >= 0 {
+		return code
 	}
+	traces = append(traces, positional...)
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "holocast-bench run: "+format+"\n", a...)
 		return 2
