@@ -323,34 +323,31 @@ var ErrNoChannels = errors.New("headset: data channel not available")
 
 // SendPose sends one pose on the unordered "pose" channel.
 func (c *Client) SendPose(p *holocastv1.Pose) error {
-	if c.pose == nil || c.pose.ReadyState() != webrtc.DataChannelStateOpen {
-		return ErrNoChannels
-	}
 	b, err := proto.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("headset: marshal pose: %w", err)
 	}
-	return c.pose.Send(b)
+	return send(c.pose, b)
 }
 
 // SendRawPose sends arbitrary bytes on the pose channel (for robustness tests).
-func (c *Client) SendRawPose(b []byte) error {
-	if c.pose == nil || c.pose.ReadyState() != webrtc.DataChannelStateOpen {
-		return ErrNoChannels
-	}
-	return c.pose.Send(b)
-}
+func (c *Client) SendRawPose(b []byte) error { return send(c.pose, b) }
 
 // SendControl sends one message on the "control" channel.
 func (c *Client) SendControl(m *holocastv1.ControlMessage) error {
-	if c.control == nil || c.control.ReadyState() != webrtc.DataChannelStateOpen {
-		return ErrNoChannels
-	}
 	b, err := proto.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("headset: marshal control: %w", err)
 	}
-	return c.control.Send(b)
+	return send(c.control, b)
+}
+
+// send writes one message on dc, which must exist and be open.
+func send(dc *webrtc.DataChannel, b []byte) error {
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return ErrNoChannels
+	}
+	return dc.Send(b)
 }
 
 // Frames delivers complete, matched frames in order. It is closed by Close.
