@@ -31,6 +31,7 @@ import (
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/pose/eval"
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
+	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
 	"github.com/holocast/holocast/signaling"
 )
@@ -623,8 +624,8 @@ func (s *sim) sendPoses(ctx context.Context, t0 time.Time, rate int) {
 		seq++
 		err := s.c.SendPose(&holocastv1.Pose{
 			Seq: seq, SampleTimeUs: s.base + e.Microseconds(),
-			Orientation: &holocastv1.Quat{X: float32(q.V[0]), Y: float32(q.V[1]), Z: float32(q.V[2]), W: float32(q.W)},
-			Position:    &holocastv1.Vec3{X: float32(p[0]), Y: float32(p[1]), Z: float32(p[2])},
+			Orientation: wire.QuatToProto(q),
+			Position:    wire.Vec3ToProto(p),
 		})
 		if err == nil {
 			s.mu.Lock()
@@ -768,7 +769,7 @@ func score(cfg *Config, res *RunResult, sims []*sim, t0, wStart, wEnd time.Time)
 				shown := f.Received.Add(cfg.DisplayDelay).Sub(t0)
 				tq, tp := s.m.at(s.offset + shown)
 				if rq := f.Info.GetRenderedOrientation(); rq != nil {
-					q := mgl64.Quat{W: float64(rq.GetW()), V: mgl64.Vec3{float64(rq.GetX()), float64(rq.GetY()), float64(rq.GetZ())}}
+					q := wire.QuatFromProto(rq)
 					if l := q.Len(); l > 0.5 {
 						fs.ErrDeg = pose.QuatAngle(q.Scale(1/l), tq) * 180 / math.Pi
 						errDeg = append(errDeg, fs.ErrDeg)

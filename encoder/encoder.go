@@ -88,7 +88,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/holocast/holocast/encoder/h264"
+	"github.com/holocast/holocast/proto/wire/h264"
 	"github.com/holocast/holocast/render"
 	"github.com/pion/mediadevices/pkg/codec"
 )

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/holocast/holocast/encoder/h264"
+	"github.com/holocast/holocast/proto/wire/h264"
 	"github.com/holocast/holocast/render"
 )
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/pose"
+	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
 	"github.com/holocast/holocast/render/glrender"
 	"github.com/holocast/holocast/session"
@@ -144,14 +145,6 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// h264Profiles are the H.264 formats the node accepts in offers, all with
-// packetization-mode 1. x264 at the default preset emits Constrained
-// Baseline, which decoders of every listed profile accept.
-var h264Profiles = []struct {
-	pt   webrtc.PayloadType
-	plid string
-}{{102, "42e01f"}, {106, "42001f"}, {108, "4d001f"}}
-
 // newSettingEngine builds the ICE and logging settings shared by every
 // session's peer connection.
 func newSettingEngine(cfg Config) (webrtc.SettingEngine, error) {
@@ -195,18 +188,8 @@ const MinBitRate = 300_000
 // bit rate follows the estimate.
 func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.BandwidthEstimator, error) {
 	m := &webrtc.MediaEngine{}
-	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
-	for _, p := range h264Profiles {
-		if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{
-				MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + p.plid,
-				RTCPFeedback: fb,
-			},
-			PayloadType: p.pt,
-		}, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, nil, fmt.Errorf("node: register H.264: %w", err)
-		}
+	if err := wire.RegisterH264(m); err != nil {
+		return nil, nil, fmt.Errorf("node: %w", err)
 	}
 	ir := &interceptor.Registry{}
 	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/holocast/holocast/clients/headset"
 	"github.com/holocast/holocast/node"
 	"github.com/holocast/holocast/pose"
+	"github.com/holocast/holocast/proto/wire"
 )
 
 // TestPredictionLive replays a head turning at a constant 90°/s with a known
@@ -74,7 +75,7 @@ func TestPredictionLive(t *testing.T) {
 			t.Fatalf("frame %d: predicted time %d != sample time %d + horizon", in.GetFrameId(), in.GetPredictedTimeUs(), in.GetPoseSampleTimeUs())
 		}
 		truth := yawQuat(yawAt(in.GetPredictedTimeUs()))
-		rendered := pose.QuatFromProto(in.GetRenderedOrientation())
+		rendered := wire.QuatFromProto(in.GetRenderedOrientation())
 		sent := yawQuat(yawAt(in.GetPoseSampleTimeUs()))
 		errPred += angleDeg(rendered, truth)
 		errRaw += angleDeg(sent, truth)
@@ -83,7 +84,7 @@ func TestPredictionLive(t *testing.T) {
 }
 
 func yawQuat(deg float64) mgl64.Quat {
-	return pose.QuatFromProto(yawPose(1, 0, deg).GetOrientation())
+	return wire.QuatFromProto(yawPose(1, 0, deg).GetOrientation())
 }
 
 func angleDeg(a, b mgl64.Quat) float64 { return pose.QuatAngle(a, b) * 180 / math.Pi }

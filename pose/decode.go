@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
+	"github.com/holocast/holocast/proto/wire"
 )
 
 // Limits applied by Decode.
@@ -51,7 +52,7 @@ func FromProto(m *holocastv1.Pose) (Pose, error) {
 	if o == nil {
 		return Pose{}, fmt.Errorf("seq %d: %w", m.GetSeq(), ErrNoOrientation)
 	}
-	q := mgl64.Quat{W: float64(o.GetW()), V: mgl64.Vec3{float64(o.GetX()), float64(o.GetY()), float64(o.GetZ())}}
+	q := wire.QuatFromProto(o)
 	if !finite(q.W, q.V[0], q.V[1], q.V[2]) {
 		return Pose{}, fmt.Errorf("seq %d: orientation: %w", m.GetSeq(), ErrNotFinite)
 	}
@@ -85,42 +86,18 @@ func ToProto(p Pose) *holocastv1.Pose {
 	m := &holocastv1.Pose{
 		Seq:          p.Seq,
 		SampleTimeUs: p.Time.Microseconds(),
-		Orientation:  QuatToProto(p.Orientation),
-		Position:     Vec3ToProto(p.Position),
+		Orientation:  wire.QuatToProto(p.Orientation),
+		Position:     wire.Vec3ToProto(p.Position),
 	}
 	if p.HasVelocity {
-		m.AngularVelocity = Vec3ToProto(p.AngularVelocity)
-		m.LinearVelocity = Vec3ToProto(p.LinearVelocity)
+		m.AngularVelocity = wire.Vec3ToProto(p.AngularVelocity)
+		m.LinearVelocity = wire.Vec3ToProto(p.LinearVelocity)
 	}
 	return m
 }
 
-// QuatToProto converts a quaternion to its wire form.
-func QuatToProto(q mgl64.Quat) *holocastv1.Quat {
-	return &holocastv1.Quat{X: float32(q.V[0]), Y: float32(q.V[1]), Z: float32(q.V[2]), W: float32(q.W)}
-}
-
-// Vec3ToProto converts a vector to its wire form.
-func Vec3ToProto(v mgl64.Vec3) *holocastv1.Vec3 {
-	return &holocastv1.Vec3{X: float32(v[0]), Y: float32(v[1]), Z: float32(v[2])}
-}
-
-// QuatFromProto converts a wire quaternion (nil means identity) without
-// validation.
-func QuatFromProto(q *holocastv1.Quat) mgl64.Quat {
-	if q == nil {
-		return mgl64.QuatIdent()
-	}
-	return mgl64.Quat{W: float64(q.GetW()), V: mgl64.Vec3{float64(q.GetX()), float64(q.GetY()), float64(q.GetZ())}}
-}
-
-// Vec3FromProto converts a wire vector (nil means zero) without validation.
-func Vec3FromProto(v *holocastv1.Vec3) mgl64.Vec3 {
-	return mgl64.Vec3{float64(v.GetX()), float64(v.GetY()), float64(v.GetZ())}
-}
-
 func vec(v *holocastv1.Vec3, limit float64, what string) (mgl64.Vec3, error) {
-	out := Vec3FromProto(v)
+	out := wire.Vec3FromProto(v)
 	if !finite(out[0], out[1], out[2]) {
 		return mgl64.Vec3{}, fmt.Errorf("%s: %w", what, ErrNotFinite)
 	}

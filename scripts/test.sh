@@ -10,7 +10,7 @@ bash scripts/install-deps.sh --test
 
 echo "== generated protobuf code is current"
 make -s proto >/dev/null
-git diff --exit-code -- proto/ || { echo "proto/: generated code differs from proto/holocast.proto; run make proto and commit" >&2; exit 1; }
+git diff --exit-code -- proto/holocastv1/ || { echo "proto/: generated code differs from proto/holocast.proto; run make proto and commit" >&2; exit 1; }
 
 echo "== go vet"
 go vet -tags egl ./...

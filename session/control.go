@@ -10,6 +10,7 @@ import (
 
 	"github.com/holocast/holocast/pose"
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
+	"github.com/holocast/holocast/proto/wire"
 )
 
 // MaxControlMessage bounds one message on the control channel.
@@ -30,13 +31,13 @@ func isKeyFrameRequest(p rtcp.Packet) bool {
 
 func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
 	switch dc.Label() {
-	case PoseLabel:
+	case wire.PoseLabel:
 		dc.OnMessage(func(m webrtc.DataChannelMessage) {
 			if err := s.intake.Submit(m.Data); err != nil {
 				s.stats.logPoseError(s.log, err)
 			}
 		})
-	case ControlLabel:
+	case wire.ControlLabel:
 		dc.OnOpen(func() {
 			s.control.Store(dc)
 			s.sendSessionInfo()
@@ -137,5 +138,5 @@ func (s *Session) sendControl(m *holocastv1.ControlMessage) error {
 
 // poseProto is a helper for FrameInfo.
 func poseProto(p pose.Pose) (*holocastv1.Quat, *holocastv1.Vec3) {
-	return pose.QuatToProto(p.Orientation), pose.Vec3ToProto(p.Position)
+	return wire.QuatToProto(p.Orientation), wire.Vec3ToProto(p.Position)
 }

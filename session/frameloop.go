@@ -9,6 +9,7 @@ import (
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/pose"
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
+	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
 )
 
@@ -112,7 +113,7 @@ func (s *Session) frameLoop() {
 				Ping: &holocastv1.Ping{Id: frameID, TimeUs: s.sinceStart().Microseconds()}}})
 		}
 		frameID++
-		ts := tsBase + uint32(frameStart.Sub(s.start).Seconds()*videoClockRate)
+		ts := tsBase + wire.RTPTimestamp(frameStart.Sub(s.start))
 		samples = s.renderAndSend(pipe, frameID, ts, frameStart, samples[:0])
 
 		interval := time.Second / time.Duration(max(out.FPS, 1))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/pose"
+	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
 	"github.com/holocast/holocast/render/glrender"
 )
@@ -37,7 +38,7 @@ func BenchmarkFramePipeline(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer e.Close()
-			track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: videoClockRate}, "video", "bench")
+			track, err := webrtc.NewTrackLocalStaticRTP(wire.VideoTrackCapability(), "video", "bench")
 			if err != nil {
 				b.Fatal(err)
 			}

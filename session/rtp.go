@@ -12,9 +12,6 @@ import (
 // datagram for the RTP header and header extensions (TWCC) and for SRTP.
 const rtpMTU = 1100
 
-// videoClockRate is H.264's RTP clock.
-const videoClockRate = 90000
-
 // packetWriter packetises access units into RTP with timestamps it is given,
 // so that each frame's RTP timestamp is known and can be announced in its
 // FrameInfo (TrackLocalStaticSample hides the timestamps it picks).

@@ -17,18 +17,9 @@ import (
 
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/pose"
+	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
 )
-
-// Data channel labels of the wire contract.
-const (
-	PoseLabel    = "pose"
-	ControlLabel = "control"
-)
-
-// H264FmtpLine is the format the node offers for its video track: Constrained
-// Baseline level 3.1, packetization-mode 1, which every browser decodes.
-const H264FmtpLine = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
 
 // Errors returned by New.
 var (
@@ -176,9 +167,7 @@ func (s *Session) negotiate(ctx context.Context, offer string) error {
 		return fmt.Errorf("session: new peer connection: %w", err)
 	}
 	s.pc = pc
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeH264, ClockRate: videoClockRate, SDPFmtpLine: H264FmtpLine,
-	}, "video", "holocast")
+	track, err := webrtc.NewTrackLocalStaticRTP(wire.VideoTrackCapability(), "video", "holocast")
 	if err != nil {
 		return fmt.Errorf("session: new track: %w", err)
 	}

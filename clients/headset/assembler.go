@@ -6,7 +6,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 
-	"github.com/holocast/holocast/encoder/h264"
+	"github.com/holocast/holocast/proto/wire/h264"
 )
 
 // maxPending bounds the packets held while waiting for a missing one.

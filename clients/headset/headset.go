@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
+	"github.com/holocast/holocast/proto/wire"
 )
 
 // Frame is one received video frame.
@@ -133,16 +134,8 @@ const nackInterval = 20 * time.Millisecond
 // pass one to run over a virtual network.
 func NewAPI(se *webrtc.SettingEngine) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
-	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-			SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-			RTCPFeedback: fb,
-		},
-		PayloadType: 102,
-	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, fmt.Errorf("headset: register H.264: %w", err)
+	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
+		return nil, fmt.Errorf("headset: %w", err)
 	}
 	ir := &interceptor.Registry{}
 	// NACK missing packets every 20 ms rather than pion's default 100 ms:
@@ -210,12 +203,11 @@ func (c *Client) setup(ctx context.Context, sessionsURL string) error {
 		return fmt.Errorf("headset: add transceiver: %w", err)
 	}
 	if !c.opts.NoDataChannels {
-		ordered, zero := false, uint16(0)
 		var err error
-		if c.pose, err = c.pc.CreateDataChannel("pose", &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &zero}); err != nil {
+		if c.pose, err = c.pc.CreateDataChannel(wire.PoseLabel, wire.PoseChannelInit()); err != nil {
 			return fmt.Errorf("headset: pose channel: %w", err)
 		}
-		if c.control, err = c.pc.CreateDataChannel("control", nil); err != nil {
+		if c.control, err = c.pc.CreateDataChannel(wire.ControlLabel, nil); err != nil {
 			return fmt.Errorf("headset: control channel: %w", err)
 		}
 		var once sync.Once

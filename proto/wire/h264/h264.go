@@ -1,7 +1,8 @@
-// Package h264 holds the few H.264 bitstream helpers the encoder needs:
+// Package h264 holds the H.264 bitstream helpers of the wire contract:
 // splitting an Annex-B byte stream into NAL units and classifying them, so
-// that key frames and in-band parameter sets are detected from the encoded
-// bytes themselves rather than trusted from an encoder's flags.
+// that the node's encoders and the clients' depacketisers detect key frames
+// and in-band parameter sets from the bytes themselves rather than trusting
+// an encoder's or a packet's flags.
 //
 // Everything here is pure Go, allocation-light and safe on arbitrary input:
 // malformed or truncated data yields fewer NAL units, never a panic.
