@@ -50,6 +50,16 @@ type Renderer interface {
 	Close() error
 }
 
+// Factory makes render targets: one Renderer per session, each owned by
+// that session. The node's GL worker pool is one (package glrender);
+// rendertest.Factory is a pure-Go one for tests.
+type Factory interface {
+	// NewRenderer makes a render target of a side-by-side frame size.
+	NewRenderer(width, height int) (Renderer, error)
+	// Name describes the renderer to clients (e.g. the GL_RENDERER string).
+	Name() string
+}
+
 // Resizer is implemented by Renderers that can change their frame size, so
 // that a client's requested resolution can be honoured without recreating
 // the renderer. Frames returned before SetSize must not be used after it.

@@ -1,45 +1,5 @@
-// Package egl creates a headless OpenGL 3.3 core context through EGL, with
-// no window, no X11/Wayland and no surface: rendering goes to framebuffer
-// objects and is read back with glReadPixels.
-//
-// # Choosing a display
-//
-// An explicit choice wins: Options.Platform, or else the EGL_PLATFORM
-// environment variable ("device" or "surfaceless"). Otherwise Open tries
-//
-//  1. the EGL device platform (EGL_EXT_platform_device): it enumerates
-//     devices with eglQueryDevicesEXT and takes the first one whose
-//     extension string lacks EGL_MESA_device_software, i.e. a real GPU;
-//  2. Mesa's surfaceless platform (EGL_MESA_platform_surfaceless), which on
-//     a machine without a GPU is llvmpipe, Mesa's multithreaded software
-//     rasteriser. (eglGetDisplay(EGL_DEFAULT_DISPLAY) is not used: Mesa
-//     then tries X11 and fails on a headless host.)
-//
-// When the platform is chosen explicitly as "device", a software device is
-// accepted if no hardware device exists.
-//
-// # GPU nodes
-//
-// On an NVIDIA node the path is the device platform. libEGL is GLVND's
-// dispatcher, which loads vendor libraries listed by JSON files in
-// /usr/share/glvnd/egl_vendor.d; the NVIDIA driver installs
-// 10_nvidia.json pointing at libEGL_nvidia.so.0. In containers the file may
-// be missing or elsewhere: set __EGL_VENDOR_LIBRARY_FILENAMES to the
-// NVIDIA JSON file (for example .../10_nvidia.json) to force that vendor,
-// and make sure the container exposes the GPU with graphics capability
-// (NVIDIA_DRIVER_CAPABILITIES must include "graphics", not only
-// "compute,utility"). The device platform needs no DRM render node
-// permissions on NVIDIA; on Mesa GPUs (AMD/Intel) the process needs access
-// to /dev/dri/renderD*. Info().Renderer tells which one was picked; a
-// "llvmpipe" renderer on a GPU node means the GPU vendor library was not
-// found.
-//
-// # Threads
-//
-// An EGL context is current on one OS thread. Open makes the context
-// current on the calling thread, so the caller must have called
-// runtime.LockOSThread and must make every GL call, and Close, from that
-// same goroutine.
+//go:build cgo
+
 package egl
 
 /*
@@ -140,43 +100,6 @@ import (
 	"unsafe"
 )
 
-// Platform names an EGL platform.
-type Platform string
-
-// Platforms Open knows.
-const (
-	// PlatformAuto tries PlatformDevice with a hardware device, then
-	// PlatformSurfaceless.
-	PlatformAuto Platform = ""
-	// PlatformDevice is EGL_EXT_platform_device: render on a device
-	// enumerated by eglQueryDevicesEXT, with no window system.
-	PlatformDevice Platform = "device"
-	// PlatformSurfaceless is EGL_MESA_platform_surfaceless.
-	PlatformSurfaceless Platform = "surfaceless"
-)
-
-// Options configure Open. The zero value picks the platform automatically
-// and asks for OpenGL 3.3 core.
-type Options struct {
-	// Platform forces a platform. When empty, the EGL_PLATFORM
-	// environment variable is honoured if it names a known platform.
-	Platform Platform
-}
-
-// Info describes an open context.
-type Info struct {
-	// Platform is the EGL platform used.
-	Platform Platform
-	// Device is the EGL device's DRM node or driver name when the device
-	// platform was used, empty otherwise.
-	Device string
-	// Vendor, Renderer and Version are GL_VENDOR, GL_RENDERER and
-	// GL_VERSION of the context.
-	Vendor, Renderer, Version string
-	// EGLVendor and EGLVersion are EGL_VENDOR and EGL_VERSION.
-	EGLVendor, EGLVersion string
-}
-
 // Context is a current, surfaceless OpenGL 3.3 core context.
 type Context struct {
 	dpy  C.EGLDisplay
@@ -185,50 +108,9 @@ type Context struct {
 	done bool
 }
 
-// Error is an EGL failure with its eglGetError code.
-type Error struct {
-	Op   string
-	Code int
-}
-
-// Error implements error, naming the code, e.g.
-// "eglInitialize failed: EGL_NOT_INITIALIZED (0x3001)".
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s failed: %s (0x%04X)", e.Op, ErrorName(e.Code), e.Code)
-}
-
-// ErrorName returns the symbolic name of an EGL error code.
-func ErrorName(code int) string {
-	names := map[int]string{
-		0x3000: "EGL_SUCCESS",
-		0x3001: "EGL_NOT_INITIALIZED",
-		0x3002: "EGL_BAD_ACCESS",
-		0x3003: "EGL_BAD_ALLOC",
-		0x3004: "EGL_BAD_ATTRIBUTE",
-		0x3005: "EGL_BAD_CONFIG",
-		0x3006: "EGL_BAD_CONTEXT",
-		0x3007: "EGL_BAD_CURRENT_SURFACE",
-		0x3008: "EGL_BAD_DISPLAY",
-		0x3009: "EGL_BAD_MATCH",
-		0x300A: "EGL_BAD_NATIVE_PIXMAP",
-		0x300B: "EGL_BAD_NATIVE_WINDOW",
-		0x300C: "EGL_BAD_PARAMETER",
-		0x300D: "EGL_BAD_SURFACE",
-		0x300E: "EGL_CONTEXT_LOST",
-	}
-	if n, ok := names[code]; ok {
-		return n
-	}
-	return "unknown EGL error"
-}
-
 func eglErr(op string) error {
 	return &Error{Op: op, Code: int(C.eglGetError())}
 }
-
-// ErrNoDevice is returned when the device platform is not available or has
-// no usable device.
-var ErrNoDevice = errors.New("no usable EGL device")
 
 // displays counts the contexts open on each EGLDisplay. eglGetPlatformDisplay
 // returns the same handle for the same arguments, and eglTerminate would

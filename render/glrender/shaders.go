@@ -1,4 +1,4 @@
-//go:build egl
+//go:build egl && cgo
 
 package glrender
 

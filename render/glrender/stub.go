@@ -1,4 +1,4 @@
-//go:build !egl
+//go:build !egl || !cgo
 
 package glrender
 
@@ -9,8 +9,9 @@ import (
 	"github.com/holocast/holocast/render"
 )
 
-// ErrNoGL is returned by NewWorker in builds without the "egl" tag.
-var ErrNoGL = errors.New("glrender: built without OpenGL support (build with -tags egl)")
+// ErrNoGL is returned by NewWorker in builds without the "egl" tag or
+// without cgo.
+var ErrNoGL = errors.New("glrender: built without OpenGL support (build with cgo and -tags egl)")
 
 // Worker is the GL worker; in this build it cannot be created.
 type Worker struct{}
