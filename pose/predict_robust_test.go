@@ -87,14 +87,14 @@ func TestRobustLearnedGain(t *testing.T) {
 			eb += angleDeg(pb.Predict(h).Orientation, at(h).Orientation)
 			n++
 		}
-		for k := range pa.gains {
-			for c, g := range pa.gains[k] {
+		for k := range pa.learner.gains {
+			for c, g := range pa.learner.gains[k] {
 				if g < adapt.AdaptMin || g > adapt.AdaptMax {
 					t.Errorf("gain[%d][%d] = %v outside [%v, %v]", k, c, g, adapt.AdaptMin, adapt.AdaptMax)
 				}
 			}
 		}
-		if gy, gt := pa.gain(0.9 * period.Seconds()); gy != 1 || gt != 1 {
+		if gy, gt := pa.learner.gain(0.9 * period.Seconds()); gy != 1 || gt != 1 {
 			t.Errorf("gains below AdaptFirst periods = %v, %v, want 1", gy, gt)
 		}
 		return pa, ea / float64(n), eb / float64(n)
@@ -106,7 +106,7 @@ func TestRobustLearnedGain(t *testing.T) {
 	if ea > 0.7*eb {
 		t.Errorf("steady turn: learned gains did not help: %.3f° vs %.3f°", ea, eb)
 	}
-	if gy, gt := pa.gain(6 * period.Seconds()); gy != 1.3 || gt != 1.3 {
+	if gy, gt := pa.learner.gain(6 * period.Seconds()); gy != 1.3 || gt != 1.3 {
 		t.Errorf("steady turn: gains at 6 periods %v, %v; want the cap 1.3", gy, gt)
 	}
 
@@ -119,7 +119,7 @@ func TestRobustLearnedGain(t *testing.T) {
 	if ea >= eb {
 		t.Errorf("wobble: learned gains did not help: %.3f° vs %.3f°", ea, eb)
 	}
-	if gy, _ := pa.gain(6 * period.Seconds()); gy >= 0.95 {
+	if gy, _ := pa.learner.gain(6 * period.Seconds()); gy >= 0.95 {
 		t.Errorf("wobble: yaw gain at 6 periods %v, want < 0.95", gy)
 	}
 }
@@ -159,17 +159,17 @@ func TestRobustLearnedAcceleration(t *testing.T) {
 	if ea > 0.5*eb {
 		t.Errorf("learned acceleration did not help: %.4f° vs %.4f°", ea, eb)
 	}
-	for k := range pa.accGains {
-		for c, g := range pa.accGains[k] {
+	for k := range pa.learner.accGains {
+		for c, g := range pa.learner.accGains[k] {
 			if g < 0 || g > 1 {
 				t.Errorf("accGains[%d][%d] = %v outside [0, 1]", k, c, g)
 			}
 		}
 	}
-	if ky, _ := pa.accGain(6 * period.Seconds()); ky < 0.5 {
+	if ky, _ := pa.learner.accGain(6 * period.Seconds()); ky < 0.5 {
 		t.Errorf("yaw acceleration coefficient at 6 periods = %v, want near 1", ky)
 	}
-	if ky, kt := pa.accGain(0); ky != 0 || kt != 0 {
+	if ky, kt := pa.learner.accGain(0); ky != 0 || kt != 0 {
 		t.Errorf("acceleration coefficients at zero look-ahead = %v, %v", ky, kt)
 	}
 }
