@@ -40,19 +40,11 @@ type Intake struct {
 	stats   IntakeStats
 }
 
-// IntakeOption configures an Intake.
-type IntakeOption func(*Intake)
-
-// WithNow sets the clock used to stamp arrivals (for tests).
-func WithNow(now func() time.Time) IntakeOption { return func(i *Intake) { i.now = now } }
-
-// NewIntake returns an empty Intake.
-func NewIntake(opts ...IntakeOption) *Intake {
-	i := &Intake{now: time.Now, pending: make([]Sample, 0, PendingLimit)}
-	for _, o := range opts {
-		o(i)
-	}
-	return i
+// NewIntake returns an empty Intake. WithNow sets the clock that stamps
+// arrivals (default time.Now).
+func NewIntake(opts ...Option) *Intake {
+	o := applyOptions(opts)
+	return &Intake{now: o.now, pending: make([]Sample, 0, PendingLimit)}
 }
 
 // Submit decodes, validates and, if it is the newest so far, accepts one
@@ -83,6 +75,8 @@ func (i *Intake) Accept(p Pose) error {
 	return i.acceptLocked(Sample{Pose: p, Arrived: arrived})
 }
 
+// acceptLocked applies the ordering rules to s and queues it; i.mu is
+// held.
 func (i *Intake) acceptLocked(s Sample) error {
 	if i.has {
 		switch {

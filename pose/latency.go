@@ -42,13 +42,10 @@ type LatencyEstimator struct {
 	display smoothed
 }
 
-// NewLatencyEstimator returns an estimator using the wall clock.
-func NewLatencyEstimator() *LatencyEstimator { return NewLatencyEstimatorClock(time.Now) }
-
-// NewLatencyEstimatorClock returns an estimator reading time from now
-// (for tests).
-func NewLatencyEstimatorClock(now func() time.Time) *LatencyEstimator {
-	return &LatencyEstimator{now: now}
+// NewLatencyEstimator returns an estimator with nothing observed yet.
+// WithNow sets the clock that ages client reports (default time.Now).
+func NewLatencyEstimator(opts ...Option) *LatencyEstimator {
+	return &LatencyEstimator{now: applyOptions(opts).now}
 }
 
 // smoothed is an EWMA of a running median.

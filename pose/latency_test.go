@@ -47,7 +47,7 @@ func TestLatencyEstimator(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := time.Unix(1000, 0)
-			e := NewLatencyEstimatorClock(func() time.Time { return clock })
+			e := NewLatencyEstimator(WithNow(func() time.Time { return clock }))
 			for _, o := range tc.obs {
 				o(e, &clock)
 			}
