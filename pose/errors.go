@@ -2,8 +2,8 @@ package pose
 
 import "errors"
 
-// Errors returned by Decode and Intake.Submit. They are wrapped with
-// context; test with errors.Is.
+// Errors returned by Decode, Intake.Submit and Intake.Accept. They
+// may be wrapped with context; test with errors.Is.
 var (
 	// ErrMalformed means the bytes are not a Pose protobuf.
 	ErrMalformed = errors.New("pose: malformed datagram")

@@ -26,7 +26,6 @@ package trace
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -62,10 +61,6 @@ func Formats() []string { return []string{FormatAuto, FormatCSV, FormatHoloLens,
 
 // maxSize bounds what Parse reads.
 const maxSize = 1 << 30
-
-// ErrUnknownFormat is returned when a format name or content is not
-// recognised.
-var ErrUnknownFormat = errors.New("trace: unknown format")
 
 // unitTolerance is how far a quaternion's norm may be from 1.
 const unitTolerance = 0.01

@@ -1,0 +1,7 @@
+package trace
+
+import "errors"
+
+// ErrUnknownFormat is returned when a format name or content is not
+// recognised.
+var ErrUnknownFormat = errors.New("trace: unknown format")
