@@ -5,7 +5,8 @@ import "errors"
 // Sentinel errors. Errors returned by this package wrap one of them (test
 // with errors.Is) together with the context in which they happened.
 var (
-	// ErrUnsupported means the compiled-in back-end cannot do what was asked.
+	// ErrUnsupported means the back-end cannot do what was asked, or that
+	// this binary has no back-end (built without cgo).
 	ErrUnsupported = errors.New("encoder: unsupported")
 	// ErrInvalidConfig means a Config field is out of range.
 	ErrInvalidConfig = errors.New("encoder: invalid config")

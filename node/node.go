@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -20,10 +19,10 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/encoder"
+	"github.com/holocast/holocast/encoder/builtin"
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
-	"github.com/holocast/holocast/render/glrender"
 	"github.com/holocast/holocast/session"
 	"github.com/holocast/holocast/signaling"
 )
@@ -63,6 +62,14 @@ type Config struct {
 	RenderWorkers int
 	// EGLPlatform forces "device" or "surfaceless"; "" picks automatically.
 	EGLPlatform string
+	// Renderers, if set, makes the sessions' render targets instead of the
+	// node's own GL workers (RenderWorkers and EGLPlatform are then
+	// unused). The caller owns it: the node does not close it.
+	// render/rendertest has a pure-Go one for tests and examples.
+	Renderers render.Factory
+	// Encoders makes the sessions' H.264 encoders; the zero value means the
+	// back-end compiled into the binary (encoder/builtin).
+	Encoders encoder.Factory
 	// Static serves the browser client at "/"; nil serves nothing there.
 	Static fs.FS
 	// Logger receives all logs; nil means slog.Default().
@@ -84,13 +91,14 @@ const DefaultFPS = 30
 type Node struct {
 	cfg     Config
 	log     *slog.Logger
-	workers []*glrender.Worker
-	next    atomic.Uint64 // round-robin over workers
+	workers *workerPool // nil when Config.Renderers is set
 	se      webrtc.SettingEngine
 	sig     *signaling.Server
 }
 
-// New starts a node: it opens the GL context and prepares the WebRTC stack.
+// New starts a node: it opens the GL contexts (unless Config.Renderers is
+// set) and prepares the WebRTC stack. ctx bounds only the start; the node
+// runs until Close, which ends the sessions first and then the GL workers.
 func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Width == 0 || cfg.Height == 0 {
 		cfg.Width, cfg.Height = render.DefaultWidth, render.DefaultHeight
@@ -121,24 +129,26 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "node")}
 
-	var wopts []glrender.Option
-	if cfg.EGLPlatform != "" {
-		wopts = append(wopts, glrender.WithPlatform(cfg.EGLPlatform))
+	if cfg.Encoders.New == nil {
+		cfg.Encoders = builtin.Factory
 	}
-	for i := 0; i < max(cfg.RenderWorkers, 1); i++ {
-		w, err := glrender.NewWorker(ctx, wopts...)
+	if cfg.Renderers == nil {
+		pool, err := startWorkers(ctx, cfg)
 		if err != nil {
-			_ = n.closeWorkers()
-			return nil, fmt.Errorf("node: start renderer %d: %w", i, err)
+			return nil, err
 		}
-		n.workers = append(n.workers, w)
+		n.workers = pool
+		cfg.Renderers = pool
+		info := pool.workers[0].Info()
+		n.log.Info("renderer ready", "platform", info.Platform, "gl_renderer", info.Renderer, "gl_version", info.Version, "workers", len(pool.workers))
 	}
-	info := n.workers[0].Info()
-	n.log.Info("renderer ready", "platform", info.Platform, "gl_renderer", info.Renderer, "gl_version", info.Version, "workers", len(n.workers))
+	n.cfg = cfg
 
 	var err error
 	if n.se, err = newSettingEngine(cfg); err != nil {
-		_ = n.closeWorkers()
+		if n.workers != nil {
+			_ = n.workers.Close()
+		}
 		return nil, err
 	}
 	n.sig = signaling.NewServer(n.newSession, signaling.Options{MaxSessions: cfg.MaxSessions, Logger: cfg.Logger})
@@ -221,7 +231,6 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 }
 
 func (n *Node) newSession(ctx context.Context, id, offer string) (signaling.Session, error) {
-	worker := n.workers[n.next.Add(1)%uint64(len(n.workers))]
 	api, estimators, err := newSessionAPI(n.cfg, n.se)
 	if err != nil {
 		return nil, err
@@ -240,11 +249,9 @@ func (n *Node) newSession(ctx context.Context, id, offer string) (signaling.Sess
 				return nil
 			}
 		},
-		NewRenderer:  func(w, h int) (render.Renderer, error) { return worker.NewRenderer(w, h) },
-		NewEncoder:   encoder.New,
-		EncoderName:  encoder.Backend(),
-		RendererName: n.workers[0].Info().Renderer,
-		Logger:       n.cfg.Logger,
+		Renderers: n.cfg.Renderers,
+		Encoders:  n.cfg.Encoders,
+		Logger:    n.cfg.Logger,
 	})
 	if errors.Is(err, session.ErrBadOffer) {
 		return nil, fmt.Errorf("%w: %v", signaling.ErrBadOffer, err)
@@ -255,8 +262,12 @@ func (n *Node) newSession(ctx context.Context, id, offer string) (signaling.Sess
 // Sessions returns the number of live sessions.
 func (n *Node) Sessions() int { return n.sig.Len() }
 
-// RendererInfo describes the GL context the node renders with.
-func (n *Node) RendererInfo() glrender.Info { return n.workers[0].Info() }
+// RendererName describes what the node renders with (GL_RENDERER of its
+// GL workers, or the configured Config.Renderers' name).
+func (n *Node) RendererName() string { return n.cfg.Renderers.Name() }
+
+// EncoderName names the H.264 back-end the node encodes with.
+func (n *Node) EncoderName() string { return n.cfg.Encoders.Name }
 
 // Handler serves the signaling endpoints and, at "/", the browser client.
 func (n *Node) Handler() http.Handler {
@@ -294,16 +305,12 @@ func securityHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// Close ends every session and releases the GL context. It is idempotent.
+// Close ends every session, then releases the GL workers (in that order:
+// a session's last frame may still be rendering). It is idempotent.
 func (n *Node) Close() error {
 	err := n.sig.Close()
-	return errors.Join(err, n.closeWorkers())
-}
-
-func (n *Node) closeWorkers() error {
-	var errs []error
-	for _, w := range n.workers {
-		errs = append(errs, w.Close())
+	if n.workers != nil {
+		err = errors.Join(err, n.workers.Close())
 	}
-	return errors.Join(errs...)
+	return err
 }

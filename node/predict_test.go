@@ -1,3 +1,5 @@
+//go:build egl && cgo
+
 package node_test
 
 import (

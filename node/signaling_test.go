@@ -298,8 +298,10 @@ func TestKeyFrameOnPLI(t *testing.T) {
 			return nil
 		}
 	}
-	// Skip the opening key frame and a few more.
-	for i := 0; i < 5; i++ {
+	// Skip the opening key frame and a few more, and whatever queued up
+	// while the control channel opened (frames wait there for their
+	// FrameInfo).
+	for i := 0; i < 5 || len(c.Frames()) > 0; i++ {
 		next()
 	}
 	if err := c.RequestKeyFrame(); err != nil {

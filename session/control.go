@@ -34,7 +34,7 @@ func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
 	case wire.PoseLabel:
 		dc.OnMessage(func(m webrtc.DataChannelMessage) {
 			if err := s.intake.Submit(m.Data); err != nil {
-				s.stats.logPoseError(s.log, err)
+				s.stats.logPoseError(s.log, s.cfg.Now(), err)
 			}
 		})
 	case wire.ControlLabel:
@@ -100,7 +100,7 @@ func (s *Session) onControl(b []byte) {
 	}
 }
 
-func (s *Session) sinceStart() time.Duration { return time.Since(s.start) }
+func (s *Session) sinceStart() time.Duration { return s.cfg.Now().Sub(s.start) }
 
 func (s *Session) sendSessionInfo() {
 	s.mu.Lock()
@@ -108,7 +108,7 @@ func (s *Session) sendSessionInfo() {
 	s.mu.Unlock()
 	s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_SessionInfo{SessionInfo: &holocastv1.SessionInfo{
 		SessionId: s.cfg.ID, Width: uint32(out.Width), Height: uint32(out.Height), Fps: uint32(out.FPS),
-		Encoder: s.deps.EncoderName, Renderer: s.deps.RendererName, Predictor: s.predictor.Name(),
+		Encoder: s.deps.Encoders.Name, Renderer: s.deps.Renderers.Name(), Predictor: s.predictor.Name(),
 	}}})
 }
 

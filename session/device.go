@@ -1,7 +1,6 @@
 package session
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
@@ -11,9 +10,6 @@ import (
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
 	"github.com/holocast/holocast/render"
 )
-
-// ErrBadDeviceConfig wraps every reason a DeviceConfig is rejected.
-var ErrBadDeviceConfig = errors.New("session: bad device config")
 
 // Limits bounds what a client may ask for.
 type Limits struct {

@@ -33,17 +33,55 @@ func (p *pipeline) close() {
 	}
 }
 
+// sameSize reports whether the pipeline already renders out's size and rate.
+func (p *pipeline) sameSize(out Output) bool {
+	return p.out.Width == out.Width && p.out.Height == out.Height && p.out.FPS == out.FPS
+}
+
+// newPipeline makes a renderer and an encoder for out.
 func (s *Session) newPipeline(out Output, bitRate int) (*pipeline, error) {
-	r, err := s.deps.NewRenderer(out.Width, out.Height)
+	r, err := s.deps.Renderers.NewRenderer(out.Width, out.Height)
 	if err != nil {
 		return nil, fmt.Errorf("session: renderer %dx%d: %w", out.Width, out.Height, err)
 	}
-	e, err := s.deps.NewEncoder(encoder.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, BitRate: bitRate})
+	e, err := s.newEncoder(out, bitRate)
 	if err != nil {
 		_ = r.Close()
-		return nil, fmt.Errorf("session: encoder %dx%d: %w", out.Width, out.Height, err)
+		return nil, err
 	}
 	return &pipeline{out: out, r: r, e: e}, nil
+}
+
+func (s *Session) newEncoder(out Output, bitRate int) (encoder.Encoder, error) {
+	e, err := s.deps.Encoders.New(encoder.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, BitRate: bitRate})
+	if err != nil {
+		return nil, fmt.Errorf("session: encoder %dx%d: %w", out.Width, out.Height, err)
+	}
+	return e, nil
+}
+
+// adapt returns a pipeline for out: pipe itself if it fits, pipe with its
+// renderer resized (render.Resizer) and a new encoder, or a new pipeline.
+func (s *Session) adapt(pipe *pipeline, out Output, bitRate int) (*pipeline, error) {
+	if pipe != nil && pipe.sameSize(out) {
+		pipe.out.Device = out.Device
+		return pipe, nil
+	}
+	if pipe != nil {
+		if rs, ok := pipe.r.(render.Resizer); ok && rs.SetSize(out.Width, out.Height) == nil {
+			_ = pipe.e.Close()
+			pipe.e = nil
+			e, err := s.newEncoder(out, bitRate)
+			if err != nil {
+				pipe.close()
+				return nil, err
+			}
+			pipe.e, pipe.out = e, out
+			return pipe, nil
+		}
+		pipe.close()
+	}
+	return s.newPipeline(out, bitRate)
 }
 
 // frameLoop renders, encodes and sends frames at the target rate once the
@@ -57,25 +95,17 @@ func (s *Session) frameLoop() {
 	case <-s.ctx.Done():
 		return
 	}
-	var (
-		pipe     *pipeline
-		samples  []pose.Sample
-		frameID  uint64
-		tsBase   = rand.Uint32()
-		next     = time.Now()
-		lastPing time.Time
-		bitRate  = s.cfg.BitRate
-		bwe      BandwidthEstimator
-	)
+	fs := frameState{tsBase: rand.Uint32(), bitRate: s.cfg.BitRate}
 	if s.deps.Bandwidth != nil {
-		bwe = s.deps.Bandwidth()
+		fs.bwe = s.deps.Bandwidth()
 	}
-	s.stats.bitRate.Store(int64(bitRate))
+	s.stats.bitRate.Store(int64(fs.bitRate))
 	defer func() {
-		if pipe != nil {
-			pipe.close()
+		if fs.pipe != nil {
+			fs.pipe.close()
 		}
 	}()
+	next := s.cfg.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -87,44 +117,61 @@ func (s *Session) frameLoop() {
 		s.mu.Lock()
 		out := s.output
 		s.mu.Unlock()
-		if pipe == nil || pipe.out.Width != out.Width || pipe.out.Height != out.Height || pipe.out.FPS != out.FPS {
-			if pipe != nil {
-				pipe.close()
-				pipe = nil
-			}
-			p, err := s.newPipeline(out, bitRate)
-			if err != nil {
-				s.log.Error("cannot build pipeline; ending session", "err", err)
-				s.notice(err.Error())
-				s.cancel()
-				return
-			}
-			pipe = p
+		pipe, err := s.adapt(fs.pipe, out, fs.bitRate)
+		if err != nil {
+			fs.pipe = nil
+			s.log.Error("cannot build pipeline; ending session", "err", err)
+			s.notice(err.Error())
+			s.cancel()
+			return
 		}
-		pipe.out.Device = out.Device
-		if bwe != nil {
-			bitRate = s.followBandwidth(pipe, bwe, bitRate)
-		}
-
-		frameStart := time.Now()
-		if frameStart.Sub(lastPing) >= time.Second {
-			lastPing = frameStart
-			s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_Ping{
-				Ping: &holocastv1.Ping{Id: frameID, TimeUs: s.sinceStart().Microseconds()}}})
-		}
-		frameID++
-		ts := tsBase + wire.RTPTimestamp(frameStart.Sub(s.start))
-		samples = s.renderAndSend(pipe, frameID, ts, frameStart, samples[:0])
-
-		interval := time.Second / time.Duration(max(out.FPS, 1))
-		next = next.Add(interval)
-		if now := time.Now(); now.After(next) {
-			missed := now.Sub(next)/interval + 1
-			s.stats.skippedTicks.Add(uint64(missed))
-			next = next.Add(missed * interval)
-		}
-		timer.Reset(time.Until(next))
+		fs.pipe = pipe
+		s.frame(&fs)
+		next = s.nextTick(next, out.FPS)
+		timer.Reset(next.Sub(s.cfg.Now()))
 	}
+}
+
+// frameState is what the frame loop carries from one frame to the next.
+type frameState struct {
+	pipe     *pipeline
+	samples  []pose.Sample
+	frameID  uint64
+	tsBase   uint32
+	lastPing time.Time
+	bitRate  int
+	bwe      BandwidthEstimator
+	// lastForcedKey is when the last receiver-requested key frame was
+	// forced.
+	lastForcedKey time.Time
+}
+
+// nextTick returns the start of the next frame slot after prev at fps,
+// skipping (and counting) the slots the last frame overran.
+func (s *Session) nextTick(prev time.Time, fps int) time.Time {
+	interval := time.Second / time.Duration(max(fps, 1))
+	next := prev.Add(interval)
+	if now := s.cfg.Now(); now.After(next) {
+		missed := now.Sub(next)/interval + 1
+		s.stats.skippedTicks.Add(uint64(missed))
+		next = next.Add(missed * interval)
+	}
+	return next
+}
+
+// frame makes and sends one frame: bit rate, ping, then renderAndSend.
+func (s *Session) frame(fs *frameState) {
+	if fs.bwe != nil {
+		fs.bitRate = s.followBandwidth(fs.pipe, fs.bwe, fs.bitRate)
+	}
+	start := s.cfg.Now()
+	if start.Sub(fs.lastPing) >= time.Second {
+		fs.lastPing = start
+		s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_Ping{
+			Ping: &holocastv1.Ping{Id: fs.frameID, TimeUs: s.sinceStart().Microseconds()}}})
+	}
+	fs.frameID++
+	s.renderAndSend(fs, start)
 }
 
 // followBandwidth moves the encoder's bit rate to the congestion
@@ -135,7 +182,11 @@ func (s *Session) followBandwidth(pipe *pipeline, bwe BandwidthEstimator, cur in
 	if target <= 0 || math.Abs(float64(target-cur)) <= 0.1*float64(cur) {
 		return cur
 	}
-	if err := pipe.e.SetBitRate(target); err != nil {
+	bc, ok := pipe.e.(encoder.BitRateController)
+	if !ok {
+		return cur
+	}
+	if err := bc.SetBitRate(target); err != nil {
 		s.frameError("set bit rate", err)
 		return cur
 	}
@@ -144,85 +195,126 @@ func (s *Session) followBandwidth(pipe *pipeline, bwe BandwidthEstimator, cur in
 	return target
 }
 
+// aim is the pose a frame is rendered for.
+type aim struct {
+	latest  pose.Sample // newest client pose; valid if ok
+	ok      bool
+	target  pose.Pose // what is rendered: latest predicted to latest.Time+horizon
+	horizon time.Duration
+	poseAge time.Duration // from latest's arrival to the frame's start
+}
+
 // renderAndSend produces and sends one frame for the newest predicted pose.
-func (s *Session) renderAndSend(pipe *pipeline, frameID uint64, ts uint32, start time.Time, samples []pose.Sample) []pose.Sample {
-	samples = s.intake.Drain(samples)
-	for _, smp := range samples {
-		s.predictor.Observe(smp.Pose)
-	}
-	latest, ok := s.intake.Latest()
-	var (
-		target  = pose.Identity()
-		horizon time.Duration
-		poseAge time.Duration
-	)
-	if ok {
-		s.latencyMu.Lock()
-		horizon = s.latency.Horizon()
-		s.latencyMu.Unlock()
-		if s.cfg.FixedHorizon > 0 {
-			horizon = s.cfg.FixedHorizon
-		}
-		target = s.predictor.Predict(latest.Time + horizon)
-		poseAge = start.Sub(latest.Arrived)
-	}
-	frame, err := pipe.r.Render(pipe.out.Device.Views(target))
+func (s *Session) renderAndSend(fs *frameState, start time.Time) {
+	a := s.predict(fs, start)
+	frame, err := fs.pipe.r.Render(fs.pipe.out.Device.Views(a.target))
 	if err != nil {
 		s.frameError("render", err)
-		return samples
+		return
 	}
-	// Key frames asked for by the receiver (PLI/FIR) are served at most
-	// every MinKeyFrameInterval: on a congested link every lost key frame
-	// would otherwise trigger the next, and the stream never recovers.
-	if s.keyFrame.Load() && start.Sub(s.lastForcedKey) >= MinKeyFrameInterval {
-		s.keyFrame.Store(false)
-		s.lastForcedKey = start
-		pipe.e.ForceKeyFrame()
-	}
-	encStart := time.Now()
-	au, err := pipe.e.Encode(frame)
-	encDur := time.Since(encStart)
+	s.serveKeyFrameRequest(fs, start)
+	encStart := s.cfg.Now()
+	au, err := fs.pipe.e.Encode(frame)
+	encDur := s.cfg.Now().Sub(encStart)
 	if err != nil {
 		s.frameError("encode", err)
-		return samples
+		return
 	}
 	if len(au.Data) == 0 {
-		return samples
+		return
 	}
-	sendStart := time.Now()
+	ts := fs.tsBase + wire.RTPTimestamp(start.Sub(s.start))
+	sendStart := s.cfg.Now()
 	if _, err := s.pw.write(au.Data, ts); err != nil {
 		s.frameError("send", err)
-		return samples
+		return
 	}
-	sendDur := time.Since(sendStart)
+	t := stageTimes{poseAge: a.poseAge, frame: frame.Timings, encode: encDur, send: s.cfg.Now().Sub(sendStart)}
+	s.recordFrame(au, t)
+	s.sendFrameInfo(fs.frameID, ts, a, frame, au, t)
+}
+
+// predict feeds the poses that arrived since the last frame to the
+// predictor and aims the frame at the newest one, looked ahead by the
+// motion-to-photon horizon.
+func (s *Session) predict(fs *frameState, start time.Time) aim {
+	fs.samples = s.intake.Drain(fs.samples[:0])
+	for _, smp := range fs.samples {
+		s.predictor.Observe(smp.Pose)
+	}
+	a := aim{target: pose.Identity()}
+	a.latest, a.ok = s.intake.Latest()
+	if !a.ok {
+		return a
+	}
+	s.latencyMu.Lock()
+	a.horizon = s.latency.Horizon()
+	s.latencyMu.Unlock()
+	if s.cfg.FixedHorizon > 0 {
+		a.horizon = s.cfg.FixedHorizon
+	}
+	a.target = s.predictor.Predict(a.latest.Time + a.horizon)
+	a.poseAge = start.Sub(a.latest.Arrived)
+	return a
+}
+
+// serveKeyFrameRequest forces a key frame if the receiver asked for one
+// (PLI/FIR), at most every MinKeyFrameInterval: on a congested link every
+// lost key frame would otherwise trigger the next, and the stream never
+// recovers.
+func (s *Session) serveKeyFrameRequest(fs *frameState, now time.Time) {
+	if !s.keyFrame.Load() || now.Sub(fs.lastForcedKey) < MinKeyFrameInterval {
+		return
+	}
+	kc, ok := fs.pipe.e.(encoder.KeyFrameController)
+	if !ok {
+		return
+	}
+	s.keyFrame.Store(false)
+	fs.lastForcedKey = now
+	kc.ForceKeyFrame()
+}
+
+// stageTimes are one frame's durations on the node.
+type stageTimes struct {
+	poseAge      time.Duration
+	frame        render.Timings
+	encode, send time.Duration
+}
+
+// recordFrame counts a sent frame and feeds its stage times to the latency
+// estimator.
+func (s *Session) recordFrame(au encoder.AccessUnit, t stageTimes) {
 	s.stats.framesSent.Add(1)
 	s.stats.bytesSent.Add(uint64(len(au.Data)))
 	if au.KeyFrame {
 		s.stats.keyFrames.Add(1)
 	}
 	s.latencyMu.Lock()
-	s.latency.ObserveNodeFrame(poseAge, frame.Timings.Render, frame.Timings.Convert, encDur, sendDur)
+	s.latency.ObserveNodeFrame(t.poseAge, t.frame.Render, t.frame.Convert, t.encode, t.send)
 	s.latencyMu.Unlock()
+}
 
-	q, p := poseProto(target)
+// sendFrameInfo tells the client what the frame with RTP timestamp ts shows.
+func (s *Session) sendFrameInfo(frameID uint64, ts uint32, a aim, frame *render.Frame, au encoder.AccessUnit, t stageTimes) {
+	q, p := poseProto(a.target)
 	info := &holocastv1.FrameInfo{
 		RtpTimestamp: ts, FrameId: frameID,
 		RenderedOrientation: q, RenderedPosition: p,
-		HorizonUs: uint32(horizon.Microseconds()),
+		HorizonUs: uint32(a.horizon.Microseconds()),
 		Timings: &holocastv1.StageTimings{
-			PoseAgeUs: us(poseAge), RenderUs: us(frame.Timings.Render), ConvertUs: us(frame.Timings.Convert),
-			EncodeUs: us(encDur), SendUs: us(sendDur),
+			PoseAgeUs: us(t.poseAge), RenderUs: us(t.frame.Render), ConvertUs: us(t.frame.Convert),
+			EncodeUs: us(t.encode), SendUs: us(t.send), QueueUs: us(t.frame.Wait),
 		},
 		KeyFrame: au.KeyFrame, Width: uint32(frame.Width), Height: uint32(frame.Height),
 		EncodedBytes: uint32(len(au.Data)),
 	}
-	if ok {
-		info.PoseSeq = latest.Seq
-		info.PoseSampleTimeUs = latest.Time.Microseconds()
-		info.PredictedTimeUs = (latest.Time + horizon).Microseconds()
+	if a.ok {
+		info.PoseSeq = a.latest.Seq
+		info.PoseSampleTimeUs = a.latest.Time.Microseconds()
+		info.PredictedTimeUs = (a.latest.Time + a.horizon).Microseconds()
 	}
 	s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_FrameInfo{FrameInfo: info}})
-	return samples
 }
 
 func (s *Session) frameError(stage string, err error) {

@@ -1,3 +1,5 @@
+//go:build egl && cgo
+
 package session
 
 import (
@@ -11,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/encoder"
+	"github.com/holocast/holocast/encoder/x264"
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
@@ -33,7 +36,7 @@ func BenchmarkFramePipeline(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer r.Close()
-			e, err := encoder.New(encoder.Config{Width: size[0], Height: size[1], FPS: 30, BitRate: 4_000_000})
+			e, err := x264.New(encoder.Config{Width: size[0], Height: size[1], FPS: 30, BitRate: 4_000_000})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -21,15 +21,6 @@ import (
 	"github.com/holocast/holocast/render"
 )
 
-// Errors returned by New.
-var (
-	// ErrBadOffer means the offer could not be applied (malformed, or no
-	// codec in common).
-	ErrBadOffer = errors.New("session: bad offer")
-	// ErrClosed means the session has ended.
-	ErrClosed = errors.New("session: closed")
-)
-
 // Config is one session's settings.
 type Config struct {
 	// ID names the session in logs and SessionInfo.
@@ -53,6 +44,9 @@ type Config struct {
 	ICEServers []webrtc.ICEServer
 	// ConnectTimeout ends a session whose peer has not connected in time.
 	ConnectTimeout time.Duration
+	// Now is the session's clock for timestamps and stage timings; nil
+	// means time.Now. (Timers still run on the wall clock.)
+	Now func() time.Time
 }
 
 // Deps are the node-wide parts a session uses.
@@ -63,12 +57,14 @@ type Deps struct {
 	// this session's peer connection (nil if there is none); the frame loop
 	// calls it once and steers the encoder's bit rate by it.
 	Bandwidth func() BandwidthEstimator
-	// NewRenderer makes a render target of the given side-by-side size.
-	NewRenderer func(width, height int) (render.Renderer, error)
-	// NewEncoder makes an H.264 encoder.
-	NewEncoder func(encoder.Config) (encoder.Encoder, error)
-	// EncoderName and RendererName are reported in SessionInfo.
-	EncoderName, RendererName string
+	// Renderers makes the session's render target; its Name is reported
+	// in SessionInfo.
+	Renderers render.Factory
+	// Encoders makes the session's H.264 encoder; its Name is reported in
+	// SessionInfo. The frame loop forces key frames and follows the
+	// congestion controller through the encoder's optional
+	// encoder.KeyFrameController and encoder.BitRateController.
+	Encoders encoder.Factory
 	// Logger receives the session's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// OnClose, if set, is called once when the session has fully ended.
@@ -105,13 +101,11 @@ type Session struct {
 	done      chan struct{}
 	wg        sync.WaitGroup
 
-	control  atomic.Pointer[webrtc.DataChannel]
-	keyFrame atomic.Bool
-	// lastForcedKey is owned by the frame loop.
-	lastForcedKey time.Time
-	mu            sync.Mutex
-	output        Output // guarded by mu: what the frame loop should render
-	latencyMu     sync.Mutex
+	control   atomic.Pointer[webrtc.DataChannel]
+	keyFrame  atomic.Bool
+	mu        sync.Mutex
+	output    Output // guarded by mu: what the frame loop should render
+	latencyMu sync.Mutex
 
 	stats counters
 }
@@ -123,6 +117,12 @@ type Session struct {
 func New(ctx context.Context, offer string, cfg Config, deps Deps) (*Session, error) {
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if deps.API == nil || deps.Renderers == nil || deps.Encoders.New == nil {
+		return nil, errors.New("session: Deps need an API, Renderers and Encoders")
 	}
 	if cfg.Predictor == "" {
 		cfg.Predictor = pose.DefaultPredictorName
@@ -138,10 +138,10 @@ func New(ctx context.Context, offer string, cfg Config, deps Deps) (*Session, er
 	s := &Session{
 		cfg: cfg, deps: deps,
 		log:       log.With("component", "session", "session", cfg.ID),
-		intake:    pose.NewIntake(),
+		intake:    pose.NewIntake(pose.WithNow(cfg.Now)),
 		predictor: pred,
-		latency:   pose.NewLatencyEstimator(),
-		start:     time.Now(),
+		latency:   pose.NewLatencyEstimator(pose.WithNow(cfg.Now)),
+		start:     cfg.Now(),
 		connected: make(chan struct{}),
 		done:      make(chan struct{}),
 		output:    cfg.Output,

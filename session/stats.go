@@ -35,8 +35,8 @@ type counters struct {
 }
 
 // logPoseError logs a rejected pose at most once a second.
-func (c *counters) logPoseError(log *slog.Logger, err error) {
-	now := time.Now().UnixNano()
+func (c *counters) logPoseError(log *slog.Logger, at time.Time, err error) {
+	now := at.UnixNano()
 	last := c.lastPoseLog.Load()
 	if now-last < int64(time.Second) || !c.lastPoseLog.CompareAndSwap(last, now) {
 		return

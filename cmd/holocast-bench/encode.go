@@ -9,6 +9,7 @@ import (
 
 	"github.com/holocast/holocast/bench"
 	"github.com/holocast/holocast/encoder"
+	"github.com/holocast/holocast/encoder/builtin"
 	"github.com/holocast/holocast/node"
 	"github.com/holocast/holocast/pose/trace"
 	"github.com/holocast/holocast/render"
@@ -41,7 +42,7 @@ flags:
   --format FORMAT    trace format (default auto)
   --ffmpeg PATH      ffmpeg executable (default: ffmpeg on PATH)
   --json FILE        also write the result as JSON ("-": stdout instead of the text)
-`, encoder.Backend(), render.DefaultWidth, render.DefaultHeight, node.DefaultFPS, node.DefaultBitRate, encoder.DefaultPreset)
+`, builtin.Name, render.DefaultWidth, render.DefaultHeight, node.DefaultFPS, node.DefaultBitRate, encoder.DefaultPreset)
 }
 
 func runEncode(args []string, stdout, stderr io.Writer) int {

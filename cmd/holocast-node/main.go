@@ -24,7 +24,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/clients/web"
-	"github.com/holocast/holocast/encoder"
+	"github.com/holocast/holocast/encoder/builtin"
 	"github.com/holocast/holocast/node"
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/render"
@@ -57,7 +57,7 @@ func run(args []string) error {
 		height      = fs.Int("height", render.DefaultHeight, "frame `height` in pixels")
 		fps         = fs.Int("fps", node.DefaultFPS, "frame rate")
 		bitrate     = fs.Int("bitrate", node.DefaultBitRate, "H.264 target bit rate in `bps`")
-		enc         = fs.String("encoder", encoder.Backend(), "H.264 encoder; this binary has "+encoder.Backend()+" (build with -tags openh264 for openh264)")
+		enc         = fs.String("encoder", builtin.Name, "H.264 encoder; this binary has "+builtin.Name+" (build with -tags openh264 for openh264)")
 		maxSessions = fs.Int("max-sessions", 4, "maximum concurrent sessions (0 = unlimited); more get 503")
 		maxW        = fs.Int("max-width", 2*1440, "largest frame width a client may request")
 		maxH        = fs.Int("max-height", 1600, "largest frame height a client may request")
@@ -88,8 +88,8 @@ func run(args []string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 
-	if *enc != encoder.Backend() {
-		return fmt.Errorf("--encoder %q: this binary was built with %s (the x264 and openh264 bridges cannot be linked together; build with -tags 'egl openh264' for openh264)", *enc, encoder.Backend())
+	if *enc != builtin.Name {
+		return fmt.Errorf("--encoder %q: this binary was built with %s (the x264 and openh264 bridges cannot be linked together; build with -tags 'egl openh264' for openh264)", *enc, builtin.Name)
 	}
 	cfg := node.Config{
 		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, MaxSessions: *maxSessions,
@@ -152,7 +152,7 @@ func run(args []string) error {
 	srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("render node ready", "url", publicURL(scheme, ln.Addr()), "size", fmt.Sprintf("%dx%d", *width, *height), "fps", *fps, "encoder", encoder.Backend(), "renderer", n.RendererInfo().Renderer)
+	log.Info("render node ready", "url", publicURL(scheme, ln.Addr()), "size", fmt.Sprintf("%dx%d", *width, *height), "fps", *fps, "encoder", builtin.Name, "renderer", n.RendererName())
 	fmt.Printf("Holocast render node: open %s in a browser\n", publicURL(scheme, ln.Addr()))
 
 	select {

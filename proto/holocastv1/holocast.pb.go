@@ -511,7 +511,11 @@ type StageTimings struct {
 	ConvertUs uint32 `protobuf:"varint,3,opt,name=convert_us,json=convertUs,proto3" json:"convert_us,omitempty"`
 	EncodeUs  uint32 `protobuf:"varint,4,opt,name=encode_us,json=encodeUs,proto3" json:"encode_us,omitempty"`
 	// send_us is packetising and writing the frame to the transport.
-	SendUs        uint32 `protobuf:"varint,5,opt,name=send_us,json=sendUs,proto3" json:"send_us,omitempty"`
+	SendUs uint32 `protobuf:"varint,5,opt,name=send_us,json=sendUs,proto3" json:"send_us,omitempty"`
+	// queue_us is the time from the frame's start to the start of drawing,
+	// spent waiting for a render worker shared with other sessions (0 when
+	// the worker was idle); render_us does not include it.
+	QueueUs       uint32 `protobuf:"varint,6,opt,name=queue_us,json=queueUs,proto3" json:"queue_us,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -577,6 +581,13 @@ func (x *StageTimings) GetEncodeUs() uint32 {
 func (x *StageTimings) GetSendUs() uint32 {
 	if x != nil {
 		return x.SendUs
+	}
+	return 0
+}
+
+func (x *StageTimings) GetQueueUs() uint32 {
+	if x != nil {
+		return x.QueueUs
 	}
 	return 0
 }
@@ -1263,14 +1274,15 @@ const file_holocast_proto_rawDesc = "" +
 	"\x06height\x18\x06 \x01(\rR\x06height\x12\x17\n" +
 	"\amax_fps\x18\a \x01(\rR\x06maxFps\x12\x1f\n" +
 	"\vdevice_name\x18\b \x01(\tR\n" +
-	"deviceName\"\xa0\x01\n" +
+	"deviceName\"\xbb\x01\n" +
 	"\fStageTimings\x12\x1e\n" +
 	"\vpose_age_us\x18\x01 \x01(\rR\tposeAgeUs\x12\x1b\n" +
 	"\trender_us\x18\x02 \x01(\rR\brenderUs\x12\x1d\n" +
 	"\n" +
 	"convert_us\x18\x03 \x01(\rR\tconvertUs\x12\x1b\n" +
 	"\tencode_us\x18\x04 \x01(\rR\bencodeUs\x12\x17\n" +
-	"\asend_us\x18\x05 \x01(\rR\x06sendUs\"\x8b\x04\n" +
+	"\asend_us\x18\x05 \x01(\rR\x06sendUs\x12\x19\n" +
+	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\x8b\x04\n" +
 	"\tFrameInfo\x12#\n" +
 	"\rrtp_timestamp\x18\x01 \x01(\rR\frtpTimestamp\x12\x19\n" +
 	"\bframe_id\x18\x02 \x01(\x04R\aframeId\x12\x19\n" +

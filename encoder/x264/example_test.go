@@ -1,18 +1,20 @@
-package encoder_test
+//go:build cgo
+
+package x264_test
 
 import (
 	"fmt"
 	"log"
 
 	"github.com/holocast/holocast/encoder"
+	"github.com/holocast/holocast/encoder/x264"
 	"github.com/holocast/holocast/render"
 )
 
-// ExampleNew encodes a few frames; each AccessUnit's Data would go to a
-// pion/webrtc TrackLocalStaticSample as media.Sample{Data: au.Data,
-// Duration: time.Second / 60}.
+// ExampleNew encodes a few frames; each AccessUnit's Data would go to an
+// RTP H.264 packetizer (the session uses pion's), one access unit a frame.
 func ExampleNew() {
-	enc, err := encoder.New(encoder.Config{
+	enc, err := x264.New(encoder.Config{
 		Width: 640, Height: 360, // a resolution change needs a new Encoder
 		FPS:     60,
 		BitRate: 2_000_000,
@@ -21,6 +23,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	defer enc.Close()
+	keys := enc.(encoder.KeyFrameController) // an optional ability
 
 	f := &render.Frame{Width: 640, Height: 360,
 		Y: make([]byte, 640*360), U: make([]byte, 320*180), V: make([]byte, 320*180)}
@@ -29,7 +32,7 @@ func ExampleNew() {
 			f.Y[j] = byte(16 + (j+4*i)%200) // something that changes
 		}
 		if i == 2 {
-			enc.ForceKeyFrame() // e.g. on an RTCP PLI from the headset
+			keys.ForceKeyFrame() // e.g. on an RTCP PLI from the headset
 		}
 		au, err := enc.Encode(f)
 		if err != nil {

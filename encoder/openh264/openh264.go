@@ -1,6 +1,6 @@
-//go:build openh264
+//go:build cgo
 
-package encoder
+package openh264
 
 import (
 	"fmt"
@@ -10,20 +10,36 @@ import (
 	"github.com/pion/mediadevices/pkg/frame"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
+
+	"github.com/holocast/holocast/encoder"
+	"github.com/holocast/holocast/encoder/internal/mdcodec"
 )
 
-const backendName = "openh264"
+// Name is this back-end's name.
+const Name = "openh264"
 
-// backendBitRate: OpenH264 is told the real frame rate, so the bit rate is
-// passed through unchanged.
-func backendBitRate(_ Config, bps int) int { return bps }
+// Factory makes OpenH264 Encoders.
+var Factory = encoder.Factory{Name: Name, New: New}
 
-func newBackend(cfg Config, r video.Reader) (codec.ReadCloser, error) {
+var backend = mdcodec.Backend{Name: Name, Build: build}
+
+// New returns an OpenH264 Encoder for cfg. Zero KeyFrameInterval takes its
+// default; Preset is validated but ignored. The Encoder also implements
+// encoder.KeyFrameController and encoder.BitRateController.
+func New(cfg encoder.Config) (encoder.Encoder, error) {
+	e, err := mdcodec.New(backend, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func build(cfg encoder.Config, r video.Reader) (codec.ReadCloser, error) {
 	p, err := openh264.NewParams()
 	if err != nil {
 		return nil, fmt.Errorf("openh264 params: %w", err)
 	}
-	p.BitRate = backendBitRate(cfg, cfg.BitRate)
+	p.BitRate = cfg.BitRate
 	p.KeyFrameInterval = cfg.KeyFrameInterval // not read by the wrapper; IntraPeriod is
 	p.IntraPeriod = uint(cfg.KeyFrameInterval)
 	// With skipping on (mediadevices' default), OpenH264 drops frames to
