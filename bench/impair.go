@@ -89,6 +89,7 @@ func ParseImpairment(spec string) (*Impairment, error) {
 	return imp, nil
 }
 
+// nonNegDuration parses a duration that must not be negative.
 func nonNegDuration(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil {
@@ -100,6 +101,7 @@ func nonNegDuration(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// parsePercent reads a loss as a percentage ("1%") or a fraction ("0.01").
 func parsePercent(v string) (float64, error) {
 	s, pct := strings.CutSuffix(v, "%")
 	f, err := strconv.ParseFloat(s, 64)
@@ -151,8 +153,11 @@ type network struct {
 	queues  []*vnet.Queue
 }
 
+// vnetCIDR is the virtual network's address range.
 const vnetCIDR = "10.77.0.0/24"
 
+// newNetwork starts a router with imp's delay, jitter and loss and the
+// node's interface on it; headsets' interfaces are added by client.
 func newNetwork(imp *Impairment) (*network, error) {
 	r, err := vnet.NewRouter(&vnet.RouterConfig{
 		CIDR: vnetCIDR, MinDelay: imp.Delay, MaxJitter: imp.Jitter,
@@ -217,13 +222,14 @@ func (n *network) client(i int) (*vnet.Net, error) {
 	return n.clients[i], nil
 }
 
-// settingEngine points a setting engine at a vnet interface.
+// vnetSettings points a setting engine at a vnet interface.
 func vnetSettings(se *webrtc.SettingEngine, nw *vnet.Net) {
 	se.SetNet(nw)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 }
 
+// close stops the router and the rate-limiting queues.
 func (n *network) close() {
 	_ = n.router.Stop()
 	n.mu.Lock()
@@ -233,6 +239,7 @@ func (n *network) close() {
 	}
 }
 
+// quietLoggerFactory keeps pion's vnet logs to errors.
 func quietLoggerFactory() logging.LoggerFactory {
 	f := logging.NewDefaultLoggerFactory()
 	f.DefaultLogLevel = logging.LogLevelError

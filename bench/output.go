@@ -31,12 +31,8 @@ func WriteTable(w io.Writer, rep *Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "sessions\tfps\tpose→frame ms p50\tp95\tp99\tmax\tpose age\trender\tconvert\tencode\tsend\tkbps/sess\tlost\tlate\tkeys\tPLIs\trecovered pkts\tfreeze ms\tpred err ° mean\tp95\t")
 	for _, r := range rep.Runs {
-		s := r.StagesMS
 		fmt.Fprintf(tw, "%d\t%.1f/%g\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.2f\t\n",
-			r.Sessions, r.FPS, r.FPSTarget, r.PoseToFrameMS.P50, r.PoseToFrameMS.P95, r.PoseToFrameMS.P99, r.PoseToFrameMS.Max,
-			s.PoseAge.P50, s.Render.P50, s.Convert.P50, s.Encode.P50, s.Send.P50,
-			r.BitrateKbps, r.FramesLost, r.FramesLate, r.KeyFrames, r.PLIsSent, r.PacketsRecovered, r.FreezeMS,
-			r.PredictionErrorDeg.Mean, r.PredictionErrorDeg.P95)
+			summaryRow(r)...)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -46,4 +42,17 @@ func WriteTable(w io.Writer, rep *Report) error {
 		fmt.Fprintln(w, "interrupted: figures cover what was measured before the stop")
 	}
 	return nil
+}
+
+// summaryRow is one run's row of the summary table, the columns WriteTable
+// and WriteReport share: sessions, fps and its target, pose-to-frame p50,
+// p95, p99 and max, the stages' p50s (pose age, render, convert, encode,
+// send), kbit/s per session, frames lost, late, key frames, PLIs, packets
+// recovered, freeze ms, and the prediction error's mean and p95.
+func summaryRow(r *RunResult) []any {
+	s := r.StagesMS
+	return []any{r.Sessions, r.FPS, r.FPSTarget, r.PoseToFrameMS.P50, r.PoseToFrameMS.P95, r.PoseToFrameMS.P99, r.PoseToFrameMS.Max,
+		s.PoseAge.P50, s.Render.P50, s.Convert.P50, s.Encode.P50, s.Send.P50,
+		r.BitrateKbps, r.FramesLost, r.FramesLate, r.KeyFrames, r.PLIsSent, r.PacketsRecovered, r.FreezeMS,
+		r.PredictionErrorDeg.Mean, r.PredictionErrorDeg.P95}
 }

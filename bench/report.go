@@ -5,7 +5,6 @@ import (
 	"html"
 	"io"
 	"math"
-	"sort"
 	"strings"
 	"time"
 )
@@ -31,34 +30,51 @@ svg text{font:11px system-ui,sans-serif;fill:#333}
 </style></head><body>
 <h1>holocast-bench run</h1>
 `)
+	reportHeader(&b, rep)
+	reportSummary(&b, rep)
+	reportDistributions(&b, rep)
+	reportStages(&b, rep)
+	b.WriteString("</body></html>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// reportHeader writes the paragraphs saying when, where and how the run
+// was measured.
+func reportHeader(b *strings.Builder, rep *Report) {
 	node := rep.Config.Node
 	if rep.Config.Impair != nil {
 		node += " over pion vnet, impairment " + rep.Config.Impair.Spec
 	}
-	fmt.Fprintf(&b, "<p>%s &middot; node: %s &middot; machine: %s/%s, %d CPUs, %s &middot; window %gs after %gs warm-up &middot; pose rate %s &middot; display delay %g ms</p>\n",
+	fmt.Fprintf(b, "<p>%s &middot; node: %s &middot; machine: %s/%s, %d CPUs, %s &middot; window %gs after %gs warm-up &middot; pose rate %s &middot; display delay %g ms</p>\n",
 		rep.Started.Format(time.RFC3339), html.EscapeString(node), rep.Machine.OS, rep.Machine.Arch, rep.Machine.CPUs, rep.Machine.Go,
 		rep.Config.DurationS, rep.Config.WarmupS, rateText(rep.Config.PoseRateHz), rep.Config.DisplayDelayMS)
 	if len(rep.Runs) > 0 {
 		r := rep.Runs[0]
-		fmt.Fprintf(&b, "<p>%dx%d at %g fps &middot; encoder %s &middot; renderer %s &middot; predictor %s</p>\n",
+		fmt.Fprintf(b, "<p>%dx%d at %g fps &middot; encoder %s &middot; renderer %s &middot; predictor %s</p>\n",
 			r.Width, r.Height, r.FPSTarget, html.EscapeString(r.Encoder), html.EscapeString(r.Renderer), html.EscapeString(r.Predictor))
 	}
 	if rep.Interrupted {
 		b.WriteString("<p><b>Interrupted:</b> the figures cover what was measured before the stop.</p>\n")
 	}
+}
+
+// reportSummary writes the summary table, one row per run.
+func reportSummary(b *strings.Builder, rep *Report) {
 	b.WriteString(`<h2>Summary</h2>
 <table><tr><th>sessions</th><th>fps / target</th><th>pose&rarr;frame p50 ms</th><th>p95</th><th>p99</th><th>max</th><th>pose age p50</th><th>render p50</th><th>convert p50</th><th>encode p50</th><th>send p50</th><th>kbit/s per session</th><th>frames lost</th><th>late</th><th>key frames</th><th>PLIs</th><th>packets recovered</th><th>freeze ms</th><th>pred. error &deg; mean</th><th>p95</th></tr>
 `)
 	for _, r := range rep.Runs {
-		s := r.StagesMS
-		fmt.Fprintf(&b, "<tr><td>%d</td><td>%.1f / %g</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.0f</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f</td><td>%.2f</td><td>%.2f</td></tr>\n",
-			r.Sessions, r.FPS, r.FPSTarget, r.PoseToFrameMS.P50, r.PoseToFrameMS.P95, r.PoseToFrameMS.P99, r.PoseToFrameMS.Max,
-			s.PoseAge.P50, s.Render.P50, s.Convert.P50, s.Encode.P50, s.Send.P50, r.BitrateKbps, r.FramesLost, r.FramesLate,
-			r.KeyFrames, r.PLIsSent, r.PacketsRecovered, r.FreezeMS, r.PredictionErrorDeg.Mean, r.PredictionErrorDeg.P95)
+		fmt.Fprintf(b, "<tr><td>%d</td><td>%.1f / %g</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.0f</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f</td><td>%.2f</td><td>%.2f</td></tr>\n",
+			summaryRow(r)...)
 	}
 	b.WriteString("</table>\n")
+}
 
-	// Latency CDF, one line per run.
+// reportDistributions writes the charts with one line per run (latency
+// CDF, frames per second over time, prediction error CDF) and headset 0's
+// prediction error over time in each run.
+func reportDistributions(b *strings.Builder, rep *Report) {
 	var cdf, errCDF, fpsLines []series
 	for i, r := range rep.Runs {
 		name := fmt.Sprintf("%d session(s)", r.Sessions)
@@ -82,27 +98,28 @@ svg text{font:11px system-ui,sans-serif;fill:#333}
 	b.WriteString("<h2>Prediction error at display time</h2>\n<p class=\"note\">Angle between the orientation the frame was rendered for and the trace's true orientation when the frame is shown (received + display delay): 2&middot;acos|&lang;q1,q2&rang;|.</p>\n")
 	b.WriteString(lineChart("prediction-error-cdf", "prediction error CDF", "degrees", "fraction of frames", errCDF, false))
 	for i, r := range rep.Runs {
-		var ser []series
 		var xs, ys []float64
 		for _, f := range r.Frames {
 			if f.Session == 0 && !math.IsNaN(f.ErrDeg) {
 				xs, ys = append(xs, f.At.Seconds()), append(ys, f.ErrDeg)
 			}
 		}
-		ser = append(ser, series{name: "headset 0", color: palette[i%len(palette)], xs: xs, ys: ys})
-		fmt.Fprintf(&b, "<h3>%d session(s): headset 0 over time</h3>\n", r.Sessions)
+		ser := []series{{name: "headset 0", color: palette[i%len(palette)], xs: xs, ys: ys}}
+		fmt.Fprintf(b, "<h3>%d session(s): headset 0 over time</h3>\n", r.Sessions)
 		b.WriteString(lineChart(fmt.Sprintf("prediction-error-%d", i), "prediction error over time", "s", "degrees", ser, true))
 	}
-	b.WriteString("<h2>Per-frame stage timeline</h2>\n<p class=\"note\">Headset 0's frames in arrival order: the node's stages from FrameInfo, stacked, and the rest of pose-to-frame (pose uplink, frame downlink, reassembly) on top.</p>\n")
-	for i, r := range rep.Runs {
-		fmt.Fprintf(&b, "<h3>%d session(s)</h3>\n", r.Sessions)
-		b.WriteString(stageChart(fmt.Sprintf("stage-timeline-%d", i), r))
-	}
-	b.WriteString("</body></html>\n")
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
+// reportStages writes each run's per-frame stage timeline of headset 0.
+func reportStages(b *strings.Builder, rep *Report) {
+	b.WriteString("<h2>Per-frame stage timeline</h2>\n<p class=\"note\">Headset 0's frames in arrival order: the node's stages from FrameInfo, stacked, and the rest of pose-to-frame (pose uplink, frame downlink, reassembly) on top.</p>\n")
+	for i, r := range rep.Runs {
+		fmt.Fprintf(b, "<h3>%d session(s)</h3>\n", r.Sessions)
+		b.WriteString(stageChart(fmt.Sprintf("stage-timeline-%d", i), r))
+	}
+}
+
+// rateText describes the pose rate: Hz, or "as recorded" for 0.
 func rateText(hz int) string {
 	if hz == 0 {
 		return "as recorded"
@@ -110,16 +127,19 @@ func rateText(hz int) string {
 	return fmt.Sprintf("%d Hz", hz)
 }
 
+// palette colours the runs' lines, run i in palette[i%len(palette)].
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"}
 
+// series is one named line of a chart.
 type series struct {
 	name, color string
 	xs, ys      []float64
 }
 
+// cdfSeries is the empirical CDF of v: each sorted value against the
+// fraction of values up to it.
 func cdfSeries(name, color string, v []float64) series {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
+	s := sorted(v)
 	out := series{name: name, color: color}
 	for i, x := range s {
 		out.xs = append(out.xs, x)
@@ -128,6 +148,8 @@ func cdfSeries(name, color string, v []float64) series {
 	return out
 }
 
+// fpsSeries is run r's frames received per second per session, in 0.5 s
+// bins of its window (a last partial bin under 0.1 s is left out).
 func fpsSeries(name, color string, r *RunResult) series {
 	const bin = 500 * time.Millisecond
 	n := int(math.Ceil(r.WindowS / bin.Seconds()))
@@ -152,6 +174,7 @@ func fpsSeries(name, color string, r *RunResult) series {
 	return out
 }
 
+// Chart size and the padding around the plot area, in SVG units.
 const (
 	chartW, chartH                 = 900, 300
 	padL, padR, padT, padB float64 = 60, 150, 28, 40
@@ -182,15 +205,21 @@ func niceTicks(lo, hi float64, n int) []float64 {
 	}
 }
 
+// frame is a chart's data range, mapped onto the plot area by px and py.
 type frame struct{ x0, x1, y0, y1 float64 }
 
+// px maps data x to SVG x.
 func (f frame) px(x float64) float64 {
 	return padL + (x-f.x0)/(f.x1-f.x0)*(chartW-padL-padR)
 }
+
+// py maps data y to SVG y (upwards).
 func (f frame) py(y float64) float64 {
 	return chartH - padB - (y-f.y0)/(f.y1-f.y0)*(chartH-padT-padB)
 }
 
+// axes draws the title, grid lines with tick labels, the plot border and
+// the axis labels.
 func axes(b *strings.Builder, f frame, title, xlabel, ylabel string) {
 	fmt.Fprintf(b, `<text x="%g" y="18" font-weight="bold">%s</text>`+"\n", padL, html.EscapeString(title))
 	for _, t := range niceTicks(f.x0, f.x1, 8) {
@@ -214,6 +243,7 @@ func axes(b *strings.Builder, f frame, title, xlabel, ylabel string) {
 	fmt.Fprintf(b, `<text transform="translate(14 %g) rotate(-90)" text-anchor="middle">%s</text>`+"\n", padT+(chartH-padT-padB)/2, html.EscapeString(ylabel))
 }
 
+// fmtTick formats a tick value with at most 2 decimals, no trailing zeros.
 func fmtTick(v float64) string {
 	if v == math.Trunc(v) {
 		return fmt.Sprintf("%.0f", v)
@@ -221,6 +251,7 @@ func fmtTick(v float64) string {
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
 }
 
+// legend draws a colour swatch and name per line, right of the plot.
 func legend(b *strings.Builder, names, colors []string) {
 	for i, n := range names {
 		y := padT + 10 + float64(i)*16
@@ -282,6 +313,7 @@ func lineChart(id, title, xlabel, ylabel string, ss []series, points bool) strin
 	return b.String()
 }
 
+// stageNames and stageColors label and colour stageChart's stacked parts.
 var stageNames = []string{"pose age", "render", "convert", "encode", "send", "network + rest"}
 var stageColors = []string{"#bbbbbb", "#1f77b4", "#17becf", "#ff7f0e", "#2ca02c", "#d62728"}
 

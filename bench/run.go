@@ -10,35 +10,19 @@ package bench
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
-	"net"
-	"net/http"
 	"runtime"
-	"sort"
 	"sync"
 	"time"
 
-	"github.com/go-gl/mathgl/mgl64"
-	"github.com/pion/webrtc/v4"
-
 	"github.com/holocast/holocast/clients/headset"
 	"github.com/holocast/holocast/node"
-	"github.com/holocast/holocast/pose"
-	"github.com/holocast/holocast/pose/eval"
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
-	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
-	"github.com/holocast/holocast/signaling"
 )
-
-// Schema names the JSON layout written by WriteJSON; it changes only when
-// a field is removed or changes meaning.
-const Schema = "holocast-bench.run/1"
 
 // Config configures Run.
 type Config struct {
@@ -94,135 +78,10 @@ type Config struct {
 	ConnectTimeout time.Duration
 }
 
-// Report is everything a Run measured; it is the JSON document.
-type Report struct {
-	Schema      string        `json:"schema"`
-	Started     time.Time     `json:"started"`
-	Machine     Machine       `json:"machine"`
-	Config      ConfigSummary `json:"config"`
-	Interrupted bool          `json:"interrupted"`
-	Runs        []*RunResult  `json:"runs"`
-	// The first concurrency level's figures are repeated at the top level,
-	// so that a one-level run reads as one flat object
-	// (pose_to_frame_ms.p50, fps, stages_ms.render.p50, …).
-	*RunResult
-}
-
-// Machine describes where the benchmark ran.
-type Machine struct {
-	OS   string `json:"os"`
-	Arch string `json:"arch"`
-	CPUs int    `json:"cpus"`
-	Go   string `json:"go"`
-}
-
-// ConfigSummary is the configuration as recorded in the report.
-type ConfigSummary struct {
-	Node           string      `json:"node"` // "embedded" or the URL
-	Sessions       []int       `json:"sessions"`
-	DurationS      float64     `json:"duration_s"`
-	WarmupS        float64     `json:"warmup_s"`
-	PoseRateHz     int         `json:"pose_rate_hz"`
-	Traces         []string    `json:"traces"`
-	Width          int         `json:"width"`
-	Height         int         `json:"height"`
-	FPS            int         `json:"fps"`
-	BitRate        int         `json:"bitrate"`
-	DisplayDelayMS float64     `json:"display_delay_ms"`
-	LateAfterMS    float64     `json:"late_after_ms"`
-	Impair         *Impairment `json:"impair"`
-	ClientReports  bool        `json:"client_reports"`
-}
-
-// RunResult holds the figures of one concurrency level.
-type RunResult struct {
-	Sessions    int     `json:"sessions"`
-	WindowS     float64 `json:"window_s"`
-	Interrupted bool    `json:"interrupted"`
-	Width       int     `json:"width"`
-	Height      int     `json:"height"`
-	Encoder     string  `json:"encoder"`
-	Renderer    string  `json:"renderer"`
-	Predictor   string  `json:"predictor"`
-
-	FPSTarget float64 `json:"fps_target"`
-	FPS       float64 `json:"fps"`
-	FPSMin    float64 `json:"fps_min"`
-
-	FramesReceived  int    `json:"frames_received"`
-	FramesLost      uint64 `json:"frames_lost"`
-	FramesDropped   uint64 `json:"frames_dropped"`
-	FramesLate      int    `json:"frames_late"`
-	FramesUnmatched int    `json:"frames_unmatched"`
-	KeyFrames       int    `json:"key_frames"`
-	PLIsSent        uint64 `json:"plis_sent"`
-	// PacketsRecovered counts RTP packets that filled a gap in time (NACK
-	// retransmissions); PacketsGivenUp the missing ones never recovered.
-	PacketsRecovered uint64 `json:"packets_recovered"`
-	PacketsGivenUp   uint64 `json:"packets_given_up"`
-
-	BitrateKbps      float64 `json:"bitrate_kbps"`
-	BitrateKbpsTotal float64 `json:"bitrate_kbps_total"`
-	FreezeCount      int     `json:"freeze_count"`
-	FreezeMS         float64 `json:"freeze_ms"`
-
-	PoseToFrameMS      Dist      `json:"pose_to_frame_ms"`
-	StagesMS           StagesMS  `json:"stages_ms"`
-	HorizonMS          Dist      `json:"horizon_ms"`
-	PredictionErrorDeg Dist      `json:"prediction_error_deg"`
-	PredictionErrorCM  Dist      `json:"prediction_error_cm"`
-	PerSession         []Session `json:"per_session"`
-
-	// Frames are the per-frame samples of the window (for the report).
-	Frames []FrameSample `json:"-"`
-	// Start is when the window began.
-	Start time.Time `json:"-"`
-}
-
-// StagesMS are the node's stage times from FrameInfo.
-type StagesMS struct {
-	PoseAge Dist `json:"pose_age"`
-	Render  Dist `json:"render"`
-	Convert Dist `json:"convert"`
-	Encode  Dist `json:"encode"`
-	Send    Dist `json:"send"`
-}
-
-// Session is one headset's figures within a run.
-type Session struct {
-	Index         int     `json:"index"`
-	Trace         string  `json:"trace"`
-	OffsetS       float64 `json:"offset_s"`
-	Frames        int     `json:"frames_received"`
-	FPS           float64 `json:"fps"`
-	FramesLost    uint64  `json:"frames_lost"`
-	FramesDropped uint64  `json:"frames_dropped"`
-	KeyFrames     int     `json:"key_frames"`
-	PLIsSent      uint64  `json:"plis_sent"`
-	BitrateKbps   float64 `json:"bitrate_kbps"`
-	FreezeMS      float64 `json:"freeze_ms"`
-	PoseToFrameMS float64 `json:"pose_to_frame_ms_p50"`
-	PosesSent     uint64  `json:"poses_sent"`
-}
-
-// FrameSample is one received frame.
-type FrameSample struct {
-	Session     int
-	At          time.Duration // arrival of the last packet, from the window start
-	PoseToFrame float64       // ms; NaN without a matched pose
-	PoseAge     float64       // ms
-	Render      float64
-	Convert     float64
-	Encode      float64
-	Send        float64
-	ErrDeg      float64 // NaN without a rendered pose
-	KeyFrame    bool
-	Bytes       int
-}
-
 // ErrNoFrames is returned when a run received no frame at all.
 var ErrNoFrames = errors.New("bench: no frame received")
 
+// defaults checks c and fills in its defaults.
 func (c *Config) defaults() error {
 	if len(c.Sessions) == 0 {
 		c.Sessions = []int{1}
@@ -274,41 +133,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	// Only the traces some headset will replay are loaded.
-	maxN := 0
-	for _, n := range cfg.Sessions {
-		maxN = max(maxN, n)
+	motions, err := loadMotions(&cfg)
+	if err != nil {
+		return nil, err
 	}
-	if len(cfg.Traces) > maxN {
-		cfg.Traces = cfg.Traces[:maxN]
-	}
-	var motions []*motion
-	for _, p := range cfg.Traces {
-		m, err := loadMotion(p, cfg.TraceFormat)
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		motions = append(motions, m)
-	}
-	rep := &Report{
-		Schema: Schema, Started: time.Now().UTC().Truncate(time.Second),
-		Machine: Machine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()},
-		Config: ConfigSummary{
-			Node: "embedded", Sessions: cfg.Sessions, DurationS: cfg.Duration.Seconds(), WarmupS: cfg.Warmup.Seconds(),
-			PoseRateHz: cfg.Rate, Traces: cfg.Traces, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
-			DisplayDelayMS: ms(cfg.DisplayDelay), LateAfterMS: ms(cfg.LateAfter), Impair: cfg.Impair,
-			ClientReports: !cfg.NoClientReport,
-		},
-		Runs: []*RunResult{},
-	}
+	rep := newReport(&cfg)
 	env, err := startEnv(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer env.close()
-	if cfg.URL != "" {
-		rep.Config.Node = cfg.URL
-	}
 	for i, n := range cfg.Sessions {
 		if ctx.Err() != nil {
 			rep.Interrupted = true
@@ -338,129 +172,62 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// env is the node (embedded or remote) and the network to it.
-type env struct {
-	url  string
-	node *node.Node
-	srv  *http.Server
-	nw   *network
-}
-
-func startEnv(ctx context.Context, cfg *Config) (*env, error) {
-	e := &env{url: cfg.URL}
-	if cfg.Impair != nil {
-		nw, err := newNetwork(cfg.Impair)
+// loadMotions loads the traces some headset will replay, dropping the
+// others from cfg.Traces.
+func loadMotions(cfg *Config) ([]*motion, error) {
+	maxN := 0
+	for _, n := range cfg.Sessions {
+		maxN = max(maxN, n)
+	}
+	if len(cfg.Traces) > maxN {
+		cfg.Traces = cfg.Traces[:maxN]
+	}
+	var motions []*motion
+	for _, p := range cfg.Traces {
+		m, err := loadMotion(p, cfg.TraceFormat)
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
-		e.nw = nw
+		motions = append(motions, m)
 	}
+	return motions, nil
+}
+
+// newReport starts the report of a run with cfg: its header, no results.
+func newReport(cfg *Config) *Report {
+	node := "embedded"
 	if cfg.URL != "" {
-		return e, nil
+		node = cfg.URL
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	ncfg := node.Config{
-		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
-		Predictor: cfg.Predictor, FixedHorizon: cfg.FixedHorizon, Logger: log,
-	}
-	if e.nw != nil {
-		nodeNet := e.nw.nodeNet
-		ncfg.SettingEngine = func(se *webrtc.SettingEngine) { vnetSettings(se, nodeNet) }
-	}
-	n, err := node.New(ctx, ncfg)
-	if err != nil {
-		e.close()
-		return nil, fmt.Errorf("bench: embedded node: %w", err)
-	}
-	e.node = n
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		e.close()
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	e.srv = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = e.srv.Serve(ln) }()
-	e.url = "http://" + ln.Addr().String() + signaling.SessionsPath
-	return e, nil
-}
-
-func (e *env) close() {
-	if e.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = e.srv.Shutdown(ctx)
-		cancel()
-	}
-	if e.node != nil {
-		_ = e.node.Close()
-	}
-	if e.nw != nil {
-		e.nw.close()
+	return &Report{
+		Schema: Schema, Started: time.Now().UTC().Truncate(time.Second),
+		Machine: Machine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()},
+		Config: ConfigSummary{
+			Node: node, Sessions: cfg.Sessions, DurationS: cfg.Duration.Seconds(), WarmupS: cfg.Warmup.Seconds(),
+			PoseRateHz: cfg.Rate, Traces: cfg.Traces, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
+			DisplayDelayMS: ms(cfg.DisplayDelay), LateAfterMS: ms(cfg.LateAfter), Impair: cfg.Impair,
+			ClientReports: !cfg.NoClientReport,
+		},
+		Runs: []*RunResult{},
 	}
 }
 
-// sim is one simulated headset in a run.
-type sim struct {
-	idx    int
-	c      *headset.Client
-	m      *motion
-	offset time.Duration
-	base   int64 // client clock (µs) at the run's t0
-
-	mu        sync.Mutex
-	frames    []*headset.Frame // Data dropped after recording
-	sizes     []int            // len(Data) of each frame
-	arrivals  []time.Duration  // all arrivals from t0, for the progress line
-	posesSent uint64
-	startSt   headset.Stats
-	endSt     headset.Stats
-}
-
+// runOnce measures one concurrency level: it connects n headsets, lets
+// them replay their traces through the warm-up and the window, stops them
+// and scores what they received. rec, if set, gets headset 0's stream.
+//
+// It owns every goroutine it starts (the dials, and each headset's pose
+// sender and frame collector) and returns only after they have ended.
 func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int, rec io.Writer) (*RunResult, error) {
-	span := cfg.Warmup + cfg.Duration + 5*time.Second
-	sims := make([]*sim, n)
-	for k := range sims {
-		// Every headset starts at its own point: k/n of the way into the
-		// part of its trace that leaves room for the whole run.
-		m := motions[k%len(motions)]
-		sims[k] = &sim{idx: k, m: m, offset: m.offset(k, n, span)}
-	}
-	// Connect every headset.
+	sims := newSims(cfg, motions, n)
 	dialCtx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for k, s := range sims {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.c, errs[k] = dialHeadset(dialCtx, cfg, e, k)
-		}()
-	}
-	wg.Wait()
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		for _, s := range sims {
-			if s.c != nil {
-				_ = s.c.Close(cctx)
-			}
-		}
-	}()
-	if err := errors.Join(errs...); err != nil {
+	err := connect(dialCtx, cfg, e, sims)
+	defer closeHeadsets(sims)
+	if err != nil {
 		return nil, err
 	}
-
-	res := &RunResult{Sessions: n, Width: cfg.Width, Height: cfg.Height, FPSTarget: float64(cfg.FPS)}
-	if si := waitSessionInfo(dialCtx, cfg, sims[0].c); si != nil {
-		res.Width, res.Height, res.FPSTarget = int(si.GetWidth()), int(si.GetHeight()), float64(si.GetFps())
-		res.Encoder, res.Renderer, res.Predictor = si.GetEncoder(), si.GetRenderer(), si.GetPredictor()
-	}
-	if res.FPSTarget <= 0 {
-		res.FPSTarget = float64(node.DefaultFPS)
-	}
+	res := newRunResult(dialCtx, cfg, sims[0].c, n)
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -468,50 +235,8 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 	for _, s := range sims {
 		s.base = s.c.Now()
 	}
-	report := time.Second
-	if cfg.NoClientReport {
-		report = 0
-	}
-	var loops sync.WaitGroup
-	for _, s := range sims {
-		loops.Add(2)
-		go func() { defer loops.Done(); s.sendPoses(runCtx, t0, cfg.Rate) }()
-		var w io.Writer
-		if s.idx == 0 {
-			w = rec
-		}
-		go func() { defer loops.Done(); s.collect(t0, w, report, cfg.DisplayDelay) }()
-	}
-
-	interrupted := false
-	wait := func(until time.Time) {
-		for !interrupted {
-			d := time.Until(until)
-			if d <= 0 {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				interrupted = true
-			case <-time.After(min(d, time.Second)):
-			}
-			progress(cfg, sims, t0, n)
-		}
-	}
-	wait(t0.Add(cfg.Warmup))
-	wStart := time.Now()
-	for _, s := range sims {
-		s.mu.Lock()
-		s.startSt = s.c.Stats()
-		s.mu.Unlock()
-	}
-	wait(wStart.Add(cfg.Duration))
-	wEnd := time.Now()
-	for _, s := range sims {
-		s.mu.Lock()
-		s.endSt = s.c.Stats()
-		s.mu.Unlock()
-	}
+	loops := startHeadsets(runCtx, cfg, sims, t0, rec)
+	wStart, wEnd, interrupted := measure(ctx, cfg, sims, t0)
 	stop()
 	if cfg.Progress != nil {
 		fmt.Fprint(cfg.Progress, "\n")
@@ -519,11 +244,7 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 	// Frames in flight at wEnd still count if they arrive shortly; close
 	// the clients so the collectors end.
 	time.Sleep(100 * time.Millisecond)
-	cctx, ccancel := context.WithTimeout(context.Background(), 3*time.Second)
-	for _, s := range sims {
-		_ = s.c.Close(cctx)
-	}
-	ccancel()
+	closeHeadsets(sims)
 	loops.Wait()
 
 	res.Interrupted = interrupted
@@ -540,41 +261,60 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 	return res, nil
 }
 
-func dialHeadset(ctx context.Context, cfg *Config, e *env, k int) (*headset.Client, error) {
-	opts := headset.Options{FrameBuffer: 1024}
-	if cfg.InsecureTLS {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
-		opts.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+// newSims prepares n headsets (not yet connected). Every headset starts
+// at its own point: k/n of the way into the part of its trace that leaves
+// room for the whole run.
+func newSims(cfg *Config, motions []*motion, n int) []*sim {
+	span := cfg.Warmup + cfg.Duration + 5*time.Second
+	sims := make([]*sim, n)
+	for k := range sims {
+		m := motions[k%len(motions)]
+		sims[k] = &sim{idx: k, m: m, offset: m.offset(k, n, span)}
 	}
-	if e.nw != nil {
-		cn, err := e.nw.client(k)
-		if err != nil {
-			return nil, err
+	return sims
+}
+
+// connect dials every headset at once and waits for all of them; it
+// returns every failure. The headsets that did connect have their client
+// set either way, for closeHeadsets.
+func connect(ctx context.Context, cfg *Config, e *env, sims []*sim) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(sims))
+	for k, s := range sims {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.c, errs[k] = dialHeadset(ctx, cfg, e, k)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// closeHeadsets closes every connected headset's client (again, when
+// already closed), allowing 3 s in all.
+func closeHeadsets(sims []*sim) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, s := range sims {
+		if s.c != nil {
+			_ = s.c.Close(ctx)
 		}
-		se := &webrtc.SettingEngine{}
-		vnetSettings(se, cn)
-		if opts.API, err = headset.NewAPI(se); err != nil {
-			return nil, err
-		}
 	}
-	c, err := headset.Dial(ctx, e.url, opts)
-	if err != nil {
-		return nil, fmt.Errorf("headset %d: %w", k, err)
+}
+
+// newRunResult starts the result of a level of n headsets with what the
+// node reports in its SessionInfo to c (else the configured output).
+func newRunResult(ctx context.Context, cfg *Config, c *headset.Client, n int) *RunResult {
+	res := &RunResult{Sessions: n, Width: cfg.Width, Height: cfg.Height, FPSTarget: float64(cfg.FPS)}
+	if si := waitSessionInfo(ctx, cfg, c); si != nil {
+		res.Width, res.Height, res.FPSTarget = int(si.GetWidth()), int(si.GetHeight()), float64(si.GetFps())
+		res.Encoder, res.Renderer, res.Predictor = si.GetEncoder(), si.GetRenderer(), si.GetPredictor()
 	}
-	if err := c.WaitControl(ctx); err != nil {
-		_ = c.Close(context.Background())
-		return nil, fmt.Errorf("headset %d: %w", k, err)
+	if res.FPSTarget <= 0 {
+		res.FPSTarget = float64(node.DefaultFPS)
 	}
-	if cfg.RequestOutput {
-		dc := &holocastv1.DeviceConfig{Width: uint32(cfg.Width), Height: uint32(cfg.Height), MaxFps: uint32(cfg.FPS),
-			RefreshRateHz: float32(cfg.Rate), DeviceName: "holocast-bench"}
-		if err := c.SendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_DeviceConfig{DeviceConfig: dc}}); err != nil {
-			_ = c.Close(context.Background())
-			return nil, fmt.Errorf("headset %d: device config: %w", k, err)
-		}
-	}
-	return c, nil
+	return res
 }
 
 // waitSessionInfo waits briefly for the node's SessionInfo; after a
@@ -592,105 +332,71 @@ func waitSessionInfo(ctx context.Context, cfg *Config, c *headset.Client) *holoc
 	return c.SessionInfo()
 }
 
-// sendPoses replays the trace from s.offset, t0 being trace time offset.
-func (s *sim) sendPoses(ctx context.Context, t0 time.Time, rate int) {
-	var seq uint64
-	var step time.Duration
-	if rate > 0 {
-		step = time.Second / time.Duration(rate)
+// startHeadsets starts each headset's pose sender (until ctx is done) and
+// frame collector (until its client is closed); the caller waits on the
+// returned group after cancelling ctx and closing the clients.
+func startHeadsets(ctx context.Context, cfg *Config, sims []*sim, t0 time.Time, rec io.Writer) *sync.WaitGroup {
+	report := time.Second
+	if cfg.NoClientReport {
+		report = 0
 	}
-	e := time.Duration(0) // elapsed since t0 of the next sample
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	loops := &sync.WaitGroup{}
+	for _, s := range sims {
+		loops.Add(2)
+		go func() { defer loops.Done(); s.sendPoses(ctx, t0, cfg.Rate) }()
+		var w io.Writer
+		if s.idx == 0 {
+			w = rec
+		}
+		go func() { defer loops.Done(); s.collect(t0, w, report, cfg.DisplayDelay) }()
+	}
+	return loops
+}
+
+// measure waits out the warm-up and the window, printing progress, and
+// takes the headsets' counters at the window's start and end. When ctx is
+// done first it returns at once with interrupted set.
+func measure(ctx context.Context, cfg *Config, sims []*sim, t0 time.Time) (wStart, wEnd time.Time, interrupted bool) {
+	tick := func() { progress(cfg, sims, t0, len(sims)) }
+	interrupted = waitUntil(ctx, t0.Add(cfg.Warmup), tick)
+	wStart = time.Now()
+	for _, s := range sims {
+		s.snapshot(&s.startSt)
+	}
+	if !interrupted {
+		interrupted = waitUntil(ctx, wStart.Add(cfg.Duration), tick)
+	}
+	wEnd = time.Now()
+	for _, s := range sims {
+		s.snapshot(&s.endSt)
+	}
+	return wStart, wEnd, interrupted
+}
+
+// waitUntil waits until the given time, calling tick about once a second
+// and once more when ctx is done; it reports whether ctx ended the wait.
+func waitUntil(ctx context.Context, until time.Time, tick func()) bool {
 	for {
+		d := time.Until(until)
+		if d <= 0 {
+			return false
+		}
+		interrupted := false
 		select {
 		case <-ctx.Done():
-			return
-		case <-timer.C:
+			interrupted = true
+		case <-time.After(min(d, time.Second)):
 		}
-		now := time.Since(t0)
-		// Send the newest due sample (after a stall, skip the backlog).
-		for {
-			nx := e + step
-			if rate == 0 {
-				nx = s.m.nextSample(s.offset+e) - s.offset
-			}
-			if nx > now {
-				break
-			}
-			e = nx
-		}
-		q, p := s.m.at(s.offset + e)
-		seq++
-		err := s.c.SendPose(&holocastv1.Pose{
-			Seq: seq, SampleTimeUs: s.base + e.Microseconds(),
-			Orientation: wire.QuatToProto(q),
-			Position:    wire.Vec3ToProto(p),
-		})
-		if err == nil {
-			s.mu.Lock()
-			s.posesSent++
-			s.mu.Unlock()
-		}
-		nx := e + step
-		if rate == 0 {
-			nx = s.m.nextSample(s.offset+e) - s.offset
-		}
-		e = nx
-		timer.Reset(time.Until(t0.Add(e)))
-	}
-}
-
-// collect stores every frame until the client is closed. Unless report
-// is 0 it also does what a headset does once a second: send a
-// ClientReport with its measured motion-to-photon latency (median
-// pose-to-frame of the last second + the display delay), which the node
-// uses as its prediction horizon.
-func (s *sim) collect(t0 time.Time, rec io.Writer, report time.Duration, display time.Duration) {
-	var recent []float64
-	var lastReport time.Time
-	var received uint64
-	for f := range s.c.Frames() {
-		if rec != nil {
-			if _, err := rec.Write(f.Data); err != nil {
-				rec = nil
-			}
-		}
-		size := len(f.Data)
-		f.Data = nil
-		s.mu.Lock()
-		s.frames = append(s.frames, f)
-		s.sizes = append(s.sizes, size)
-		s.arrivals = append(s.arrivals, f.Received.Sub(t0))
-		s.mu.Unlock()
-		received++
-		if report <= 0 {
-			continue
-		}
-		if d, ok := s.c.PoseToFrame(f); ok && d > 0 {
-			recent = append(recent, float64(d))
-		}
-		if lastReport.IsZero() {
-			lastReport = f.Received
-		}
-		if f.Received.Sub(lastReport) >= report && len(recent) > 0 {
-			lastReport = f.Received
-			p2f := time.Duration(summarizeRaw(recent))
-			recent = recent[:0]
-			_ = s.c.SendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_ClientReport{ClientReport: &holocastv1.ClientReport{
-				MotionToPhotonUs: uint32((p2f + display).Microseconds()), DisplayDelayUs: uint32(display.Microseconds()),
-				PoseToFrameUs: uint32(p2f.Microseconds()), FramesReceived: received, FramesDisplayed: received,
-			}}})
+		tick()
+		if interrupted {
+			return true
 		}
 	}
 }
 
-// summarizeRaw returns the median of v (v is reordered).
-func summarizeRaw(v []float64) float64 {
-	sort.Float64s(v)
-	return eval.Percentile(v, 50)
-}
-
+// progress writes the status line to cfg.Progress, if set: the phase,
+// the time elapsed, the frames received and the frame rate of the last
+// second.
 func progress(cfg *Config, sims []*sim, t0 time.Time, n int) {
 	if cfg.Progress == nil {
 		return
@@ -717,104 +423,3 @@ func progress(cfg *Config, sims []*sim, t0 time.Time, n int) {
 	fmt.Fprintf(cfg.Progress, "sessions %d  %-9s %5.1f/%.0fs  frames %6d  fps %5.1f/session%s",
 		n, phase, el.Seconds(), total.Seconds(), frames, float64(recent)/float64(n), end)
 }
-
-// score turns the collected frames into figures.
-func score(cfg *Config, res *RunResult, sims []*sim, t0, wStart, wEnd time.Time) {
-	win := wEnd.Sub(wStart)
-	res.WindowS = round3(win.Seconds())
-	interval := time.Duration(float64(time.Second) / res.FPSTarget)
-	var p2f, age, rend, conv, enc, send, hor, errDeg, errCM []float64
-	var totalBytes int
-	res.FPSMin = math.Inf(1)
-	for _, s := range sims {
-		s.mu.Lock()
-		frames, sizes := s.frames, s.sizes
-		s.mu.Unlock()
-		ss := Session{Index: s.idx, Trace: s.m.name, OffsetS: round3(s.offset.Seconds()), PosesSent: s.posesSent}
-		var bytes int
-		arr := []time.Duration{0}
-		var sp2f []float64
-		for i, f := range frames {
-			if f.Received.Before(wStart) || f.Received.After(wEnd) {
-				continue
-			}
-			fs := FrameSample{Session: s.idx, At: f.Received.Sub(wStart), PoseToFrame: math.NaN(), ErrDeg: math.NaN(),
-				KeyFrame: f.KeyFrame, Bytes: sizes[i]}
-			ss.Frames++
-			arr = append(arr, f.Received.Sub(wStart))
-			bytes += sizes[i]
-			if f.KeyFrame {
-				ss.KeyFrames++
-			}
-			if f.Info == nil {
-				res.FramesUnmatched++
-				res.Frames = append(res.Frames, fs)
-				continue
-			}
-			tm := f.Info.GetTimings()
-			fs.PoseAge, fs.Render, fs.Convert = usMS(tm.GetPoseAgeUs()), usMS(tm.GetRenderUs()), usMS(tm.GetConvertUs())
-			fs.Encode, fs.Send = usMS(tm.GetEncodeUs()), usMS(tm.GetSendUs())
-			rend, conv = append(rend, fs.Render), append(conv, fs.Convert)
-			enc, send = append(enc, fs.Encode), append(send, fs.Send)
-			if d, ok := s.c.PoseToFrame(f); ok {
-				fs.PoseToFrame = ms(d)
-				p2f = append(p2f, fs.PoseToFrame)
-				sp2f = append(sp2f, fs.PoseToFrame)
-				age = append(age, fs.PoseAge)
-				hor = append(hor, usMS(f.Info.GetHorizonUs()))
-				if d > cfg.LateAfter {
-					res.FramesLate++
-				}
-				// Prediction error at display time.
-				shown := f.Received.Add(cfg.DisplayDelay).Sub(t0)
-				tq, tp := s.m.at(s.offset + shown)
-				if rq := f.Info.GetRenderedOrientation(); rq != nil {
-					q := wire.QuatFromProto(rq)
-					if l := q.Len(); l > 0.5 {
-						fs.ErrDeg = pose.QuatAngle(q.Scale(1/l), tq) * 180 / math.Pi
-						errDeg = append(errDeg, fs.ErrDeg)
-					}
-				}
-				if rp := f.Info.GetRenderedPosition(); rp != nil && s.m.HasPosition {
-					d := mgl64.Vec3{float64(rp.GetX()), float64(rp.GetY()), float64(rp.GetZ())}.Sub(tp)
-					errCM = append(errCM, d.Len()*100)
-				}
-			}
-			res.Frames = append(res.Frames, fs)
-		}
-		arr = append(arr, win)
-		nf, fd := freezes(arr, interval)
-		res.FreezeCount += nf
-		res.FreezeMS += ms(fd)
-		ss.FreezeMS = round3(ms(fd))
-		ss.FPS = round3(float64(ss.Frames) / win.Seconds())
-		ss.BitrateKbps = round3(float64(bytes) * 8 / win.Seconds() / 1000)
-		ss.FramesLost = s.endSt.FramesLost - s.startSt.FramesLost
-		ss.FramesDropped = s.endSt.FramesDropped - s.startSt.FramesDropped
-		ss.PLIsSent = s.endSt.PLIsSent - s.startSt.PLIsSent
-		ss.PoseToFrameMS = summarize(sp2f).P50
-		res.FramesReceived += ss.Frames
-		res.FramesLost += ss.FramesLost
-		res.FramesDropped += ss.FramesDropped
-		res.KeyFrames += ss.KeyFrames
-		res.PLIsSent += ss.PLIsSent
-		res.PacketsRecovered += s.endSt.PacketsRecovered - s.startSt.PacketsRecovered
-		res.PacketsGivenUp += s.endSt.PacketsGivenUp - s.startSt.PacketsGivenUp
-		res.FPS += ss.FPS
-		res.FPSMin = min(res.FPSMin, ss.FPS)
-		totalBytes += bytes
-		res.PerSession = append(res.PerSession, ss)
-	}
-	res.FPS = round3(res.FPS / float64(len(sims)))
-	res.FPSMin = round3(res.FPSMin)
-	res.FreezeMS = round3(res.FreezeMS)
-	res.BitrateKbpsTotal = round3(float64(totalBytes) * 8 / win.Seconds() / 1000)
-	res.BitrateKbps = round3(res.BitrateKbpsTotal / float64(len(sims)))
-	res.PoseToFrameMS = summarize(p2f)
-	res.StagesMS = StagesMS{PoseAge: summarize(age), Render: summarize(rend), Convert: summarize(conv), Encode: summarize(enc), Send: summarize(send)}
-	res.HorizonMS = summarize(hor)
-	res.PredictionErrorDeg = summarize(errDeg)
-	res.PredictionErrorCM = summarize(errCM)
-}
-
-func usMS(us uint32) float64 { return float64(us) / 1000 }

@@ -8,25 +8,13 @@ import (
 	"github.com/holocast/holocast/pose/eval"
 )
 
-// Dist summarises a distribution. Every field is always present in JSON;
-// with Count 0 the others are 0.
-type Dist struct {
-	Count int     `json:"count"`
-	Mean  float64 `json:"mean"`
-	P50   float64 `json:"p50"`
-	P95   float64 `json:"p95"`
-	P99   float64 `json:"p99"`
-	Max   float64 `json:"max"`
-}
-
 // summarize computes a Dist; percentiles interpolate linearly between
 // closest ranks.
 func summarize(v []float64) Dist {
 	if len(v) == 0 {
 		return Dist{}
 	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
+	s := sorted(v)
 	var sum float64
 	for _, x := range s {
 		sum += x
@@ -38,9 +26,30 @@ func summarize(v []float64) Dist {
 	}
 }
 
+// sorted returns a sorted copy of v.
+func sorted(v []float64) []float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s
+}
+
+// median returns the median of v, unrounded (v is reordered).
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	return eval.Percentile(v, 50)
+}
+
+// round3 rounds to 3 decimals, the precision of every figure in the report.
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
+// ms is d in milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// usMS converts the microseconds of a wire field to milliseconds.
+func usMS(us uint32) float64 { return float64(us) / 1000 }
+
+// kbps is the bit rate, in kbit/s, of bytes received over seconds.
+func kbps(bytes int64, seconds float64) float64 { return float64(bytes) * 8 / seconds / 1000 }
 
 // freezes returns the count and total length of the gaps between
 // consecutive arrival times (sorted) that count as freezes: longer than

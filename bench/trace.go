@@ -45,6 +45,7 @@ type motion struct {
 	length time.Duration // T[last]
 }
 
+// loadMotion reads a trace file (format "" or "auto" detects it) for replay.
 func loadMotion(path, format string) (*motion, error) {
 	s, err := trace.Open(path, format)
 	if err != nil {
@@ -53,6 +54,8 @@ func loadMotion(path, format string) (*motion, error) {
 	return newMotion(path, s)
 }
 
+// newMotion prepares samples for replay, rebased to start at 0; it needs
+// at least 2 usable samples spanning 100 ms.
 func newMotion(name string, s []trace.Sample) (*motion, error) {
 	rebased := make([]trace.Sample, len(s))
 	for i, x := range s {
@@ -98,8 +101,9 @@ func (m *motion) nextSample(t time.Duration) time.Duration {
 	return base + m.T[j]
 }
 
-// offsets spreads n headsets' start times over the trace so that each
-// plays a different part; when the needed span fits, no headset loops.
+// offset is headset k of n's start time in the trace: it spreads the n
+// headsets' start times over the trace so that each plays a different
+// part; when the needed span fits, no headset loops.
 func (m *motion) offset(k, n int, span time.Duration) time.Duration {
 	if n <= 1 {
 		return 0

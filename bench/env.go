@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/holocast/holocast/clients/headset"
+	"github.com/holocast/holocast/node"
+	"github.com/holocast/holocast/signaling"
+)
+
+// env is the node (embedded or remote) and the network to it. It lives
+// for the whole of Run, across the concurrency levels.
+type env struct {
+	url  string       // the node's signaling endpoint (…/v1/sessions)
+	node *node.Node   // the embedded node; nil with a remote one
+	srv  *http.Server // serves the embedded node's signaling; nil with a remote one
+	nw   *network     // the virtual network with --impair; nil on loopback
+}
+
+// startEnv sets up the network (a pion virtual network with an
+// impairment, else none) and, without cfg.URL, an embedded node serving
+// signaling on a loopback port. The caller owns the result and must close
+// it.
+func startEnv(ctx context.Context, cfg *Config) (*env, error) {
+	e := &env{url: cfg.URL}
+	if cfg.Impair != nil {
+		nw, err := newNetwork(cfg.Impair)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		e.nw = nw
+	}
+	if cfg.URL != "" {
+		return e, nil
+	}
+	if err := e.startEmbedded(ctx, cfg); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// startEmbedded starts the embedded node (over e.nw when set) and its
+// signaling server on a free loopback port, and points e.url at it. The
+// server's goroutine belongs to e and ends when close shuts it down.
+func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ncfg := node.Config{
+		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
+		Predictor: cfg.Predictor, FixedHorizon: cfg.FixedHorizon, Logger: log,
+	}
+	if e.nw != nil {
+		nodeNet := e.nw.nodeNet
+		ncfg.SettingEngine = func(se *webrtc.SettingEngine) { vnetSettings(se, nodeNet) }
+	}
+	n, err := node.New(ctx, ncfg)
+	if err != nil {
+		return fmt.Errorf("bench: embedded node: %w", err)
+	}
+	e.node = n
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	e.srv = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = e.srv.Serve(ln) }()
+	e.url = "http://" + ln.Addr().String() + signaling.SessionsPath
+	return nil
+}
+
+// headsetOptions are the client options that reach the node for headset
+// k: TLS without verification with cfg.InsecureTLS, and headset k's own
+// interface on the virtual network when there is one.
+func (e *env) headsetOptions(cfg *Config, k int) (headset.Options, error) {
+	opts := headset.Options{FrameBuffer: 1024}
+	if cfg.InsecureTLS {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
+		opts.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	}
+	if e.nw != nil {
+		cn, err := e.nw.client(k)
+		if err != nil {
+			return opts, err
+		}
+		se := &webrtc.SettingEngine{}
+		vnetSettings(se, cn)
+		if opts.API, err = headset.NewAPI(se); err != nil {
+			return opts, err
+		}
+	}
+	return opts, nil
+}
+
+// close stops the signaling server (ending its goroutine), the embedded
+// node and the virtual network, whichever were started.
+func (e *env) close() {
+	if e.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = e.srv.Shutdown(ctx)
+		cancel()
+	}
+	if e.node != nil {
+		_ = e.node.Close()
+	}
+	if e.nw != nil {
+		e.nw.close()
+	}
+}
