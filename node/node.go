@@ -254,7 +254,7 @@ func (n *Node) newSession(ctx context.Context, id, offer string) (signaling.Sess
 		Logger:    n.cfg.Logger,
 	})
 	if errors.Is(err, session.ErrBadOffer) {
-		return nil, fmt.Errorf("%w: %v", signaling.ErrBadOffer, err)
+		return nil, fmt.Errorf("%w: %w", signaling.ErrBadOffer, err)
 	}
 	return s, err
 }

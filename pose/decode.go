@@ -38,7 +38,7 @@ func Decode(b []byte) (Pose, error) {
 	}
 	var m holocastv1.Pose
 	if err := proto.Unmarshal(b, &m); err != nil {
-		return Pose{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return Pose{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return FromProto(&m)
 }

@@ -54,7 +54,7 @@ func WritePNG(path string, f *Frame) error {
 		return fmt.Errorf("render: write png: %w", err)
 	}
 	if err := f.EncodePNG(file); err != nil {
-		file.Close()
+		_ = file.Close()
 		return err
 	}
 	if err := file.Close(); err != nil {

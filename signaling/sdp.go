@@ -26,7 +26,7 @@ var (
 func checkOffer(offer string) error {
 	var d sdp.SessionDescription
 	if err := d.UnmarshalString(offer); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformedSDP, err)
+		return fmt.Errorf("%w: %w", ErrMalformedSDP, err)
 	}
 	var sawVideo, sawH264, sawRecv bool
 	for _, m := range d.MediaDescriptions {

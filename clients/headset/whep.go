@@ -69,7 +69,7 @@ func (c *Client) post(ctx context.Context, sessionsURL, offer string) (answer, l
 	if err != nil {
 		return "", "", fmt.Errorf("headset: post offer: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		return "", "", fmt.Errorf("headset: read answer: %w", err)
@@ -112,13 +112,13 @@ func (c *Client) deleteSession(ctx context.Context) error {
 	if err != nil {
 		// The Location was parsed when the session was created; a request
 		// that still cannot be built is skipped, not reported.
-		return nil
+		return nil //nolint:nilerr // see above
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("headset: delete session: %w", err)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return nil
 }

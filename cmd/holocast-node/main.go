@@ -124,7 +124,7 @@ func run(args []string) error {
 	if *insecure {
 		host, _, _ := net.SplitHostPort(ln.Addr().String())
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			ln.Close()
+			_ = ln.Close()
 			return fmt.Errorf("--insecure-http is only allowed on a loopback address (browsers need a secure context for WebXR and sensors); got %s", *listen)
 		}
 		scheme = "http"
@@ -136,7 +136,7 @@ func run(args []string) error {
 			cert, err = selfSigned(*certDir)
 		}
 		if err != nil {
-			ln.Close()
+			_ = ln.Close()
 			return fmt.Errorf("TLS certificate: %w", err)
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
@@ -146,7 +146,7 @@ func run(args []string) error {
 	defer stop()
 	n, err := node.New(ctx, cfg)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return err
 	}
 	srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

@@ -34,7 +34,7 @@ func Benchmark(b *testing.B, f encoder.Factory) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer enc.Close()
+			defer func() { _ = enc.Close() }()
 			s := NewSceneFrame(c.w, c.h)
 			// Warm up past the first IDR and the rate control's start.
 			for i := 0; i < 30; i++ {

@@ -342,7 +342,7 @@ func testNewInvalidConfig(t *testing.T, b Backend) {
 		if enc, err := b.Factory.New(c); !errors.Is(err, encoder.ErrInvalidConfig) {
 			t.Errorf("%s: New(%+v) err = %v, want encoder.ErrInvalidConfig", name, c, err)
 			if enc != nil {
-				enc.Close()
+				_ = enc.Close()
 			}
 		}
 	}

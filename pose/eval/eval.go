@@ -56,7 +56,6 @@ func Registered(names ...string) ([]Predictor, error) {
 		if _, err := pose.NewPredictor(n); err != nil {
 			return nil, err
 		}
-		n := n
 		out = append(out, Predictor{Name: n, New: func() pose.Predictor {
 			p, _ := pose.NewPredictor(n)
 			return p

@@ -72,7 +72,7 @@ func Open(path, format string) ([]Sample, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: Close cannot lose data
 	s, err := Parse(f, format)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -187,7 +187,7 @@ func Open(opts Options) (*Context, error) {
 		}
 		c, serr := open(PlatformSurfaceless, false)
 		if serr != nil {
-			return nil, fmt.Errorf("egl: device platform: %v; surfaceless platform: %w", derr, serr)
+			return nil, fmt.Errorf("egl: device platform: %w; surfaceless platform: %w", derr, serr)
 		}
 		return c, nil
 	default:

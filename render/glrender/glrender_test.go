@@ -185,7 +185,7 @@ func TestRenderPictures(t *testing.T) {
 		}
 		x, y := width/4, height/2+height/10 // bottom-up rows
 		i := (y*width + x) * 4
-		if rr, g, b := px[i], px[i+1], px[i+2]; !(rr > 120 && g < 80 && b < 80) {
+		if rr, g, b := px[i], px[i+1], px[i+2]; rr <= 120 || g >= 80 || b >= 80 {
 			t.Errorf("left eye centre above horizon is %d,%d,%d, want red", rr, g, b)
 		}
 	})

@@ -92,7 +92,7 @@ func (w *Worker) loop(ctx context.Context, o options, ready chan<- error) {
 	}
 	glInitOnce.Do(func() { glInitErr = gl.InitWithProcAddrFunc(c.GetProcAddress) })
 	if glInitErr != nil {
-		c.Close()
+		_ = c.Close()
 		ready <- fmt.Errorf("glrender: load GL functions: %w", glInitErr)
 		return
 	}
@@ -100,7 +100,7 @@ func (w *Worker) loop(ctx context.Context, o options, ready chan<- error) {
 	w.info = Info{Platform: string(ei.Platform), Device: ei.Device, Vendor: ei.Vendor, Renderer: ei.Renderer, Version: ei.Version}
 	progs, err := newPrograms()
 	if err != nil {
-		c.Close()
+		_ = c.Close()
 		ready <- fmt.Errorf("glrender: %w", err)
 		return
 	}
