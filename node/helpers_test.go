@@ -29,6 +29,15 @@ func startNode(t *testing.T, cfg node.Config) (*node.Node, string) {
 	return n, srv.URL + "/v1/sessions"
 }
 
+// serve serves n on a loopback HTTP test server until the test ends and
+// returns its sessions URL; the test closes n.
+func serve(t *testing.T, n *node.Node) string {
+	t.Helper()
+	srv := httptest.NewServer(n.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL + "/v1/sessions"
+}
+
 // dial connects a headset, closes it when the test ends, and waits for the
 // control channel unless the offer has no data channels.
 func dial(t *testing.T, ctx context.Context, url string, opts headset.Options) *headset.Client {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs the whole Holocast test suite: installs what is missing, checks the
-# generated code is current, vets, and runs every Go test with the race
-# detector against the real parts (EGL/llvmpipe, x264, pion, ffmpeg), the
-# openh264 build, and the browser tests in headless Chromium.
+# Runs the whole Holocast test suite: installs what is missing, checks that
+# the generated code and go.mod are current, vets and lints, runs the
+# pure-Go packages without cgo, runs every Go test with the race detector
+# against the real parts (EGL/llvmpipe, x264, openh264, pion, ffmpeg),
+# checks the openh264 build, and runs the browser tests in headless
+# Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
@@ -12,14 +14,27 @@ echo "== generated protobuf code is current"
 make -s proto >/dev/null
 git diff --exit-code -- proto/holocastv1/ || { echo "proto/: generated code differs from proto/holocast.proto; run make proto and commit" >&2; exit 1; }
 
+echo "== go.mod and go.sum are tidy"
+go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit" >&2; exit 1; }
+
 echo "== go vet"
 go vet -tags egl ./...
 
-echo "== go test (race detector)"
+# The core builds and tests without cgo, GL or x264: on the pure-Go
+# renderer (render/rendertest) and the fake encoder (encoder/encodertest).
+pure=(./pose/... ./signaling/... ./session/... ./node/...)
+echo "== go vet and go test without cgo: ${pure[*]}"
+CGO_ENABLED=0 go vet "${pure[@]}"
+CGO_ENABLED=0 go test -timeout 10m "${pure[@]}"
+
+echo "== golangci-lint"
+bash scripts/lint.sh
+
+echo "== go test (race detector, real parts)"
 go test -race -tags egl -timeout 20m ./...
 
-echo "== go test, openh264 encoder build"
-go test -tags 'egl openh264' -timeout 10m ./encoder/...
+echo "== openh264 build of the commands"
+go vet -tags 'egl openh264' ./encoder/builtin ./cmd/...
 
 if [[ -x clients/web/test.sh ]]; then
 	echo "== web client"
