@@ -5,7 +5,7 @@ TAGS ?= egl
 PROTOC_GEN_GO_VERSION := v1.36.12
 BIN := $(CURDIR)/.bin
 
-.PHONY: all build test proto node web
+.PHONY: all build test lint proto node web
 
 all: build
 
@@ -14,6 +14,9 @@ build:
 
 test:
 	bash scripts/test.sh
+
+lint:
+	bash scripts/lint.sh
 
 node:
 	bash scripts/run-node.sh
