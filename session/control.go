@@ -1,7 +1,6 @@
 package session
 
 import (
-	"errors"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -116,24 +115,27 @@ func (s *Session) notice(text string) {
 	s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_Notice{Notice: &holocastv1.Notice{Message: text}}})
 }
 
-var errBacklog = errors.New("control channel backlog")
-
 // sendControl sends one message on the control channel if it is open and
-// not backed up. It never blocks.
-func (s *Session) sendControl(m *holocastv1.ControlMessage) error {
+// not backed up. It never blocks. A message that cannot be sent is counted
+// in Stats.ControlDropped: control messages are advisory (FrameInfo, Ping,
+// Notice) and the next one supersedes it.
+func (s *Session) sendControl(m *holocastv1.ControlMessage) {
 	dc := s.control.Load()
 	if dc == nil {
-		return nil
+		return
 	}
 	if dc.BufferedAmount() > maxControlBuffered {
 		s.stats.controlDropped.Add(1)
-		return errBacklog
+		return
 	}
 	b, err := proto.Marshal(m)
-	if err != nil {
-		return err
+	if err == nil {
+		err = dc.Send(b)
 	}
-	return dc.Send(b)
+	if err != nil {
+		s.stats.controlDropped.Add(1)
+		s.log.Debug("control message not sent", "err", err)
+	}
 }
 
 // poseProto is a helper for FrameInfo.

@@ -187,11 +187,11 @@ func (s *Session) negotiate(ctx context.Context, offer string) error {
 		}
 	})
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadOffer, err)
+		return fmt.Errorf("%w: %w", ErrBadOffer, err)
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
-		return fmt.Errorf("%w: create answer: %v", ErrBadOffer, err)
+		return fmt.Errorf("%w: create answer: %w", ErrBadOffer, err)
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {
@@ -215,9 +215,10 @@ func (s *Session) Answer() string { return s.answer }
 // Done is closed when the session has fully ended.
 func (s *Session) Done() <-chan struct{} { return s.done }
 
-// Close ends the session and waits until everything it started has stopped.
-// It is idempotent and safe to call from any goroutine except the
-// session's own callbacks.
+// Close ends the session and waits until everything it started has stopped
+// (Done is closed); Deps.OnClose runs right after that, so it may still be
+// running when Close returns. Close is idempotent and safe to call from any
+// goroutine except the session's own callbacks.
 func (s *Session) Close() error {
 	s.cancel()
 	<-s.done
