@@ -19,6 +19,7 @@ import (
 	"github.com/go-gl/mathgl/mgl64"
 
 	"github.com/holocast/holocast/encoder"
+	"github.com/holocast/holocast/encoder/builtin"
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/render"
 	"github.com/holocast/holocast/render/glrender"
@@ -51,7 +52,7 @@ type EncodeResult struct {
 	Backend string `json:"backend"`
 	// RenderMS is the mean render+readback+convert time per frame.
 	RenderMS float64 `json:"render_ms"`
-	// ProjectS is the project's wall clock for encoder.New, every Encode
+	// ProjectS is the project's wall clock for builtin.New, every Encode
 	// and Close; ProjectFPS is frames per second of Encode calls alone.
 	ProjectS     float64 `json:"project_s"`
 	ProjectFPS   float64 `json:"project_fps"`
@@ -115,11 +116,11 @@ func Encode(ctx context.Context, cfg EncodeConfig) (*EncodeResult, error) {
 		return nil, err
 	}
 	res := &EncodeResult{Frames: cfg.Frames, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
-		Preset: cfg.Preset, Backend: encoder.Backend(), RenderMS: round3(renderMS)}
+		Preset: cfg.Preset, Backend: builtin.Name, RenderMS: round3(renderMS)}
 
 	// The project's encoder.
 	start := time.Now()
-	enc, err := encoder.New(encoder.Config{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate, Preset: cfg.Preset})
+	enc, err := builtin.New(encoder.Config{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate, Preset: cfg.Preset})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
