@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -107,18 +106,8 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *jsonOut != "" {
-		w := stdout
-		if *jsonOut != "-" {
-			f, err := os.Create(*jsonOut)
-			if err != nil {
-				fmt.Fprintf(stderr, "holocast-bench predict: %v\n", err)
-				return 1
-			}
-			defer f.Close()
-			w = f
-		}
-		if err := eval.WriteJSON(w, res); err != nil {
-			fmt.Fprintf(stderr, "holocast-bench predict: %v\n", err)
+		if err := writeFile(*jsonOut, stdout, func(w io.Writer) error { return eval.WriteJSON(w, res) }); err != nil {
+			fmt.Fprintf(stderr, "holocast-bench predict: --json: %v\n", err)
 			return 1
 		}
 	}

@@ -189,7 +189,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "holocast-bench run: %v\n", err)
 			return 1
 		}
-		defer rec.Close()
+		defer func() { _ = rec.Close() }() // for early returns; the end checks Close
 		recBuf = bufio.NewWriterSize(rec, 1<<20)
 		cfg.Record = recBuf
 	}
