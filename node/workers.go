@@ -28,9 +28,6 @@ func startWorkers(ctx context.Context, cfg Config) (*workerPool, error) {
 	if cfg.EGLPlatform != "" {
 		opts = append(opts, glrender.WithPlatform(cfg.EGLPlatform))
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("node: start renderers: %w", err)
-	}
 	p := &workerPool{}
 	for i := 0; i < max(cfg.RenderWorkers, 1); i++ {
 		w, err := glrender.NewWorker(context.WithoutCancel(ctx), opts...)

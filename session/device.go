@@ -5,9 +5,9 @@ import (
 	"math"
 
 	"github.com/go-gl/mathgl/mgl32"
-	"github.com/go-gl/mathgl/mgl64"
 
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
+	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
 )
 
@@ -99,7 +99,7 @@ func eyeParams(def render.EyeParams, v *holocastv1.EyeView, which string) (rende
 		out.Projection = &p
 	}
 	if o := v.GetOffset(); o != nil {
-		off := mgl64.Vec3{float64(o.GetX()), float64(o.GetY()), float64(o.GetZ())}
+		off := wire.Vec3FromProto(o)
 		if !finite32(o.GetX(), o.GetY(), o.GetZ()) || off.Len() > 0.2 {
 			return def, fmt.Errorf("%w: %s eye offset %v not within 0.2 m of the head", ErrBadDeviceConfig, which, off)
 		}
