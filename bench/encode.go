@@ -88,22 +88,9 @@ var ErrNoFFmpeg = errors.New("bench: ffmpeg not found")
 // all frames minus that for one frame (process start-up, libx264 set-up
 // and flush); the project's rate is likewise that of its Encode calls.
 func Encode(ctx context.Context, cfg EncodeConfig) (*EncodeResult, error) {
-	if cfg.Frames <= 0 {
-		cfg.Frames = 120
-	}
-	if cfg.Preset == "" {
-		cfg.Preset = encoder.DefaultPreset
-	}
-	if cfg.FPS <= 0 || cfg.BitRate <= 0 || cfg.Width < 64 || cfg.Height < 64 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
-		return nil, fmt.Errorf("bench: encode %dx%d at %d fps, %d bit/s: want an even size of at least 64x64 and a positive rate", cfg.Width, cfg.Height, cfg.FPS, cfg.BitRate)
-	}
-	ff := cfg.FFmpeg
-	if ff == "" {
-		ff = "ffmpeg"
-	}
-	ffPath, err := exec.LookPath(ff)
+	cfg, ffPath, err := cfg.withDefaults()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoFFmpeg, err)
+		return nil, err
 	}
 	var m *motion
 	if cfg.Trace != "" {
@@ -117,12 +104,47 @@ func Encode(ctx context.Context, cfg EncodeConfig) (*EncodeResult, error) {
 	}
 	res := &EncodeResult{Frames: cfg.Frames, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
 		Preset: cfg.Preset, Backend: builtin.Name, RenderMS: round3(renderMS)}
+	if err := encodeProject(cfg, frames, res); err != nil {
+		return nil, err
+	}
+	if err := encodeFFmpeg(ctx, cfg, ffPath, frames, res); err != nil {
+		return nil, err
+	}
+	if res.FFmpegCPUMS > 0 && res.ProjectCPUMS > 0 {
+		res.CPURatio = round3(res.FFmpegCPUMS / res.ProjectCPUMS)
+	}
+	return res, nil
+}
 
-	// The project's encoder.
+// withDefaults checks cfg, fills in its defaults and finds ffmpeg.
+func (cfg EncodeConfig) withDefaults() (EncodeConfig, string, error) {
+	if cfg.Frames <= 0 {
+		cfg.Frames = 120
+	}
+	if cfg.Preset == "" {
+		cfg.Preset = encoder.DefaultPreset
+	}
+	if cfg.FPS <= 0 || cfg.BitRate <= 0 || cfg.Width < 64 || cfg.Height < 64 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
+		return cfg, "", fmt.Errorf("bench: encode %dx%d at %d fps, %d bit/s: want an even size of at least 64x64 and a positive rate", cfg.Width, cfg.Height, cfg.FPS, cfg.BitRate)
+	}
+	ff := cfg.FFmpeg
+	if ff == "" {
+		ff = "ffmpeg"
+	}
+	ffPath, err := exec.LookPath(ff)
+	if err != nil {
+		return cfg, "", fmt.Errorf("%w: %w", ErrNoFFmpeg, err)
+	}
+	return cfg, ffPath, nil
+}
+
+// encodeProject encodes frames with the project's encoder and fills in
+// the Project* figures of res.
+func encodeProject(cfg EncodeConfig, frames []*render.Frame, res *EncodeResult) error {
 	start := time.Now()
 	enc, err := builtin.New(encoder.Config{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate, Preset: cfg.Preset})
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return fmt.Errorf("bench: %w", err)
 	}
 	var bytesOut int
 	var encTime time.Duration
@@ -133,7 +155,7 @@ func Encode(ctx context.Context, cfg EncodeConfig) (*EncodeResult, error) {
 		encTime += time.Since(t)
 		if err != nil {
 			_ = enc.Close()
-			return nil, fmt.Errorf("bench: encode: %w", err)
+			return fmt.Errorf("bench: encode: %w", err)
 		}
 		bytesOut += len(au.Data)
 	}
@@ -141,51 +163,47 @@ func Encode(ctx context.Context, cfg EncodeConfig) (*EncodeResult, error) {
 		res.ProjectCPUMS = round3(ms(c) / float64(cfg.Frames))
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("bench: encoder close: %w", err)
+		return fmt.Errorf("bench: encoder close: %w", err)
 	}
-	proj := time.Since(start)
 	dur := float64(cfg.Frames) / float64(cfg.FPS)
-	res.ProjectS = round3(proj.Seconds())
+	res.ProjectS = round3(time.Since(start).Seconds())
 	res.ProjectFPS = round3(float64(cfg.Frames) / encTime.Seconds())
 	res.ProjectEncMS = round3(ms(encTime) / float64(cfg.Frames))
 	res.ProjectKbps = round3(float64(bytesOut) * 8 / dur / 1000)
+	return nil
+}
 
-	// ffmpeg's libx264 on the same frames, piped raw: once with the first
-	// frame only (start-up, set-up and flush) and once with all; the
-	// difference is its steady-state encoding time.
+// encodeFFmpeg encodes the same frames with ffmpeg's libx264, piped raw:
+// once with the first frame only (start-up, set-up and flush) and once with
+// all; the difference is its steady-state encoding time. It fills in the
+// FFmpeg* figures and the throughput ratio of res.
+func encodeFFmpeg(ctx context.Context, cfg EncodeConfig, ffPath string, frames []*render.Frame, res *EncodeResult) error {
 	dir, err := os.MkdirTemp("", "holocast-bench-encode")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	out := filepath.Join(dir, "ffmpeg.h264")
-	keyint := encoder.DefaultKeyFrameSeconds * cfg.FPS
-	// The project's x264 wrapper sets VBV max rate = the ABR rate and a
-	// buffer of 2 s at its assumed 25 fps, i.e. 50 frames' worth.
-	bufsize := int64(cfg.BitRate) * 50 / int64(cfg.FPS)
-	args := []string{"-hide_banner", "-nostdin", "-nostats", "-benchmark",
-		"-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height), "-r", strconv.Itoa(cfg.FPS), "-i", "IN",
-		"-c:v", "libx264", "-preset", cfg.Preset, "-tune", "zerolatency", "-b:v", strconv.Itoa(cfg.BitRate),
-		"-maxrate", strconv.Itoa(cfg.BitRate), "-bufsize", strconv.FormatInt(bufsize, 10), "-g", strconv.Itoa(keyint), "-bf", "0",
-		"-f", "h264", "-y", out}
+	args := ffmpegArgs(cfg, out)
 	res.FFmpegArgs = "ffmpeg " + strings.Join(args[:len(args)-1], " ") + " OUT.h264"
 	one, oneCPU, err := runFFmpeg(ctx, ffPath, args, dir, frames[:1])
 	if err != nil {
-		return nil, err
+		return err
 	}
 	all, allCPU, err := runFFmpeg(ctx, ffPath, args, dir, frames)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	st, err := os.Stat(out)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	steady := all - one
 	if steady <= 0 || cfg.Frames < 2 {
 		steady = all
 	}
 	n := max(cfg.Frames-1, 1)
+	dur := float64(cfg.Frames) / float64(cfg.FPS)
 	res.FFmpegS = round3(all.Seconds())
 	res.FFmpegStartS = round3(one.Seconds())
 	res.FFmpegFPS = round3(float64(n) / steady.Seconds())
@@ -194,10 +212,21 @@ func Encode(ctx context.Context, cfg EncodeConfig) (*EncodeResult, error) {
 	if c := allCPU - oneCPU; c > 0 {
 		res.FFmpegCPUMS = round3(ms(c) / float64(n))
 	}
-	if res.FFmpegCPUMS > 0 && res.ProjectCPUMS > 0 {
-		res.CPURatio = round3(res.FFmpegCPUMS / res.ProjectCPUMS)
-	}
-	return res, nil
+	return nil
+}
+
+// ffmpegArgs are ffmpeg's arguments for the project's encoder settings,
+// reading raw frames from IN and writing Annex-B to out.
+func ffmpegArgs(cfg EncodeConfig, out string) []string {
+	keyint := encoder.DefaultKeyFrameSeconds * cfg.FPS
+	// The project's x264 wrapper sets VBV max rate = the ABR rate and a
+	// buffer of 2 s at its assumed 25 fps, i.e. 50 frames' worth.
+	bufsize := int64(cfg.BitRate) * 50 / int64(cfg.FPS)
+	return []string{"-hide_banner", "-nostdin", "-nostats", "-benchmark",
+		"-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height), "-r", strconv.Itoa(cfg.FPS), "-i", "IN",
+		"-c:v", "libx264", "-preset", cfg.Preset, "-tune", "zerolatency", "-b:v", strconv.Itoa(cfg.BitRate),
+		"-maxrate", strconv.Itoa(cfg.BitRate), "-bufsize", strconv.FormatInt(bufsize, 10), "-g", strconv.Itoa(keyint), "-bf", "0",
+		"-f", "h264", "-y", out}
 }
 
 // runFFmpeg writes frames to a raw file in dir, runs ffmpeg on it (IN in
@@ -212,7 +241,7 @@ func runFFmpeg(ctx context.Context, path string, args []string, dir string, fram
 	for _, fr := range frames {
 		for _, p := range [][]byte{fr.Y, fr.U, fr.V} {
 			if _, err := f.Write(p); err != nil {
-				f.Close()
+				_ = f.Close()
 				return 0, 0, err
 			}
 		}
@@ -220,7 +249,7 @@ func runFFmpeg(ctx context.Context, path string, args []string, dir string, fram
 	if err := f.Close(); err != nil {
 		return 0, 0, err
 	}
-	defer os.Remove(in)
+	defer func() { _ = os.Remove(in) }()
 	a := append([]string(nil), args...)
 	for i := range a {
 		if a[i] == "IN" {
@@ -232,7 +261,7 @@ func runFFmpeg(ctx context.Context, path string, args []string, dir string, fram
 	cmd.Stderr = &stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return 0, 0, fmt.Errorf("bench: ffmpeg: %v\n%s", err, tail(stderr.String(), 2000))
+		return 0, 0, fmt.Errorf("bench: ffmpeg: %w\n%s", err, tail(stderr.String(), 2000))
 	}
 	rtime, cpu := time.Since(start), time.Duration(0)
 	if mm := rtimeRE.FindStringSubmatch(stderr.String()); mm != nil {
@@ -262,12 +291,12 @@ func renderFrames(ctx context.Context, cfg EncodeConfig, m *motion) ([]*render.F
 	if err != nil {
 		return nil, 0, fmt.Errorf("bench: renderer: %w", err)
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	r, err := w.NewRenderer(cfg.Width, cfg.Height)
 	if err != nil {
 		return nil, 0, fmt.Errorf("bench: renderer: %w", err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	dev := render.DefaultDevice(cfg.Width/2, cfg.Height)
 	frames := make([]*render.Frame, 0, cfg.Frames)
 	var total time.Duration
