@@ -172,7 +172,8 @@ type RunResult struct {
 // StagesMS are the node's stage times from FrameInfo, in ms, of the frames
 // matched to a pose.
 type StagesMS struct {
-	PoseAge Dist `json:"pose_age"` // pose arrived at the node → render start
+	PoseAge Dist `json:"pose_age"` // pose arrived at the node → frame start
+	Queue   Dist `json:"queue"`    // frame start → drawing, waiting for a shared render worker
 	Render  Dist `json:"render"`   // GL draw and readback
 	Convert Dist `json:"convert"`  // RGBA → I420
 	Encode  Dist `json:"encode"`   // H.264 encoding
@@ -204,6 +205,7 @@ type FrameSample struct {
 	At          time.Duration // arrival of the last packet, from the window start
 	PoseToFrame float64       // ms; NaN without a matched pose
 	PoseAge     float64       // ms
+	Queue       float64
 	Render      float64
 	Convert     float64
 	Encode      float64

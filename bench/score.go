@@ -21,8 +21,8 @@ type scorer struct {
 
 	// Per-frame samples over all headsets, in ms (degrees, cm for the
 	// errors), summarised into the run's distributions.
-	p2f, age, render, convert, encode, send, horizon, errDeg, errCM []float64
-	totalBytes                                                      int
+	p2f, age, queue, render, convert, encode, send, horizon, errDeg, errCM []float64
+	totalBytes                                                             int
 }
 
 // score fills res with the figures of the frames received between wStart
@@ -111,7 +111,8 @@ func (sc *scorer) frame(s *sim, f *headset.Frame, size int) (fs FrameSample, mat
 	}
 	tm := f.Info.GetTimings()
 	fs.PoseAge, fs.Render, fs.Convert = usMS(tm.GetPoseAgeUs()), usMS(tm.GetRenderUs()), usMS(tm.GetConvertUs())
-	fs.Encode, fs.Send = usMS(tm.GetEncodeUs()), usMS(tm.GetSendUs())
+	fs.Encode, fs.Send, fs.Queue = usMS(tm.GetEncodeUs()), usMS(tm.GetSendUs()), usMS(tm.GetQueueUs())
+	sc.queue = append(sc.queue, fs.Queue)
 	sc.render, sc.convert = append(sc.render, fs.Render), append(sc.convert, fs.Convert)
 	sc.encode, sc.send = append(sc.encode, fs.Encode), append(sc.send, fs.Send)
 	d, ok := s.c.PoseToFrame(f)
@@ -158,7 +159,7 @@ func (sc *scorer) summarize(n int) {
 	res.BitrateKbpsTotal = round3(kbps(int64(sc.totalBytes), sc.win.Seconds()))
 	res.BitrateKbps = round3(res.BitrateKbpsTotal / float64(n))
 	res.PoseToFrameMS = summarize(sc.p2f)
-	res.StagesMS = StagesMS{PoseAge: summarize(sc.age), Render: summarize(sc.render), Convert: summarize(sc.convert),
+	res.StagesMS = StagesMS{PoseAge: summarize(sc.age), Queue: summarize(sc.queue), Render: summarize(sc.render), Convert: summarize(sc.convert),
 		Encode: summarize(sc.encode), Send: summarize(sc.send)}
 	res.HorizonMS = summarize(sc.horizon)
 	res.PredictionErrorDeg = summarize(sc.errDeg)

@@ -505,7 +505,7 @@ func (x *DeviceConfig) GetDeviceName() string {
 type StageTimings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// pose_age_us is the time from the pose's arrival at the node to the
-	// start of rendering.
+	// frame's start (when rendering is requested; queue_us follows).
 	PoseAgeUs uint32 `protobuf:"varint,1,opt,name=pose_age_us,json=poseAgeUs,proto3" json:"pose_age_us,omitempty"`
 	RenderUs  uint32 `protobuf:"varint,2,opt,name=render_us,json=renderUs,proto3" json:"render_us,omitempty"`
 	ConvertUs uint32 `protobuf:"varint,3,opt,name=convert_us,json=convertUs,proto3" json:"convert_us,omitempty"`

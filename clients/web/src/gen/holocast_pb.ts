@@ -292,7 +292,7 @@ export const DeviceConfigSchema: GenMessage<DeviceConfig> = /*@__PURE__*/
 export type StageTimings = Message<"holocast.v1.StageTimings"> & {
   /**
    * pose_age_us is the time from the pose's arrival at the node to the
-   * start of rendering.
+   * frame's start (when rendering is requested; queue_us follows).
    *
    * @generated from field: uint32 pose_age_us = 1;
    */
