@@ -63,20 +63,23 @@ func (b Backend) mustNew(t testing.TB, cfg encoder.Config) encoder.Encoder {
 
 func keyFrames(t testing.TB, enc encoder.Encoder) encoder.KeyFrameController {
 	t.Helper()
-	kc, ok := enc.(encoder.KeyFrameController)
-	if !ok {
-		t.Fatalf("%T does not implement encoder.KeyFrameController", enc)
-	}
-	return kc
+	return ability[encoder.KeyFrameController](t, enc)
 }
 
 func bitRates(t testing.TB, enc encoder.Encoder) encoder.BitRateController {
 	t.Helper()
-	bc, ok := enc.(encoder.BitRateController)
+	return ability[encoder.BitRateController](t, enc)
+}
+
+// ability returns enc's optional ability T, failing the test without it.
+func ability[T any](t testing.TB, enc encoder.Encoder) T {
+	t.Helper()
+	a, ok := enc.(T)
 	if !ok {
-		t.Fatalf("%T does not implement encoder.BitRateController", enc)
+		var zero T
+		t.Fatalf("%T does not implement %T", enc, &zero)
 	}
-	return bc
+	return a
 }
 
 // EncodeScene encodes n frames of a moving scene and returns the access

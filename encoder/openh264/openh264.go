@@ -26,13 +26,7 @@ var backend = mdcodec.Backend{Name: Name, Build: build}
 // New returns an OpenH264 Encoder for cfg. Zero KeyFrameInterval takes its
 // default; Preset is validated but ignored. The Encoder also implements
 // encoder.KeyFrameController and encoder.BitRateController.
-func New(cfg encoder.Config) (encoder.Encoder, error) {
-	e, err := mdcodec.New(backend, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
-}
+func New(cfg encoder.Config) (encoder.Encoder, error) { return backend.New(cfg) }
 
 func build(cfg encoder.Config, r video.Reader) (codec.ReadCloser, error) {
 	p, err := openh264.NewParams()

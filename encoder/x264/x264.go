@@ -38,13 +38,7 @@ var backend = mdcodec.Backend{Name: Name, Build: build, BitRate: scaledBitRate}
 // their defaults; the other fields must be positive, and Width and Height
 // even. The Encoder also implements encoder.KeyFrameController and
 // encoder.BitRateController.
-func New(cfg encoder.Config) (encoder.Encoder, error) {
-	e, err := mdcodec.New(backend, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
-}
+func New(cfg encoder.Config) (encoder.Encoder, error) { return backend.New(cfg) }
 
 func build(cfg encoder.Config, r video.Reader) (codec.ReadCloser, error) {
 	p, err := x264.NewParams()

@@ -35,6 +35,16 @@ type Backend struct {
 	BitRate func(cfg encoder.Config, bps int) int
 }
 
+// New returns an encoder.Encoder for cfg driven by b (nil, not a typed
+// nil, on error), as the back-ends' New functions do.
+func (b Backend) New(cfg encoder.Config) (encoder.Encoder, error) {
+	e, err := New(b, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
 // New returns an Encoder for cfg driven by b.
 func New(b Backend, cfg encoder.Config) (*Encoder, error) {
 	cfg, err := cfg.WithDefaults()
