@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -76,9 +75,6 @@ type EncodeResult struct {
 	FFmpegCPUMS  float64 `json:"ffmpeg_cpu_ms"`
 	CPURatio     float64 `json:"cpu_ratio"`
 }
-
-// ErrNoFFmpeg is returned when the ffmpeg executable is missing.
-var ErrNoFFmpeg = errors.New("bench: ffmpeg not found")
 
 // Encode renders cfg.Frames frames with the project's GL renderer, then
 // encodes them with the project's encoder (x264 through mediadevices) and

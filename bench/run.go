@@ -78,9 +78,6 @@ type Config struct {
 	ConnectTimeout time.Duration
 }
 
-// ErrNoFrames is returned when a run received no frame at all.
-var ErrNoFrames = errors.New("bench: no frame received")
-
 // defaults checks c and fills in its defaults.
 func (c *Config) defaults() error {
 	if len(c.Sessions) == 0 {

@@ -39,10 +39,6 @@ type Session interface {
 // lives until it is closed or its peer goes away.
 type Factory func(ctx context.Context, id, offer string) (Session, error)
 
-// ErrBadOffer may be wrapped by a Factory's error to have the client told
-// 400 rather than 500.
-var ErrBadOffer = errors.New("bad offer")
-
 // Options configures a Server.
 type Options struct {
 	// MaxSessions caps concurrent sessions; 0 means no cap.

@@ -1,10 +1,5 @@
 package glrender
 
-import "errors"
-
-// ErrClosed is returned by calls on a closed Worker or Renderer.
-var ErrClosed = errors.New("glrender: closed")
-
 // Option configures NewWorker.
 type Option func(*options)
 

@@ -4,14 +4,9 @@ package glrender
 
 import (
 	"context"
-	"errors"
 
 	"github.com/holocast/holocast/render"
 )
-
-// ErrNoGL is returned by NewWorker in builds without the "egl" tag or
-// without cgo.
-var ErrNoGL = errors.New("glrender: built without OpenGL support (build with cgo and -tags egl)")
 
 // Worker is the GL worker; in this build it cannot be created.
 type Worker struct{}

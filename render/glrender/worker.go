@@ -15,10 +15,6 @@ import (
 	"github.com/holocast/holocast/render/egl"
 )
 
-// ErrNoGL is returned by NewWorker in builds without the "egl" tag; this
-// build has OpenGL, so it is never returned here.
-var ErrNoGL = errors.New("glrender: built without OpenGL support (build with -tags egl)")
-
 // Info describes the GL context of a Worker.
 type Info struct {
 	// Platform is the EGL platform ("device" or "surfaceless").

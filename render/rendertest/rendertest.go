@@ -5,7 +5,6 @@
 package rendertest
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -16,9 +15,6 @@ import (
 
 // Name is what Factory.Name reports.
 const Name = "rendertest"
-
-// ErrClosed is returned by a Renderer used after Close.
-var ErrClosed = errors.New("rendertest: renderer closed")
 
 // Factory makes Renderers and remembers them. Its zero value is ready to
 // use. It implements render.Factory.

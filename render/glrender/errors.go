@@ -1,0 +1,12 @@
+package glrender
+
+import "errors"
+
+// Sentinel errors.
+var (
+	// ErrClosed is returned by calls on a closed Worker or Renderer.
+	ErrClosed = errors.New("glrender: closed")
+	// ErrNoGL is returned by NewWorker in builds without the "egl" tag or
+	// without cgo, which have no OpenGL.
+	ErrNoGL = errors.New("glrender: built without OpenGL support (build with cgo and -tags egl)")
+)

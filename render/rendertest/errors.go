@@ -1,0 +1,6 @@
+package rendertest
+
+import "errors"
+
+// ErrClosed is returned by a Renderer used after Close.
+var ErrClosed = errors.New("rendertest: renderer closed")
