@@ -11,6 +11,7 @@ import (
 
 	"github.com/holocast/holocast/pose/eval"
 	"github.com/holocast/holocast/pose/trace"
+	"github.com/holocast/holocast/pose/trace/corbillon"
 )
 
 // DefaultTraceDir is where the shared head-motion traces are looked for,
@@ -18,8 +19,9 @@ import (
 const DefaultTraceDir = "../shared/headmotion"
 
 // DefaultTraces lists the shared traces under dir (HoloLens CSVs and
-// Corbillon quaternion files), sorted. It fails with a message naming dir
-// when there are none.
+// Corbillon quaternion files), sorted; where there are none (outside the
+// development tree), the head motion embedded in the binary
+// (package pose/trace/corbillon), whose names start with corbillon.Prefix.
 func DefaultTraces(dir string) ([]string, error) {
 	var out []string
 	for _, pat := range []string{"gul-nossdav20/raw/*.csv", "corbillon-mmsys18/rawNavigationTrace/*_quaternion.txt"} {
@@ -30,8 +32,7 @@ func DefaultTraces(dir string) ([]string, error) {
 		out = append(out, m...)
 	}
 	if len(out) == 0 {
-		abs, _ := filepath.Abs(dir)
-		return nil, fmt.Errorf("no --trace given and no default head-motion traces found in %s (run from the project root next to the shared folder, or pass --trace FILE)", abs)
+		return corbillon.Names(), nil
 	}
 	sort.Strings(out)
 	return out, nil
@@ -45,8 +46,16 @@ type motion struct {
 	length time.Duration // T[last]
 }
 
-// loadMotion reads a trace file (format "" or "auto" detects it) for replay.
+// loadMotion reads a trace file (format "" or "auto" detects it), or an
+// embedded trace named with corbillon.Prefix, for replay.
 func loadMotion(path, format string) (*motion, error) {
+	if corbillon.IsBuiltin(path) {
+		s, err := corbillon.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		return newMotion(path, s)
+	}
 	s, err := trace.Open(path, format)
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package bench
 import (
 	"math"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/pose/trace"
+	"github.com/holocast/holocast/pose/trace/corbillon"
 )
 
 func yaw(deg float64) mgl64.Quat {
@@ -77,8 +77,26 @@ func TestDefaultTraces(t *testing.T) {
 			t.Errorf("%v", err)
 		}
 	}
-	if _, err := DefaultTraces(t.TempDir()); err == nil || !strings.Contains(err.Error(), "--trace") {
-		t.Errorf("empty dir: %v", err)
+}
+
+// TestBuiltinTraces: without shared traces the embedded head motion is the
+// default, and it loads for replay.
+func TestBuiltinTraces(t *testing.T) {
+	files, err := DefaultTraces(t.TempDir())
+	if err != nil || len(files) == 0 {
+		t.Fatalf("DefaultTraces(empty dir) = %v, %v", files, err)
+	}
+	for _, f := range files {
+		if !corbillon.IsBuiltin(f) {
+			t.Errorf("%s is not a built-in trace", f)
+		}
+		m, err := loadMotion(f, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.length < 59*time.Second {
+			t.Errorf("%s: %v long", f, m.length)
+		}
 	}
 }
 

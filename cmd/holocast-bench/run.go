@@ -62,7 +62,9 @@ flags:
   --warmup D            unmeasured start of each level (default 2s)
   --rate HZ             pose rate; 0 replays the trace's own samples (default 0)
   --trace FILE          head-motion trace, repeatable (default: the shared traces
-                        in %s)
+                        in %s, else the head motion built into the binary:
+                        two one-minute excerpts of Corbillon et al.'s MMSys'18
+                        traces, MIT licence)
   --format FORMAT       trace format: %s (default auto)
   --width, --height     side-by-side frame size (embedded default %dx%d; with --url
                         requested from the node only when given)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/holocast/holocast/pose/trace/corbillon"
 )
 
 func TestRunFlags(t *testing.T) {
@@ -39,11 +41,17 @@ func TestRunFlags(t *testing.T) {
 	}
 }
 
-func TestRunNoDefaultTraces(t *testing.T) {
+// TestRunOutsideTree runs from a directory without the shared traces: the
+// head motion built into the binary is replayed.
+func TestRunOutsideTree(t *testing.T) {
 	t.Chdir(t.TempDir())
-	rc, _, e := run("run", "--duration", "1s")
-	if rc != 1 || !strings.Contains(e, "--trace") || !strings.Contains(e, "headmotion") {
-		t.Errorf("rc %d, %q", rc, e)
+	rc, o, e := run("run", "--width", "320", "--height", "180", "--bitrate", "800000",
+		"--duration", "1s", "--warmup", "300ms", "--json", "-", "--quiet")
+	if rc != 0 {
+		t.Fatalf("rc %d: %s", rc, e)
+	}
+	if !strings.Contains(o, corbillon.Prefix) {
+		t.Errorf("JSON does not name the built-in traces:\n%s", o)
 	}
 }
 
