@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +46,35 @@ type Config struct {
 	ICEServers []webrtc.ICEServer
 	// ConnectTimeout ends a session whose peer has not connected in time.
 	ConnectTimeout time.Duration
+
+	// Limits on what a client may do. Each one reached is reported in a
+	// Notice on the control channel, logged with the session's id and
+	// counted in Stats; the ones that end the session end it cleanly
+	// (Notice first) and make Err return why.
+
+	// MaxDuration, if positive, ends the session that long after New.
+	// Zero or negative means no limit.
+	MaxDuration time.Duration
+	// IdleTimeout, if positive, ends a session with a pose channel when no
+	// pose has been accepted for that long (counted from the channel's
+	// opening). A session without a pose channel (a plain WHEP viewer) is
+	// never ended for idleness. Zero or negative means no limit.
+	IdleTimeout time.Duration
+	// PoseRate and ControlRate bound the messages the client may send on
+	// the pose and control channels; the excess is dropped and counted
+	// (Stats.PosesRateLimited, Stats.ControlRateLimited). The zero Rate
+	// means DefaultPoseRate and DefaultControlRate.
+	PoseRate, ControlRate Rate
+	// MaxRejectedChannels is how many data channels other than one "pose"
+	// and one "control" are closed (and counted in Stats.RejectedChannels)
+	// before the session ends; 0 means DefaultMaxRejectedChannels,
+	// negative none.
+	MaxRejectedChannels int
+	// RebuildInterval is the shortest time between two pipeline rebuilds
+	// (new encoder, maybe renderer) caused by DeviceConfig: a change that
+	// comes sooner is applied when the interval is up, the newest config
+	// winning. 0 means DefaultRebuildInterval, negative no limit.
+	RebuildInterval time.Duration
 	// Now is the session's clock for timestamps and stage timings; nil
 	// means time.Now. (Timers still run on the wall clock.)
 	Now func() time.Time
@@ -105,7 +136,15 @@ type Session struct {
 	keyFrame  atomic.Bool
 	mu        sync.Mutex
 	output    Output // guarded by mu: what the frame loop should render
+	rendering Output // guarded by mu: what the frame loop renders now
 	latencyMu sync.Mutex
+
+	// Limits.
+	havePose, haveControl atomic.Bool
+	poseIn, controlIn     *bucket
+	lastPose              atomic.Int64 // Unix ns of the newest accepted pose (or the pose channel's opening); 0 before
+	endErr                atomic.Pointer[error]
+	ending                chan struct{} // closed by endWith
 
 	stats counters
 }
@@ -127,6 +166,9 @@ func New(ctx context.Context, offer string, cfg Config, deps Deps) (*Session, er
 	if cfg.Predictor == "" {
 		cfg.Predictor = pose.DefaultPredictorName
 	}
+	if err := cfg.limitDefaults(); err != nil {
+		return nil, err
+	}
 	pred, err := pose.NewPredictor(cfg.Predictor)
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
@@ -144,8 +186,11 @@ func New(ctx context.Context, offer string, cfg Config, deps Deps) (*Session, er
 		start:     cfg.Now(),
 		connected: make(chan struct{}),
 		done:      make(chan struct{}),
+		ending:    make(chan struct{}),
 		output:    cfg.Output,
+		rendering: cfg.Output,
 	}
+	s.poseIn, s.controlIn = newBucket(cfg.PoseRate, s.start), newBucket(cfg.ControlRate, s.start)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.negotiate(ctx, offer); err != nil {
 		s.cancel()
@@ -227,40 +272,102 @@ func (s *Session) Close() error {
 
 // supervise waits for the end of the session and tears it down.
 func (s *Session) supervise() {
-	timer := time.NewTimer(s.cfg.ConnectTimeout)
-	select {
-	case <-s.connected:
-		timer.Stop()
-	case <-timer.C:
-		s.log.Info("peer did not connect in time", "timeout", s.cfg.ConnectTimeout)
-		s.cancel()
-	case <-s.ctx.Done():
-		timer.Stop()
-	}
-	<-s.ctx.Done()
+	s.watch()
+	s.cancel()
 	if err := s.pc.Close(); err != nil {
 		s.log.Debug("closing peer connection", "err", err)
 	}
 	s.wg.Wait()
 	st := s.Stats()
-	s.log.Info("session ended", "frames", st.FramesSent, "skipped_ticks", st.SkippedTicks,
+	s.log.Info("session ended", "reason", s.Err(), "frames", st.FramesSent, "skipped_ticks", st.SkippedTicks,
 		"poses", st.Intake.Accepted, "bad_poses", st.Intake.Malformed+st.Intake.Invalid,
-		"bitrate", st.BitRate, "bitrate_changes", st.BitRateChanges)
+		"bitrate", st.BitRate, "bitrate_changes", st.BitRateChanges,
+		"rejected_channels", st.RejectedChannels, "poses_rate_limited", st.PosesRateLimited,
+		"control_rate_limited", st.ControlRateLimited, "rebuilds", st.PipelineRebuilds)
 	close(s.done)
 	if s.deps.OnClose != nil {
 		s.deps.OnClose(s)
 	}
 }
 
+// watch runs the session's timers until it is to end: the connect
+// timeout, Config.MaxDuration and Config.IdleTimeout. A limit that ends the
+// session (endWith) has its Notice sent before watch returns.
+func (s *Session) watch() {
+	connect := time.NewTimer(s.cfg.ConnectTimeout)
+	defer connect.Stop()
+	connectC, connected := connect.C, s.connected
+	var lifetime, idle <-chan time.Time
+	if s.cfg.MaxDuration > 0 {
+		t := time.NewTimer(s.cfg.MaxDuration - s.sinceStart())
+		defer t.Stop()
+		lifetime = t.C
+	}
+	var idleTimer *time.Timer
+	if s.cfg.IdleTimeout > 0 {
+		idleTimer = time.NewTimer(s.cfg.IdleTimeout)
+		defer idleTimer.Stop()
+		idle = idleTimer.C
+	}
+	for {
+		select {
+		case <-connected:
+			connect.Stop()
+			connectC, connected = nil, nil
+		case <-connectC:
+			s.log.Info("peer did not connect in time", "timeout", s.cfg.ConnectTimeout)
+			return
+		case <-lifetime:
+			lifetime = nil
+			s.endWith(fmt.Errorf("%w: the session ran for its limit of %v", ErrMaxDuration, s.cfg.MaxDuration))
+		case <-idle:
+			if left := s.idleLeft(); left > 0 {
+				idleTimer.Reset(left)
+				continue
+			}
+			idle = nil
+			s.endWith(fmt.Errorf("%w: no pose for %v", ErrIdle, s.cfg.IdleTimeout))
+		case <-s.ending:
+			s.drainNotice()
+			return
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
 // readRTCP drains the sender's RTCP and turns PLI/FIR into key frames. It
-// ends when the peer connection closes.
+// ends when the peer connection closes. pion's RTCP interceptors (NACK
+// responder, congestion control) do their work inside these reads, and a
+// read fails for a single packet that does not parse, or that the
+// congestion controller rejects: such an error is counted and the loop
+// goes on, or one bad packet from the peer would end NACKs and key frame
+// requests for the rest of the session.
 func (s *Session) readRTCP() {
 	defer s.wg.Done()
+	failed := 0 // consecutive failed reads
 	for {
 		pkts, _, err := s.sender.ReadRTCP()
 		if err != nil {
-			return
+			if s.ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.stats.rtcpErrors.Add(1)
+			if failed++; failed == 1 || failed%1000 == 0 {
+				s.log.Warn("RTCP read failed; reading on", "err", err, "errors", s.stats.rtcpErrors.Load())
+			}
+			if failed > 100 {
+				// Not one packet but a transport that keeps failing: do not
+				// spin until the session ends.
+				select {
+				case <-s.ctx.Done():
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			continue
 		}
+		failed = 0
 		for _, p := range pkts {
 			if isKeyFrameRequest(p) {
 				s.stats.keyFrameRequests.Add(1)

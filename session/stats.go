@@ -18,7 +18,10 @@ type Stats struct {
 	KeyFrameRequests uint64
 	BadControl       uint64
 	ControlDropped   uint64
-	RTT              time.Duration
+	// RTCPErrors counts RTCP reads that failed, e.g. on a packet that does
+	// not parse; the session keeps reading.
+	RTCPErrors uint64
+	RTT        time.Duration
 	// BitRate is the encoder's target in force (bps), following the
 	// congestion controller; BitRateChanges counts its changes.
 	BitRate        int
@@ -28,7 +31,7 @@ type Stats struct {
 
 type counters struct {
 	framesSent, keyFrames, skippedTicks, frameErrors, bytesSent atomic.Uint64
-	keyFrameRequests, badControl, controlDropped                atomic.Uint64
+	keyFrameRequests, badControl, controlDropped, rtcpErrors    atomic.Uint64
 	rttUS, bitRate                                              atomic.Int64
 	bitRateChanges                                              atomic.Uint64
 	lastPoseLog                                                 atomic.Int64
@@ -50,7 +53,7 @@ func (s *Session) Stats() Stats {
 	return Stats{
 		FramesSent: c.framesSent.Load(), KeyFrames: c.keyFrames.Load(), SkippedTicks: c.skippedTicks.Load(),
 		FrameErrors: c.frameErrors.Load(), BytesSent: c.bytesSent.Load(), KeyFrameRequests: c.keyFrameRequests.Load(),
-		BadControl: c.badControl.Load(), ControlDropped: c.controlDropped.Load(),
+		BadControl: c.badControl.Load(), ControlDropped: c.controlDropped.Load(), RTCPErrors: c.rtcpErrors.Load(),
 		RTT:     time.Duration(c.rttUS.Load()) * time.Microsecond,
 		BitRate: int(c.bitRate.Load()), BitRateChanges: c.bitRateChanges.Load(),
 		Intake: s.intake.Stats(),
