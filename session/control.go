@@ -1,10 +1,12 @@
 package session
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/webrtc/v4"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/holocast/holocast/pose"
@@ -28,28 +30,10 @@ func isKeyFrameRequest(p rtcp.Packet) bool {
 	return false
 }
 
-func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
-	switch dc.Label() {
-	case wire.PoseLabel:
-		dc.OnMessage(func(m webrtc.DataChannelMessage) {
-			if err := s.intake.Submit(m.Data); err != nil {
-				s.stats.logPoseError(s.log, s.cfg.Now(), err)
-			}
-		})
-	case wire.ControlLabel:
-		dc.OnOpen(func() {
-			s.control.Store(dc)
-			s.sendSessionInfo()
-		})
-		dc.OnMessage(func(m webrtc.DataChannelMessage) { s.onControl(m.Data) })
-	default:
-		s.log.Info("ignoring unknown data channel", "label", dc.Label())
-	}
-}
-
 func (s *Session) onControl(b []byte) {
 	if len(b) > MaxControlMessage {
-		s.notice("control message too large")
+		s.stats.badControl.Add(1)
+		s.notice(fmt.Sprintf("control message of %d bytes too large (at most %d)", len(b), MaxControlMessage))
 		return
 	}
 	var m holocastv1.ControlMessage
@@ -62,6 +46,9 @@ func (s *Session) onControl(b []byte) {
 	case *holocastv1.ControlMessage_DeviceConfig:
 		s.mu.Lock()
 		out, err := applyDeviceConfig(s.output, msg.DeviceConfig, s.cfg.Limits)
+		// A change of size or rate not yet applied (see
+		// Config.RebuildInterval) that this config replaces by another.
+		superseded := err == nil && !sameFormat(s.output, s.rendering) && !sameFormat(out, s.output)
 		if err == nil {
 			s.output = out
 		}
@@ -71,7 +58,20 @@ func (s *Session) onControl(b []byte) {
 			s.notice(err.Error())
 			return
 		}
-		s.log.Info("device config", "name", msg.DeviceConfig.GetDeviceName(), "width", out.Width, "height", out.Height, "fps", out.FPS, "ipd", out.Device.IPD)
+		if superseded {
+			n := s.stats.deviceConfigsSuperseded.Add(1)
+			if now := s.cfg.Now(); every(&s.stats.lastSupersededNotice, now, time.Second) {
+				err := fmt.Errorf("%w by a newer one before it was applied (%d so far): the pipeline is rebuilt at most every %v, for the newest config",
+					ErrDeviceConfigSuperseded, n, s.cfg.RebuildInterval)
+				s.log.Info("device config superseded", "err", err)
+				s.notice(err.Error())
+			}
+		}
+		lvl := slog.LevelInfo
+		if superseded {
+			lvl = slog.LevelDebug
+		}
+		s.log.Log(context.Background(), lvl, "device config", "name", msg.DeviceConfig.GetDeviceName(), "width", out.Width, "height", out.Height, "fps", out.FPS, "ipd", out.Device.IPD)
 		s.sendSessionInfo()
 	case *holocastv1.ControlMessage_ClientReport:
 		r := msg.ClientReport

@@ -34,8 +34,12 @@ func (p *pipeline) close() {
 }
 
 // sameSize reports whether the pipeline already renders out's size and rate.
-func (p *pipeline) sameSize(out Output) bool {
-	return p.out.Width == out.Width && p.out.Height == out.Height && p.out.FPS == out.FPS
+func (p *pipeline) sameSize(out Output) bool { return sameFormat(p.out, out) }
+
+// sameFormat reports whether a and b have the same size and rate (what a
+// pipeline is built for).
+func sameFormat(a, b Output) bool {
+	return a.Width == b.Width && a.Height == b.Height && a.FPS == b.FPS
 }
 
 // newPipeline makes a renderer and an encoder for out.
@@ -115,7 +119,7 @@ func (s *Session) frameLoop() {
 		case <-timer.C:
 		}
 		s.mu.Lock()
-		out := s.output
+		out := s.throttle(&fs, s.output)
 		s.mu.Unlock()
 		pipe, err := s.adapt(fs.pipe, out, fs.bitRate)
 		if err != nil {
@@ -126,10 +130,32 @@ func (s *Session) frameLoop() {
 			return
 		}
 		fs.pipe = pipe
+		s.mu.Lock()
+		s.rendering = pipe.out
+		s.mu.Unlock()
 		s.frame(&fs)
 		next = s.nextTick(next, out.FPS)
 		timer.Reset(next.Sub(s.cfg.Now()))
 	}
+}
+
+// throttle returns what the frame loop renders next, given want, what the
+// client asked for last: want, unless that needs a pipeline rebuild less
+// than Config.RebuildInterval after the last one; then the current
+// pipeline's output, until the interval is up (by then want may have been
+// replaced by a newer config: the newest wins). The first pipeline is not
+// counted as a rebuild.
+func (s *Session) throttle(fs *frameState, want Output) Output {
+	if fs.pipe == nil || fs.pipe.sameSize(want) {
+		return want
+	}
+	now := s.cfg.Now()
+	if s.cfg.RebuildInterval > 0 && !fs.lastRebuild.IsZero() && now.Sub(fs.lastRebuild) < s.cfg.RebuildInterval {
+		return fs.pipe.out
+	}
+	fs.lastRebuild = now
+	s.stats.pipelineRebuilds.Add(1)
+	return want
 }
 
 // frameState is what the frame loop carries from one frame to the next.
@@ -144,6 +170,9 @@ type frameState struct {
 	// lastForcedKey is when the last receiver-requested key frame was
 	// forced.
 	lastForcedKey time.Time
+	// lastRebuild is when the pipeline was last rebuilt for a new output
+	// size or rate (zero before the first rebuild).
+	lastRebuild time.Time
 }
 
 // nextTick returns the start of the next frame slot after prev at fps,

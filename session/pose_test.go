@@ -50,7 +50,8 @@ func intakeTotal(s pose.IntakeStats) uint64 {
 // the video). Across all frames pose_seq never goes backwards.
 func TestPoseIntakeReordering(t *testing.T) {
 	checkGoroutines(t)
-	h := startSession(t, harnessOptions{})
+	// The burst below is sent back to back: a pose rate limit above it.
+	h := startSession(t, harnessOptions{cfg: func(c *Config) { c.PoseRate = Rate{PerSecond: 1000, Burst: 200} }})
 	h.waitStreaming()
 
 	nonUnit := yawPose(1000, 0)

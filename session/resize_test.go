@@ -10,8 +10,9 @@ import (
 
 // TestDeviceConfigResizes: a DeviceConfig on the control channel that
 // changes the output size or rate is answered with a SessionInfo of what is
-// in force, and the frames that follow have the new size, the first of them
-// a key frame from a new encoder; a Resizer renderer is resized in place,
+// in force, and the frames that follow the rebuild (at most one every
+// Config.RebuildInterval) have the new size, the first of them a key frame
+// from a new encoder; a Resizer renderer is resized in place,
 // any other is rebuilt; exactly one renderer and one encoder stay open. A
 // size beyond the limits is clamped; a rejected DeviceConfig is answered
 // with a Notice, counted, and changes nothing. Across the whole stream the
@@ -70,6 +71,9 @@ func TestDeviceConfigResizes(t *testing.T) {
 					sizes = append(sizes, st.want)
 				}
 
+				// A rebuild comes at most Config.RebuildInterval after the
+				// last one: wait for it, then for a frame begun after it.
+				waitFor(t, st.name+": the pipeline rebuilt", func() bool { return len(h.encoders.all()) >= encoders })
 				fi := h.hs.waitInfo(h.nextFrameID())
 				if got := (size{fi.GetWidth(), fi.GetHeight()}); got != st.want {
 					t.Errorf("%s: frame %d is %dx%d, want %dx%d", st.name, fi.GetFrameId(), got.w, got.h, st.want.w, st.want.h)

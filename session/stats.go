@@ -27,6 +27,24 @@ type Stats struct {
 	BitRate        int
 	BitRateChanges uint64
 	Intake         pose.IntakeStats
+
+	// Limits (see Config).
+
+	// RejectedChannels counts data channels closed because they were not
+	// the first "pose" or "control" channel.
+	RejectedChannels uint64
+	// OversizeMessages counts messages larger than the advertised SCTP
+	// max-message-size (the first one ends the session).
+	OversizeMessages uint64
+	// PosesRateLimited and ControlRateLimited count messages dropped over
+	// Config.PoseRate and Config.ControlRate.
+	PosesRateLimited, ControlRateLimited uint64
+	// PipelineRebuilds counts pipelines rebuilt for a new output size or
+	// rate (the first pipeline is not counted).
+	PipelineRebuilds uint64
+	// DeviceConfigsSuperseded counts size or rate changes replaced by a
+	// newer DeviceConfig before they were applied (Config.RebuildInterval).
+	DeviceConfigsSuperseded uint64
 }
 
 type counters struct {
@@ -35,16 +53,19 @@ type counters struct {
 	rttUS, bitRate                                              atomic.Int64
 	bitRateChanges                                              atomic.Uint64
 	lastPoseLog                                                 atomic.Int64
+
+	rejectedChannels, oversizeMessages        atomic.Uint64
+	posesRateLimited, controlRateLimited      atomic.Uint64
+	pipelineRebuilds, deviceConfigsSuperseded atomic.Uint64
+	lastPoseLimit, lastControlLimit           atomic.Int64 // Unix ns of the last report (see every)
+	lastSupersededNotice                      atomic.Int64
 }
 
 // logPoseError logs a rejected pose at most once a second.
 func (c *counters) logPoseError(log *slog.Logger, at time.Time, err error) {
-	now := at.UnixNano()
-	last := c.lastPoseLog.Load()
-	if now-last < int64(time.Second) || !c.lastPoseLog.CompareAndSwap(last, now) {
-		return
+	if every(&c.lastPoseLog, at, time.Second) {
+		log.Warn("rejected pose datagram", "err", err)
 	}
-	log.Warn("rejected pose datagram", "err", err)
 }
 
 // Stats returns the session's counters.
@@ -56,6 +77,9 @@ func (s *Session) Stats() Stats {
 		BadControl: c.badControl.Load(), ControlDropped: c.controlDropped.Load(), RTCPErrors: c.rtcpErrors.Load(),
 		RTT:     time.Duration(c.rttUS.Load()) * time.Microsecond,
 		BitRate: int(c.bitRate.Load()), BitRateChanges: c.bitRateChanges.Load(),
-		Intake: s.intake.Stats(),
+		Intake:           s.intake.Stats(),
+		RejectedChannels: c.rejectedChannels.Load(), OversizeMessages: c.oversizeMessages.Load(),
+		PosesRateLimited: c.posesRateLimited.Load(), ControlRateLimited: c.controlRateLimited.Load(),
+		PipelineRebuilds: c.pipelineRebuilds.Load(), DeviceConfigsSuperseded: c.deviceConfigsSuperseded.Load(),
 	}
 }
