@@ -203,12 +203,16 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 	}
 	ir := &interceptor.Registry{}
 	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
+		e, err := gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(cfg.BitRate),
 			gcc.SendSideBWEMaxBitrate(cfg.BitRate),
 			gcc.SendSideBWEMinBitrate(min(MinBitRate, cfg.BitRate)),
 			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
 		)
+		if err != nil {
+			return nil, err
+		}
+		return guardEstimator(e), nil // see guardedEstimator
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("node: congestion control: %w", err)
