@@ -185,7 +185,7 @@ type headsetPeer struct {
 
 // newHeadsetPeer makes the headset's peer connection on nw and returns it
 // with its complete offer (all candidates gathered).
-func newHeadsetPeer(t testing.TB, nw *vnet.Net, to iceTimeouts) (*headsetPeer, string) {
+func newHeadsetPeer(t testing.TB, nw *vnet.Net, to iceTimeouts, noDataChannels bool) (*headsetPeer, string) {
 	t.Helper()
 	api := newAPI(t, settingEngine(nw, to), wire.H264Formats[0])
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
@@ -197,6 +197,9 @@ func newHeadsetPeer(t testing.TB, nw *vnet.Net, to iceTimeouts) (*headsetPeer, s
 		t.Fatal(err)
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { h.readVideo(tr) })
+	if noDataChannels {
+		return h, h.offer()
+	}
 	if h.pose, err = pc.CreateDataChannel(wire.PoseLabel, wire.PoseChannelInit()); err != nil {
 		t.Fatal(err)
 	}
@@ -207,17 +210,22 @@ func newHeadsetPeer(t testing.TB, nw *vnet.Net, to iceTimeouts) (*headsetPeer, s
 	h.pose.OnOpen(func() { poseOnce.Do(func() { close(h.poseOpen) }) })
 	h.control.OnOpen(func() { controlOnce.Do(func() { close(h.controlOpen) }) })
 	h.control.OnMessage(h.onControl)
+	return h, h.offer()
+}
 
-	offer, err := pc.CreateOffer(nil)
+// offer makes the headset's complete offer (all candidates gathered).
+func (h *headsetPeer) offer() string {
+	h.t.Helper()
+	offer, err := h.pc.CreateOffer(nil)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
+	gathered := webrtc.GatheringCompletePromise(h.pc)
+	if err := h.pc.SetLocalDescription(offer); err != nil {
+		h.t.Fatal(err)
 	}
-	waitClosed(t, waitLong, "the headset's ICE gathering", gathered)
-	return h, pc.LocalDescription().SDP
+	waitClosed(h.t, waitLong, "the headset's ICE gathering", gathered)
+	return h.pc.LocalDescription().SDP
 }
 
 // accept applies the node's answer.
@@ -526,6 +534,16 @@ type harnessOptions struct {
 	// noAnswer leaves the headset without the node's answer, so that the
 	// peers never connect.
 	noAnswer bool
+	// noDataChannels offers video only, as a plain WHEP viewer does.
+	noDataChannels bool
+	// worker, if set, renders for the session (with the other sessions
+	// it renders for) instead of a renderer factory of its own.
+	worker *sharedWorker
+	// nodeSetting, if set, changes the node's setting engine.
+	nodeSetting func(*webrtc.SettingEngine)
+	// answer, if set, changes the node's answer before the headset
+	// applies it (as a client that ignores what the node advertises).
+	answer func(string) string
 }
 
 // harness is a Session connected to a headsetPeer over a virtual network.
@@ -553,7 +571,7 @@ func startSession(t testing.TB, o harnessOptions) *harness {
 	if o.cfg != nil {
 		o.cfg(&h.cfg)
 	}
-	hs, offer := newHeadsetPeer(t, h.net.headset, o.headsetICE)
+	hs, offer := newHeadsetPeer(t, h.net.headset, o.headsetICE, o.noDataChannels)
 	h.hs = hs
 	t.Cleanup(func() { _ = hs.pc.Close() })
 
@@ -561,8 +579,15 @@ func startSession(t testing.TB, o harnessOptions) *harness {
 	if o.fixedSize {
 		rf = fixedRenderers{h.renderers}
 	}
+	if o.worker != nil {
+		h.renderers, rf = o.worker.renderers, o.worker
+	}
+	se := settingEngine(h.net.node, o.nodeICE)
+	if o.nodeSetting != nil {
+		o.nodeSetting(&se)
+	}
 	deps := Deps{
-		API:       newAPI(t, settingEngine(h.net.node, o.nodeICE)),
+		API:       newAPI(t, se),
 		Renderers: rf,
 		Encoders:  h.encoders.factory(),
 		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -585,7 +610,11 @@ func startSession(t testing.TB, o harnessOptions) *harness {
 		}
 	})
 	if !o.noAnswer {
-		hs.accept(s.Answer())
+		answer := s.Answer()
+		if o.answer != nil {
+			answer = o.answer(answer)
+		}
+		hs.accept(answer)
 	}
 	return h
 }
@@ -624,4 +653,51 @@ func approx(tol float64, a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// sharedWorker stands for a node's GL worker shared by its sessions: it
+// makes rendertest renderers and lets one frame render at a time.
+type sharedWorker struct {
+	renderers *rendertest.Factory
+	mu        sync.Mutex
+}
+
+func newSharedWorker() *sharedWorker { return &sharedWorker{renderers: &rendertest.Factory{}} }
+
+// NewRenderer implements render.Factory.
+func (w *sharedWorker) NewRenderer(width, height int) (render.Renderer, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r, err := w.renderers.NewRenderer(width, height)
+	if err != nil {
+		return nil, err
+	}
+	return &workerRenderer{r: r.(*rendertest.Renderer), w: w}, nil
+}
+
+// Name implements render.Factory.
+func (w *sharedWorker) Name() string { return w.renderers.Name() }
+
+// workerRenderer renders, resizes and closes on its sharedWorker.
+type workerRenderer struct {
+	r *rendertest.Renderer
+	w *sharedWorker
+}
+
+func (r *workerRenderer) Render(v render.StereoViews) (*render.Frame, error) {
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	return r.r.Render(v)
+}
+
+func (r *workerRenderer) SetSize(width, height int) error {
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	return r.r.SetSize(width, height)
+}
+
+func (r *workerRenderer) Close() error {
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	return r.r.Close()
 }

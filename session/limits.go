@@ -1,9 +1,7 @@
 package session
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,16 +118,21 @@ func (cfg *Config) limitDefaults() error {
 func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
 	switch label := dc.Label(); {
 	case label == wire.PoseLabel && s.havePose.CompareAndSwap(false, true):
-		s.watchChannel(dc)
 		dc.OnOpen(func() { s.lastPose.CompareAndSwap(0, s.cfg.Now().UnixNano()) })
-		dc.OnMessage(func(m webrtc.DataChannelMessage) { s.onPose(m.Data) })
+		dc.OnMessage(func(m webrtc.DataChannelMessage) {
+			if !s.oversize(label, m.Data) {
+				s.onPose(m.Data)
+			}
+		})
 	case label == wire.ControlLabel && s.haveControl.CompareAndSwap(false, true):
-		s.watchChannel(dc)
 		dc.OnOpen(func() {
 			s.control.Store(dc)
 			s.sendSessionInfo()
 		})
 		dc.OnMessage(func(m webrtc.DataChannelMessage) {
+			if s.oversize(label, m.Data) {
+				return
+			}
 			now := s.cfg.Now()
 			if !s.controlIn.allow(now) {
 				n := s.stats.controlRateLimited.Add(1)
@@ -165,20 +168,20 @@ func (s *Session) rejectChannel(dc *webrtc.DataChannel) {
 	s.notice(err.Error())
 }
 
-// watchChannel ends the session when pion gives up reading dc because a
-// message exceeded the SCTP max-message-size the node advertised (pion
-// closes the channel then, and its unread data would fill the
-// association's receive buffer).
-func (s *Session) watchChannel(dc *webrtc.DataChannel) {
-	label := dc.Label()
-	dc.OnError(func(err error) {
-		if !errors.Is(err, io.ErrShortBuffer) {
-			s.log.Debug("data channel error", "label", label, "err", err)
-			return
-		}
-		s.stats.oversizeMessages.Add(1)
-		s.endWith(fmt.Errorf("%w: a message on %q exceeded the max-message-size in the node's answer", ErrMessageTooLarge, label))
-	})
+// oversize reports whether b is larger than Config.MaxMessageSize, and if
+// so ends the session. pion (v4.2) does not enforce the max-message-size
+// it advertises on what it receives: it reads a message of any size, as
+// long as it fits in the SCTP receive buffer (a larger one never
+// completes). A client that sends more than the node advertised ignores
+// the contract.
+func (s *Session) oversize(label string, b []byte) bool {
+	if s.cfg.MaxMessageSize <= 0 || len(b) <= s.cfg.MaxMessageSize {
+		return false
+	}
+	s.stats.oversizeMessages.Add(1)
+	s.endWith(fmt.Errorf("%w: %d bytes on %q, more than the max-message-size of %d in the node's answer",
+		ErrMessageTooLarge, len(b), label, s.cfg.MaxMessageSize))
+	return true
 }
 
 // onPose takes one datagram from the pose channel, within Config.PoseRate.

@@ -70,6 +70,12 @@ type Config struct {
 	// before the session ends; 0 means DefaultMaxRejectedChannels,
 	// negative none.
 	MaxRejectedChannels int
+	// MaxMessageSize, if positive, is the SCTP max-message-size the
+	// session's API advertises (webrtc.SettingEngine.SetSCTPMaxMessageSize):
+	// a larger message that arrives all the same ends the session
+	// (Stats.OversizeMessages). A message larger than the SCTP receive
+	// buffer never arrives whole.
+	MaxMessageSize int
 	// RebuildInterval is the shortest time between two pipeline rebuilds
 	// (new encoder, maybe renderer) caused by DeviceConfig: a change that
 	// comes sooner is applied when the interval is up, the newest config

@@ -33,8 +33,8 @@ type Stats struct {
 	// RejectedChannels counts data channels closed because they were not
 	// the first "pose" or "control" channel.
 	RejectedChannels uint64
-	// OversizeMessages counts messages larger than the advertised SCTP
-	// max-message-size (the first one ends the session).
+	// OversizeMessages counts messages larger than Config.MaxMessageSize
+	// (the first one ends the session).
 	OversizeMessages uint64
 	// PosesRateLimited and ControlRateLimited count messages dropped over
 	// Config.PoseRate and Config.ControlRate.
