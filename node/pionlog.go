@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/pion/logging"
 )
@@ -37,7 +38,13 @@ func (l pionLogger) Infof(format string, args ...any) {
 }
 func (l pionLogger) Warn(msg string) { l.at(slog.LevelWarn, msg) }
 func (l pionLogger) Warnf(format string, args ...any) {
-	l.at(slog.LevelWarn, fmt.Sprintf(format, args...))
+	level := slog.LevelWarn
+	if strings.HasPrefix(format, "Ignoring remote candidate filtered by remote IP policy") {
+		// The node's own policy (filterRemoteAddresses), hit by every
+		// peer-reflexive link-local address a client's checks come from.
+		level = slog.LevelDebug
+	}
+	l.at(level, fmt.Sprintf(format, args...))
 }
 func (l pionLogger) Error(msg string) { l.at(slog.LevelError, msg) }
 func (l pionLogger) Errorf(format string, args ...any) {

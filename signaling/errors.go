@@ -17,4 +17,30 @@ var (
 	// ErrVideoNotReceived means the offer's video m-line does not receive
 	// (sendonly or inactive).
 	ErrVideoNotReceived = errors.New("offer's video m-line does not receive (want recvonly or sendrecv)")
+	// ErrTooManyCandidates means the offer carries more ICE candidates
+	// than Options.MaxCandidates.
+	ErrTooManyCandidates = errors.New("too many ICE candidates")
+	// ErrForbiddenCandidates means every ICE candidate of the offer had a
+	// forbidden address (loopback, link-local, multicast, unspecified, or
+	// a host name that is not an mDNS .local one).
+	ErrForbiddenCandidates = errors.New("no usable ICE candidate")
 )
+
+// Reasons a session is refused for the node's limits; each answer carries
+// Retry-After.
+var (
+	// ErrShuttingDown means the node is closing (503).
+	ErrShuttingDown = errors.New("node is shutting down")
+	// ErrSessionLimit means the node's session cap is reached (503).
+	ErrSessionLimit = errors.New("session limit reached")
+	// ErrClientLimit means the client's address holds as many sessions as
+	// Options.MaxSessionsPerClient allows (429).
+	ErrClientLimit = errors.New("too many sessions from this address")
+	// ErrNegotiationLimit means Options.MaxNegotiations sessions are being
+	// negotiated already (503).
+	ErrNegotiationLimit = errors.New("too many sessions being negotiated")
+)
+
+// ErrBadOrigin means an entry of Options.AllowedOrigins is neither "*"
+// nor scheme://host[:port].
+var ErrBadOrigin = errors.New("bad origin")

@@ -1,11 +1,15 @@
 // Package signaling owns the node's WHEP-style HTTP interface: creating a
 // session from an SDP offer (POST /v1/sessions), ending it (DELETE on its
-// Location), request limits, and the registry of live sessions with its cap.
+// Location), authentication of those requests (bearer token or JWT),
+// cross-origin rules (CORS), request limits, and the registry of live
+// sessions with its caps (in all, per client address, negotiations at
+// once).
 package signaling
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,8 +17,11 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/holocast/holocast/auth"
 )
 
 // MaxOfferSize bounds a POSTed SDP offer. Browser offers are a few KiB.
@@ -23,6 +30,25 @@ const MaxOfferSize = 64 << 10
 // SessionsPath is where sessions are created; each lives at
 // SessionsPath + "/" + id.
 const SessionsPath = "/v1/sessions"
+
+// Defaults of the limits in Options (used when the field is 0).
+const (
+	// DefaultMaxCandidates is the most ICE candidates an offer may carry.
+	// A browser offers a handful (one per interface and transport, plus
+	// server-reflexive and relay ones).
+	DefaultMaxCandidates = 20
+	// DefaultMaxNegotiations is the most sessions negotiated at once.
+	DefaultMaxNegotiations = 4
+	// DefaultMaxSessionsPerClient is the most sessions (live and being
+	// negotiated) one client address may hold.
+	DefaultMaxSessionsPerClient = 2
+)
+
+// Retry-After values, in seconds, of the refusals that may pass.
+const (
+	retryAfterFull        = 5 // session cap, per-client cap
+	retryAfterNegotiating = 2 // a negotiation takes about a second
+)
 
 // Session is what the registry needs of a live session.
 type Session interface {
@@ -34,49 +60,132 @@ type Session interface {
 	Close() error
 }
 
-// Factory creates a session for an offer. id is the session's identifier;
-// ctx bounds only the creation (negotiation and ICE gathering): the session
-// lives until it is closed or its peer goes away.
-type Factory func(ctx context.Context, id, offer string) (Session, error)
+// Request is what a Factory gets to create one session.
+type Request struct {
+	// ID is the session's identifier (its Location ends with it).
+	ID string
+	// Offer is the client's SDP offer, checked (it parses, receives H.264
+	// video) and with forbidden ICE candidates removed (see
+	// Options.AllowLoopbackCandidates).
+	Offer string
+	// Grant is what the request's credential allows (caps on size, frame
+	// rate and lifetime); the zero Grant without authentication.
+	Grant auth.Grant
+	// RemoteAddr is the HTTP client's address (http.Request.RemoteAddr;
+	// behind a reverse proxy, the proxy's).
+	RemoteAddr string
+}
 
-// Options configures a Server.
+// Factory creates a session for a request. ctx bounds only the creation
+// (negotiation and ICE gathering): the session lives until it is closed or
+// its peer goes away.
+type Factory func(ctx context.Context, req Request) (Session, error)
+
+// Authenticator verifies a request's bearer credential and says what it
+// grants; *auth.Authenticator is one. Its errors wrap the auth package's
+// sentinel errors.
+type Authenticator interface {
+	Verify(credential string) (auth.Grant, error)
+}
+
+// Options configures a Server. The zero value authenticates nothing,
+// allows no cross-origin requests and applies the default limits.
 type Options struct {
 	// MaxSessions caps concurrent sessions; 0 means no cap.
 	MaxSessions int
 	// NegotiateTimeout bounds creating one session (ICE gathering).
 	NegotiateTimeout time.Duration
+	// Auth, if set, must accept the bearer credential (Authorization:
+	// Bearer TOKEN) of every POST; DELETE and PATCH on a session then need
+	// the credential that created it. nil means no authentication.
+	Auth Authenticator
+	// AllowedOrigins are the origins (scheme://host[:port], see
+	// ParseOrigin) whose pages may call the endpoints cross-origin; "*"
+	// allows any. Empty means same-origin only: no CORS headers at all.
+	AllowedOrigins []string
+	// MaxCandidates bounds the ICE candidates (a=candidate lines) in an
+	// offer; 0 means DefaultMaxCandidates, negative no limit.
+	MaxCandidates int
+	// AllowLoopbackCandidates keeps loopback candidate addresses, for a
+	// node that itself listens on loopback. Otherwise candidates with a
+	// loopback, link-local, multicast or unspecified address, or a host
+	// name other than an mDNS one (*.local), are removed from the offer;
+	// an offer left with none of the candidates it had is refused.
+	// Link-local and multicast ones are removed either way.
+	AllowLoopbackCandidates bool
+	// MaxNegotiations bounds the sessions being negotiated at once; 0
+	// means DefaultMaxNegotiations, negative no limit.
+	MaxNegotiations int
+	// MaxSessionsPerClient bounds the sessions (live and being negotiated)
+	// of one client address (the host of http.Request.RemoteAddr; IPv6
+	// addresses by their /64 prefix); 0 means DefaultMaxSessionsPerClient,
+	// negative no limit.
+	MaxSessionsPerClient int
 	// Logger receives logs; nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// entry is a live session in the registry.
+type entry struct {
+	sess   Session
+	client string            // clientKey of the address that created it
+	cred   [sha256.Size]byte // auth.Fingerprint of the credential that created it
 }
 
 // Server serves the signaling endpoints and owns the session registry.
 type Server struct {
 	factory Factory
 	opts    Options
+	cors    cors
 	log     *slog.Logger
 	wg      sync.WaitGroup
 
-	mu       sync.Mutex
-	sessions map[string]Session
-	pending  int // sessions being negotiated, counted against the cap
-	closed   bool
+	mu        sync.Mutex
+	sessions  map[string]entry
+	pending   int            // sessions being negotiated, counted against the caps
+	perClient map[string]int // live and pending sessions per clientKey
+	closed    bool
 }
 
-// NewServer returns a Server that creates sessions with f.
-func NewServer(f Factory, opts Options) *Server {
+// NewServer returns a Server that creates sessions with f. An entry of
+// opts.AllowedOrigins that ParseOrigin refuses is an error.
+func NewServer(f Factory, opts Options) (*Server, error) {
 	if opts.NegotiateTimeout <= 0 {
 		opts.NegotiateTimeout = 10 * time.Second
+	}
+	opts.MaxCandidates = orDefault(opts.MaxCandidates, DefaultMaxCandidates)
+	opts.MaxNegotiations = orDefault(opts.MaxNegotiations, DefaultMaxNegotiations)
+	opts.MaxSessionsPerClient = orDefault(opts.MaxSessionsPerClient, DefaultMaxSessionsPerClient)
+	c, err := newCORS(opts.AllowedOrigins)
+	if err != nil {
+		return nil, err
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{factory: f, opts: opts, log: log.With("component", "signaling"), sessions: map[string]Session{}}
-	return s
+	return &Server{
+		factory: f, opts: opts, cors: c, log: log.With("component", "signaling"),
+		sessions: map[string]entry{}, perClient: map[string]int{},
+	}, nil
 }
 
-// Handler returns the HTTP handler for the signaling endpoints. It allows
-// cross-origin requests (CORS), as WHEP players served from elsewhere need.
+// orDefault maps a limit's 0 to def and a negative one to 0 (no limit).
+func orDefault(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// Handler returns the HTTP handler for the signaling endpoints. CORS
+// headers are added only for a request whose Origin is allowed
+// (Options.AllowedOrigins); a browser refuses a page from any other origin
+// the answer (and, for POST and DELETE, does not send the request at all
+// after the preflight).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+SessionsPath, s.create)
@@ -85,11 +194,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("OPTIONS "+SessionsPath, s.options)
 	mux.HandleFunc("OPTIONS "+SessionsPath+"/{id}", s.options)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Content-Type")
-		h.Set("Access-Control-Expose-Headers", "Location")
+		s.cors.apply(w.Header(), r)
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -106,8 +211,8 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	all := make([]Session, 0, len(s.sessions))
-	for _, sess := range s.sessions {
-		all = append(all, sess)
+	for _, e := range s.sessions {
+		all = append(all, e.sess)
 	}
 	s.mu.Unlock()
 	for _, sess := range all {
@@ -124,118 +229,230 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 	fmt.Fprintln(w, msg)
 }
 
+// refuse answers a request with an error and logs why (never the
+// credential).
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	s.log.Info("request refused", "method", r.Method, "path", r.URL.Path, "status", code, "reason", msg, "remote", r.RemoteAddr)
+	httpError(w, code, msg)
+}
+
 func (s *Server) options(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", "POST, DELETE, OPTIONS")
+	w.Header().Set("Allow", "POST, DELETE, PATCH, OPTIONS")
 	w.Header().Set("Accept-Post", "application/sdp")
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// authenticate checks the request's bearer credential. It returns the
+// grant and the credential, or answers 401 and returns ok false. Without
+// Options.Auth every request passes with the zero Grant.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (g auth.Grant, cred string, ok bool) {
+	if s.opts.Auth == nil {
+		return auth.Grant{}, "", true
+	}
+	cred, err := auth.BearerToken(r.Header.Get("Authorization"))
+	if err == nil {
+		g, err = s.opts.Auth.Verify(cred)
+	}
+	if err == nil {
+		return g, cred, true
+	}
+	// RFC 6750 §3: no error code when no credential came.
+	challenge := `Bearer realm="holocast"`
+	var msg string
+	switch {
+	case errors.Is(err, auth.ErrNoCredential):
+		msg = "unauthorized: this render node needs an access token (Authorization: Bearer TOKEN); open the URL the node printed at start, which carries it after #token="
+	case errors.Is(err, auth.ErrMalformedHeader):
+		challenge += `, error="invalid_request"`
+		msg = "unauthorized: " + err.Error()
+	case errors.Is(err, auth.ErrExpired):
+		challenge += `, error="invalid_token", error_description="token expired"`
+		msg = "unauthorized: token expired or not yet valid"
+	case errors.Is(err, auth.ErrBadClaims):
+		challenge += `, error="invalid_token", error_description="bad claims"`
+		msg = "unauthorized: " + err.Error()
+	default:
+		challenge += `, error="invalid_token"`
+		msg = "unauthorized: invalid token"
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	s.refuse(w, r, http.StatusUnauthorized, msg)
+	return auth.Grant{}, "", false
+}
+
+// session returns the live session named in the request's path if the
+// request may act on it: with Options.Auth, only with the credential that
+// created it (compared by fingerprint in constant time). A missing
+// credential is answered 401; an unknown session and a wrong credential
+// alike are answered 404, so that a client cannot learn whether a session
+// it does not own exists.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) (Session, bool) {
+	var fp [sha256.Size]byte
+	if s.opts.Auth != nil {
+		cred, err := auth.BearerToken(r.Header.Get("Authorization"))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="holocast"`)
+			s.refuse(w, r, http.StatusUnauthorized, "unauthorized: send the token that created the session (Authorization: Bearer TOKEN)")
+			return nil, false
+		}
+		fp = auth.Fingerprint(cred)
+	}
+	s.mu.Lock()
+	e, ok := s.sessions[r.PathValue("id")]
+	s.mu.Unlock()
+	if !ok || (s.opts.Auth != nil && !auth.Same(fp, e.cred)) {
+		s.refuse(w, r, http.StatusNotFound, "unknown session")
+		return nil, false
+	}
+	return e.sess, true
+}
+
 func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.session(w, r); !ok {
+		return
+	}
 	w.Header().Set("Allow", "DELETE")
 	httpError(w, http.StatusMethodNotAllowed, "trickle ICE is not supported: send a complete offer")
 }
 
+func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	_ = sess.Close()
+	w.WriteHeader(http.StatusOK)
+}
+
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+	grant, cred, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "application/sdp" {
-		httpError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/sdp")
+		s.refuse(w, r, http.StatusUnsupportedMediaType, "Content-Type must be application/sdp")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxOfferSize))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("offer larger than %d bytes", MaxOfferSize))
+			s.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("offer larger than %d bytes", MaxOfferSize))
 			return
 		}
-		httpError(w, http.StatusBadRequest, "reading offer: "+err.Error())
+		s.refuse(w, r, http.StatusBadRequest, "reading offer: "+err.Error())
 		return
 	}
-	if err := checkOffer(string(body)); err != nil {
-		httpError(w, http.StatusBadRequest, "bad offer: "+err.Error())
+	offer := string(body)
+	if err := checkOffer(offer); err != nil {
+		s.refuse(w, r, http.StatusBadRequest, "bad offer: "+err.Error())
 		return
 	}
-	id, err := s.reserve()
+	offer, removed, err := filterCandidates(offer, s.opts.MaxCandidates, s.opts.AllowLoopbackCandidates)
 	if err != nil {
-		w.Header().Set("Retry-After", "5")
-		httpError(w, http.StatusServiceUnavailable, err.Error())
+		s.refuse(w, r, http.StatusBadRequest, "bad offer: "+err.Error())
+		return
+	}
+	if removed > 0 {
+		s.log.Info("removed forbidden ICE candidates from an offer", "count", removed, "remote", r.RemoteAddr)
+	}
+	client := clientKey(r.RemoteAddr)
+	id, err := s.reserve(client)
+	if err != nil {
+		code, retry := http.StatusServiceUnavailable, retryAfterFull
+		switch {
+		case errors.Is(err, ErrClientLimit):
+			code = http.StatusTooManyRequests
+		case errors.Is(err, ErrNegotiationLimit):
+			retry = retryAfterNegotiating
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		s.refuse(w, r, code, err.Error())
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.NegotiateTimeout)
 	defer cancel()
-	sess, err := s.factory(ctx, id, string(body))
+	sess, err := s.factory(ctx, Request{ID: id, Offer: offer, Grant: grant, RemoteAddr: r.RemoteAddr})
 	if err != nil {
-		s.release()
+		s.release(client)
 		if errors.Is(err, ErrBadOffer) {
-			httpError(w, http.StatusBadRequest, err.Error())
+			s.refuse(w, r, http.StatusBadRequest, err.Error())
 			return
 		}
 		s.log.Error("creating session", "err", err)
 		httpError(w, http.StatusInternalServerError, "cannot create session: "+err.Error())
 		return
 	}
-	if !s.register(id, sess) {
+	if !s.register(id, entry{sess: sess, client: client, cred: auth.Fingerprint(cred)}) {
 		_ = sess.Close()
-		httpError(w, http.StatusServiceUnavailable, "node is shutting down")
+		httpError(w, http.StatusServiceUnavailable, ErrShuttingDown.Error())
 		return
 	}
-	s.log.Info("session created", "session", id, "remote", r.RemoteAddr)
+	s.log.Info("session created", "session", id, "remote", r.RemoteAddr, "subject", grant.Subject)
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", SessionsPath+"/"+id)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, sess.Answer())
 }
 
-func (s *Server) reserve() (string, error) {
+// reserve counts a new session against the caps, in this order: the node
+// is shutting down, the session cap, the client's cap, the negotiation
+// cap. It returns the new session's identifier.
+func (s *Server) reserve(client string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return "", errors.New("node is shutting down")
-	}
-	if s.opts.MaxSessions > 0 && len(s.sessions)+s.pending >= s.opts.MaxSessions {
-		return "", fmt.Errorf("session limit reached (%d)", s.opts.MaxSessions)
+	o := &s.opts
+	switch {
+	case s.closed:
+		return "", ErrShuttingDown
+	case o.MaxSessions > 0 && len(s.sessions)+s.pending >= o.MaxSessions:
+		return "", fmt.Errorf("%w (%d); try again later", ErrSessionLimit, o.MaxSessions)
+	case o.MaxSessionsPerClient > 0 && s.perClient[client] >= o.MaxSessionsPerClient:
+		return "", fmt.Errorf("%w (%d from one address); end one first", ErrClientLimit, o.MaxSessionsPerClient)
+	case o.MaxNegotiations > 0 && s.pending >= o.MaxNegotiations:
+		return "", fmt.Errorf("%w (%d at once); try again shortly", ErrNegotiationLimit, o.MaxNegotiations)
 	}
 	s.pending++
+	s.perClient[client]++
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:]), nil
 }
 
-func (s *Server) release() {
+// release undoes reserve for a session that was not created.
+func (s *Server) release(client string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.pending--
-	s.mu.Unlock()
+	s.dropClient(client)
 }
 
-func (s *Server) register(id string, sess Session) bool {
+// dropClient decrements a client's count; s.mu must be held.
+func (s *Server) dropClient(client string) {
+	if s.perClient[client]--; s.perClient[client] <= 0 {
+		delete(s.perClient, client)
+	}
+}
+
+func (s *Server) register(id string, e entry) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending--
 	if s.closed {
+		s.dropClient(e.client)
 		return false
 	}
-	s.sessions[id] = sess
+	s.sessions[id] = e
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		<-sess.Done()
+		<-e.sess.Done()
 		s.mu.Lock()
 		delete(s.sessions, id)
+		s.dropClient(e.client)
 		s.mu.Unlock()
 		s.log.Info("session removed", "session", id)
 	}()
 	return true
-}
-
-func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.mu.Lock()
-	sess, ok := s.sessions[id]
-	s.mu.Unlock()
-	if !ok {
-		httpError(w, http.StatusNotFound, "unknown session")
-		return
-	}
-	_ = sess.Close()
-	w.WriteHeader(http.StatusOK)
 }

@@ -36,6 +36,10 @@ type Options struct {
 	API *webrtc.API
 	// HTTPClient posts the offer; nil means http.DefaultClient.
 	HTTPClient *http.Client
+	// Token, if set, is sent as "Authorization: Bearer TOKEN" on the POST
+	// that creates the session and the DELETE that ends it: the node's
+	// token or a JWT (see package auth).
+	Token string
 	// NoDataChannels offers video only, as a plain WHEP viewer would.
 	NoDataChannels bool
 	// JitterWait is how long a missing packet is waited for before its

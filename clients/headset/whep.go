@@ -65,6 +65,7 @@ func (c *Client) post(ctx context.Context, sessionsURL, offer string) (answer, l
 		return "", "", fmt.Errorf("headset: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/sdp")
+	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return "", "", fmt.Errorf("headset: post offer: %w", err)
@@ -114,6 +115,7 @@ func (c *Client) deleteSession(ctx context.Context) error {
 		// that still cannot be built is skipped, not reported.
 		return nil //nolint:nilerr // see above
 	}
+	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("headset: delete session: %w", err)
@@ -121,4 +123,11 @@ func (c *Client) deleteSession(ctx context.Context) error {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return nil
+}
+
+// authorize adds the bearer token of Options.Token, if any, to req.
+func (c *Client) authorize(req *http.Request) {
+	if c.opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.opts.Token)
+	}
 }
