@@ -37,26 +37,39 @@ type Config struct {
 	BitRate int
 	// MaxSessions caps concurrent sessions; 0 means no cap.
 	MaxSessions int
-	// Auth, if set, must accept the bearer credential of every session
-	// request, and what it grants caps the session (see
-	// signaling.Options.Auth and auth.Grant); nil means no authentication
-	// (tests, embedding; holocast-node sets it unless --auth none).
-	Auth signaling.Authenticator
-	// AllowedOrigins are the origins whose pages may call the signaling
-	// endpoints cross-origin ("*": any); empty means same-origin only
-	// (signaling.Options.AllowedOrigins).
-	AllowedOrigins []string
-	// MaxCandidates, MaxNegotiations and MaxSessionsPerClient bound the
-	// ICE candidates of an offer, the sessions negotiated at once and the
-	// sessions of one client address (signaling.Options); 0 means the
-	// signaling package's default, negative no limit.
-	MaxCandidates, MaxNegotiations, MaxSessionsPerClient int
-	// AllowLoopbackCandidates lets ICE use loopback addresses of clients,
-	// for a node that listens on loopback itself; link-local, multicast
-	// and unspecified addresses are never used.
-	AllowLoopbackCandidates bool
 	// Limits bound what a client may request; zero means session.DefaultLimits.
 	Limits session.Limits
+	// MaxSessionDuration ends a session that long after it was created,
+	// with a Notice first (session.Config.MaxDuration); 0 means
+	// DefaultMaxSessionDuration, negative no limit.
+	MaxSessionDuration time.Duration
+	// IdleTimeout ends a session with a pose channel that has sent no pose
+	// for that long (session.Config.IdleTimeout; a plain WHEP viewer
+	// without data channels is never ended for idleness); 0 means
+	// DefaultIdleTimeout, negative no limit.
+	IdleTimeout time.Duration
+	// PoseRate and ControlRate bound the messages of each session's pose
+	// and control channels; zero means session.DefaultPoseRate and
+	// session.DefaultControlRate.
+	PoseRate, ControlRate session.Rate
+	// MaxRejectedChannels is how many unexpected data channels a session
+	// closes before it ends; 0 means session.DefaultMaxRejectedChannels,
+	// negative none.
+	MaxRejectedChannels int
+	// RebuildInterval is the shortest time between two pipeline rebuilds
+	// of a session caused by DeviceConfig; 0 means
+	// session.DefaultRebuildInterval, negative no limit.
+	RebuildInterval time.Duration
+	// MaxMessageSize is the SCTP max-message-size the node advertises in
+	// its answers; a session whose client sends a larger message all the
+	// same is ended. 0 means DefaultMaxMessageSize; at most
+	// MaxMessageSizeLimit.
+	MaxMessageSize int
+	// SCTPReceiveBuffer bounds each session's SCTP receive buffer: what a
+	// client may have in flight on its data channels (a message larger
+	// than it never arrives whole). 0 means DefaultSCTPReceiveBuffer; at
+	// least MaxMessageSize.
+	SCTPReceiveBuffer int
 	// Predictor names the pose predictor; "" means pose.DefaultPredictorName.
 	Predictor string
 	// FixedHorizon, if positive, replaces the measured motion-to-photon
@@ -139,6 +152,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Predictor == "" {
 		cfg.Predictor = pose.DefaultPredictorName
 	}
+	if err := limitDefaults(&cfg); err != nil {
+		return nil, err
+	}
 	if _, err := pose.NewPredictor(cfg.Predictor); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
@@ -169,17 +185,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		return nil, err
 	}
-	filterRemoteAddresses(&n.se, cfg.AllowLoopbackCandidates)
-	if n.sig, err = signaling.NewServer(n.newSession, signaling.Options{
-		MaxSessions: cfg.MaxSessions, Auth: cfg.Auth, AllowedOrigins: cfg.AllowedOrigins,
-		MaxCandidates: cfg.MaxCandidates, AllowLoopbackCandidates: cfg.AllowLoopbackCandidates,
-		MaxNegotiations: cfg.MaxNegotiations, MaxSessionsPerClient: cfg.MaxSessionsPerClient, Logger: cfg.Logger,
-	}); err != nil {
-		if n.workers != nil {
-			_ = n.workers.Close()
-		}
-		return nil, fmt.Errorf("node: %w", err)
-	}
+	n.sig = signaling.NewServer(n.newSession, signaling.Options{MaxSessions: cfg.MaxSessions, Logger: cfg.Logger})
 	return n, nil
 }
 
@@ -207,6 +213,7 @@ func newSettingEngine(cfg Config) (webrtc.SettingEngine, error) {
 			return se, fmt.Errorf("node: UDP port range: %w", err)
 		}
 	}
+	setSCTPLimits(&se, cfg)
 	if cfg.SettingEngine != nil {
 		cfg.SettingEngine(&se)
 	}
@@ -262,15 +269,18 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), estimators, nil
 }
 
-func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling.Session, error) {
+func (n *Node) newSession(ctx context.Context, id, offer string) (signaling.Session, error) {
 	api, estimators, err := newSessionAPI(n.cfg, n.se)
 	if err != nil {
 		return nil, err
 	}
-	out, lim := grantedOutput(n.cfg, req.Grant)
-	s, err := session.New(ctx, req.Offer, session.Config{
-		ID: req.ID, Output: out, Limits: lim, MaxDuration: grantedDuration(0, req.Grant), BitRate: n.cfg.BitRate, MinBitRate: min(MinBitRate, n.cfg.BitRate),
+	out := session.Output{Width: n.cfg.Width, Height: n.cfg.Height, FPS: n.cfg.FPS, Device: render.DefaultDevice(n.cfg.Width/2, n.cfg.Height)}
+	s, err := session.New(ctx, offer, session.Config{
+		ID: id, Output: out, Limits: n.cfg.Limits, BitRate: n.cfg.BitRate, MinBitRate: min(MinBitRate, n.cfg.BitRate),
 		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.cfg.ICEServers,
+		MaxDuration: n.cfg.MaxSessionDuration,
+		IdleTimeout: n.cfg.IdleTimeout, PoseRate: n.cfg.PoseRate, ControlRate: n.cfg.ControlRate,
+		MaxRejectedChannels: n.cfg.MaxRejectedChannels, RebuildInterval: n.cfg.RebuildInterval, MaxMessageSize: n.cfg.MaxMessageSize,
 	}, session.Deps{
 		API: api,
 		Bandwidth: func() session.BandwidthEstimator {
