@@ -37,6 +37,24 @@ type Config struct {
 	BitRate int
 	// MaxSessions caps concurrent sessions; 0 means no cap.
 	MaxSessions int
+	// Auth, if set, must accept the bearer credential of every session
+	// request, and what it grants caps the session (see
+	// signaling.Options.Auth and auth.Grant); nil means no authentication
+	// (tests, embedding; holocast-node sets it unless --auth none).
+	Auth signaling.Authenticator
+	// AllowedOrigins are the origins whose pages may call the signaling
+	// endpoints cross-origin ("*": any); empty means same-origin only
+	// (signaling.Options.AllowedOrigins).
+	AllowedOrigins []string
+	// MaxCandidates, MaxNegotiations and MaxSessionsPerClient bound the
+	// ICE candidates of an offer, the sessions negotiated at once and the
+	// sessions of one client address (signaling.Options); 0 means the
+	// signaling package's default, negative no limit.
+	MaxCandidates, MaxNegotiations, MaxSessionsPerClient int
+	// AllowLoopbackCandidates lets ICE use loopback addresses of clients,
+	// for a node that listens on loopback itself; link-local, multicast
+	// and unspecified addresses are never used.
+	AllowLoopbackCandidates bool
 	// Limits bound what a client may request; zero means session.DefaultLimits.
 	Limits session.Limits
 	// MaxSessionDuration ends a session that long after it was created,
@@ -185,7 +203,17 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		return nil, err
 	}
-	n.sig = signaling.NewServer(n.newSession, signaling.Options{MaxSessions: cfg.MaxSessions, Logger: cfg.Logger})
+	filterRemoteAddresses(&n.se, cfg.AllowLoopbackCandidates)
+	if n.sig, err = signaling.NewServer(n.newSession, signaling.Options{
+		MaxSessions: cfg.MaxSessions, Auth: cfg.Auth, AllowedOrigins: cfg.AllowedOrigins,
+		MaxCandidates: cfg.MaxCandidates, AllowLoopbackCandidates: cfg.AllowLoopbackCandidates,
+		MaxNegotiations: cfg.MaxNegotiations, MaxSessionsPerClient: cfg.MaxSessionsPerClient, Logger: cfg.Logger,
+	}); err != nil {
+		if n.workers != nil {
+			_ = n.workers.Close()
+		}
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	return n, nil
 }
 
@@ -269,16 +297,15 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), estimators, nil
 }
 
-func (n *Node) newSession(ctx context.Context, id, offer string) (signaling.Session, error) {
+func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling.Session, error) {
 	api, estimators, err := newSessionAPI(n.cfg, n.se)
 	if err != nil {
 		return nil, err
 	}
-	out := session.Output{Width: n.cfg.Width, Height: n.cfg.Height, FPS: n.cfg.FPS, Device: render.DefaultDevice(n.cfg.Width/2, n.cfg.Height)}
-	s, err := session.New(ctx, offer, session.Config{
-		ID: id, Output: out, Limits: n.cfg.Limits, BitRate: n.cfg.BitRate, MinBitRate: min(MinBitRate, n.cfg.BitRate),
+	out, lim := grantedOutput(n.cfg, req.Grant)
+	s, err := session.New(ctx, req.Offer, session.Config{
+		ID: req.ID, Output: out, Limits: lim, MaxDuration: grantedDuration(n.cfg.MaxSessionDuration, req.Grant), BitRate: n.cfg.BitRate, MinBitRate: min(MinBitRate, n.cfg.BitRate),
 		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.cfg.ICEServers,
-		MaxDuration: n.cfg.MaxSessionDuration,
 		IdleTimeout: n.cfg.IdleTimeout, PoseRate: n.cfg.PoseRate, ControlRate: n.cfg.ControlRate,
 		MaxRejectedChannels: n.cfg.MaxRejectedChannels, RebuildInterval: n.cfg.RebuildInterval, MaxMessageSize: n.cfg.MaxMessageSize,
 	}, session.Deps{
