@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -74,6 +73,7 @@ func run(args []string) error {
 		iceCred     = fs.String("ice-credential", "", "credential for TURN servers in --ice-server")
 	)
 	fs.Var(&iceServers, "ice-server", "STUN/TURN `URL` for ICE, e.g. stun:stun.example.org:3478 (repeatable)")
+	lim := addLimitFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: holocast-node [flags]\n\nRuns a Holocast render node and prints the URL to open in a browser.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -97,6 +97,9 @@ func run(args []string) error {
 		Static: web.FS(), Logger: log,
 	}
 	cfg.Limits.MaxWidth, cfg.Limits.MaxHeight, cfg.Limits.MaxFPS = *maxW, *maxH, *maxFPS
+	if err := lim.apply(&cfg); err != nil {
+		return err
+	}
 	if *fps <= 0 || *bitrate <= 0 || *maxSessions < 0 {
 		return errors.New("--fps and --bitrate must be positive, --max-sessions not negative")
 	}
@@ -149,7 +152,7 @@ func run(args []string) error {
 		_ = ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := newHTTPServer(n.Handler(), log, lim)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("render node ready", "url", publicURL(scheme, ln.Addr()), "size", fmt.Sprintf("%dx%d", *width, *height), "fps", *fps, "encoder", builtin.Name, "renderer", n.RendererName())
