@@ -74,6 +74,7 @@ func run(args []string) error {
 	)
 	fs.Var(&iceServers, "ice-server", "STUN/TURN `URL` for ICE, e.g. stun:stun.example.org:3478 (repeatable)")
 	lim := addLimitFlags(fs)
+	sec := addSecurityFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: holocast-node [flags]\n\nRuns a Holocast render node and prints the URL to open in a browser.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -145,6 +146,12 @@ func run(args []string) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 
+	token, err := sec.apply(&cfg, *certDir, isLoopback(ln.Addr()), log.Info)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.New(ctx, cfg)
@@ -156,7 +163,11 @@ func run(args []string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("render node ready", "url", publicURL(scheme, ln.Addr()), "size", fmt.Sprintf("%dx%d", *width, *height), "fps", *fps, "encoder", builtin.Name, "renderer", n.RendererName())
-	fmt.Printf("Holocast render node: open %s in a browser\n", publicURL(scheme, ln.Addr()))
+	// The token goes to stdout only, never to the log.
+	fmt.Printf("Holocast render node: open %s in a browser\n", withToken(publicURL(scheme, ln.Addr()), token))
+	if sec.auth == authJWT {
+		fmt.Println("(this node accepts JWTs only: append #token=JWT to the URL)")
+	}
 
 	select {
 	case <-ctx.Done():
