@@ -56,9 +56,13 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The embedded node serves only this process on loopback: no
+	// authentication, and every headset comes from the same address at
+	// once, so no per-client or negotiation cap either.
 	ncfg := node.Config{
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
 		Predictor: cfg.Predictor, FixedHorizon: cfg.FixedHorizon, Logger: log,
+		MaxSessionsPerClient: -1, MaxNegotiations: -1, AllowLoopbackCandidates: true,
 	}
 	if e.nw != nil {
 		nodeNet := e.nw.nodeNet
@@ -80,10 +84,10 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 }
 
 // headsetOptions are the client options that reach the node for headset
-// k: TLS without verification with cfg.InsecureTLS, and headset k's own
-// interface on the virtual network when there is one.
+// k: cfg.Token, TLS without verification with cfg.InsecureTLS, and
+// headset k's own interface on the virtual network when there is one.
 func (e *env) headsetOptions(cfg *Config, k int) (headset.Options, error) {
-	opts := headset.Options{FrameBuffer: 1024}
+	opts := headset.Options{FrameBuffer: 1024, Token: cfg.Token}
 	if cfg.InsecureTLS {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure

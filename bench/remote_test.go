@@ -4,9 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/holocast/holocast/auth"
 	"github.com/holocast/holocast/node"
 )
 
@@ -40,5 +42,39 @@ func TestRunRemote(t *testing.T) {
 	// The frame rate itself is checked on an idle machine by TestRunLoopback.
 	if r.FPS <= 0 || r.FPS > 25 || r.PoseToFrameMS.Count == 0 {
 		t.Errorf("fps %.1f, %+v", r.FPS, r.PoseToFrameMS)
+	}
+}
+
+// TestRunRemoteToken: a node that requires a token refuses headsets
+// without it (the run fails with the node's 401) and serves them with it.
+func TestRunRemoteToken(t *testing.T) {
+	const token = "bench-token-0123456789abcdef"
+	a, err := auth.New(auth.Config{Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.New(context.Background(), node.Config{Width: 320, Height: 180, FPS: 30, BitRate: 800_000, Auth: a, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(n.Handler())
+	defer func() {
+		srv.Close()
+		_ = n.Close()
+	}()
+	cfg := smallRun(t)
+	cfg.URL = srv.URL + "/v1/sessions"
+	cfg.Width, cfg.Height, cfg.FPS, cfg.BitRate = 0, 0, 0, 0
+	cfg.Duration, cfg.Warmup = time.Second, 200*time.Millisecond
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("without a token: err = %v, want the node's 401", err)
+	}
+	cfg.Token = token
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Runs[0]; r.PoseToFrameMS.Count == 0 {
+		t.Errorf("no frames with the token: %+v", r)
 	}
 }

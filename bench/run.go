@@ -68,6 +68,9 @@ type Config struct {
 	// InsecureTLS skips verifying the node's TLS certificate (a node with
 	// a self-signed certificate).
 	InsecureTLS bool
+	// Token is the bearer token (the node's token or a JWT) the headsets
+	// send to a node given by URL; the embedded node needs none.
+	Token string
 	// NoClientReport stops the headsets from sending the once-a-second
 	// ClientReport (motion-to-photon = median pose-to-frame + DisplayDelay)
 	// that real clients send and the node uses as prediction horizon.

@@ -82,6 +82,9 @@ flags:
   --report FILE.html    write a self-contained HTML report with charts
   --record FILE.h264    write headset 0's received stream (first level) as Annex-B
   --insecure            accept the node's TLS certificate unchecked (self-signed)
+  --token TOKEN         bearer token for --url: the node's token (printed after #token=
+                        in its URL, kept in its --cert-dir/token) or a JWT; default
+                        $HOLOCAST_TOKEN
   --no-client-report    do not send the once-a-second ClientReport (motion-to-photon =
                         median pose->frame + display delay) that real clients send and
                         the node uses as its prediction horizon
@@ -120,6 +123,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	recordOut := fs.String("record", "", "")
 	noReport := fs.Bool("no-client-report", false, "")
 	insecure := fs.Bool("insecure", false, "")
+	token := fs.String("token", "", "")
 	quiet := fs.Bool("quiet", false, "")
 	verbose := fs.Bool("verbose", false, "")
 	positional, code := parseInterleaved(fs, args, "run", runUsage, stdout, stderr)
@@ -135,6 +139,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		URL: *url, Duration: *duration, Warmup: *warmup, Rate: *rate, TraceFormat: *format,
 		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon,
 		DisplayDelay: *displayDelay, LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure,
+		Token: *token,
+	}
+	if cfg.Token == "" {
+		cfg.Token = os.Getenv("HOLOCAST_TOKEN")
 	}
 	var err error
 	if cfg.Sessions, err = parseInts(*sessions); err != nil {
@@ -157,6 +165,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if *bitrate != 0 || *predictor != "" || *horizon != 0 {
 			return usageErr("--bitrate, --predictor and --horizon configure the embedded node; not with --url")
 		}
+	} else if *token != "" {
+		return usageErr("--token is for a node given by --url; the embedded node needs none")
 	}
 	if *impair != "" {
 		if *url != "" {

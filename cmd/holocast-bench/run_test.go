@@ -24,6 +24,7 @@ func TestRunFlags(t *testing.T) {
 		{"run", "--impair", "fog=3", tr},
 		{"run", "--url", "http://127.0.0.1:1/v1/sessions", "--impair", "wifi", tr},
 		{"run", "--url", "http://127.0.0.1:1/v1/sessions", "--bitrate", "100", tr},
+		{"run", "--token", "abc", tr},
 		{"run", "--sessions", "0", tr},
 		{"run", "--sessions", "one", tr},
 		{"run", "--rate", "-1", tr},
