@@ -129,6 +129,8 @@ export class App {
   private rafHandle = 0;
   private lastFrameTime = 0;
   onHud: (() => void) | null = null;
+  /** The node's access token, sent on every session request (see token.ts). */
+  token: string | null = null;
   onMessage: (text: string | null, kind?: string) => void = () => {};
 
   constructor(private base: URL, canvas: HTMLCanvasElement, video: HTMLVideoElement) {
@@ -173,7 +175,7 @@ export class App {
         this.teardownConnection();
         this.scheduleReconnect(reason, true);
       },
-    });
+    }, this.token);
     this.conn = conn;
     try {
       await conn.open();

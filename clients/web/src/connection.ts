@@ -1,6 +1,6 @@
 // WebRTC connection to a render node: WHEP-style signaling (one POST of a
-// complete offer, DELETE on teardown), the "pose" and "control" data
-// channels and the H.264 video track.
+// complete offer, DELETE on teardown, both with the node's bearer token),
+// the "pose" and "control" data channels and the H.264 video track.
 
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ControlMessageSchema, PoseSchema, type ControlMessage, type Pose } from "./gen/holocast_pb";
@@ -10,7 +10,7 @@ export const SESSIONS_PATH = "v1/sessions";
 export const H264_PROFILES = ["42e01f", "42001f", "4d001f"];
 
 export class ClientError extends Error {
-  constructor(public kind: "codec" | "signaling" | "network" | "secure-context" | "unsupported", message: string) {
+  constructor(public kind: "codec" | "signaling" | "unauthorized" | "network" | "secure-context" | "unsupported", message: string) {
     super(message);
   }
 }
@@ -45,7 +45,12 @@ export class Connection {
   private disconnectTimer = 0;
   bytesSent = 0;
 
-  constructor(private base: URL, private ev: ConnectionEvents) {}
+  /** token: the node's access token (or a JWT), sent as a bearer token; null sends none. */
+  constructor(private base: URL, private ev: ConnectionEvents, private token: string | null = null) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.token ? { ...extra, Authorization: `Bearer ${this.token}` } : extra;
+  }
 
   async open(signal?: AbortSignal): Promise<void> {
     if (typeof RTCPeerConnection === "undefined") throw new ClientError("unsupported", "This browser has no WebRTC (RTCPeerConnection).");
@@ -90,11 +95,12 @@ export class Connection {
     let resp: Response;
     const url = new URL(SESSIONS_PATH, this.base);
     try {
-      resp = await fetch(url, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription!.sdp, signal });
+      resp = await fetch(url, { method: "POST", headers: this.headers({ "Content-Type": "application/sdp" }), body: pc.localDescription!.sdp, signal });
     } catch (err) {
       throw new ClientError("network", `Cannot reach the render node at ${url.origin}: ${(err as Error).message}`);
     }
     const text = await resp.text();
+    if (resp.status === 401) throw new ClientError("unauthorized", unauthorizedMessage(this.token !== null, text.trim()));
     if (resp.status !== 201) {
       throw new ClientError("signaling", `The render node refused the session (HTTP ${resp.status}): ${text.trim() || resp.statusText}`);
     }
@@ -136,13 +142,21 @@ export class Connection {
     this.closed = true;
     clearTimeout(this.disconnectTimer);
     if (this.location) {
-      fetch(this.location, { method: "DELETE", keepalive: true }).catch(() => {});
+      fetch(this.location, { method: "DELETE", keepalive: true, headers: this.headers() }).catch(() => {});
       this.location = null;
     }
     for (const ch of [this.pose, this.control]) { if (ch) { ch.onclose = null; ch.onmessage = null; } }
     if (this.pc) { this.pc.onconnectionstatechange = null; this.pc.ontrack = null; this.pc.close(); }
     this.pc = null; this.pose = null; this.control = null;
   }
+}
+
+/** What to tell the user when the node answers 401. */
+export function unauthorizedMessage(hadToken: boolean, nodeSays: string): string {
+  const why = nodeSays ? ` (${nodeSays.replace(/^unauthorized:\s*/i, "")})` : "";
+  return hadToken
+    ? `Unauthorized: the render node refused this page's access token${why}. Open the URL the node printed at start again (it ends in #token=…).`
+    : `Unauthorized: this render node needs an access token. Open the URL the node printed at start (it ends in #token=…).`;
 }
 
 function waitIceGathering(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {

@@ -3,6 +3,7 @@
 
 import { App, type Mode, type ModeChoice } from "./app";
 import { ClientError } from "./connection";
+import { adoptToken, tabStorage } from "./token";
 
 declare global {
   interface Window { holocast: HolocastAPI }
@@ -31,6 +32,8 @@ async function autoMode(): Promise<Mode> {
 }
 
 function start(): void {
+  // First of all: take the access token out of the address bar.
+  const token = adoptToken(location, history, tabStorage());
   const canvas = $<HTMLCanvasElement>("view");
   const video = $<HTMLVideoElement>("video");
   const hud = $("hud"), hudText = $("hud-text"), msg = $("message"), stateEl = $("state");
@@ -38,6 +41,7 @@ function start(): void {
   const connectBtn = $<HTMLButtonElement>("connect"), enterBtn = $<HTMLButtonElement>("enter");
   const params = new URLSearchParams(location.search);
   const app = new App(new URL(".", location.href), canvas, video);
+  app.token = token;
 
   app.onMessage = (text, kind) => {
     msg.textContent = text ?? "";

@@ -35,7 +35,7 @@ const rendered = (page, q, what) => waitFor(page, (q) => {
 
 test("Cardboard follows deviceorientation, recentred to the first heading", { timeout: 120000 }, async () => {
   const { page } = browser;
-  await page.goto(node.url + "?mode=cardboard");
+  await page.goto(node.page("?mode=cardboard"));
   await waitFor(page, () => window.holocast.stats().state === "connected", null, { what: "connected" });
   assert.equal(await page.locator("#enter").textContent(), "Enter Cardboard");
   // Phone upright in portrait facing some compass heading: that heading becomes forward.

@@ -15,8 +15,11 @@ after(async () => {
 
 test("flat mode connects, decodes and displays ≥ 60 frames, reports latency", { timeout: 120000 }, async () => {
   const { page } = browser;
-  const resp = await page.goto(node.url);
+  const resp = await page.goto(node.page());
   assert.match(resp.headers()["content-security-policy"] ?? "", /script-src 'self'/, "node serves the page with its CSP");
+  // The page took the token from the fragment: gone from the address bar, kept for the tab.
+  assert.equal(page.url(), node.url, "the token is removed from the address bar");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("holocast.token")), node.token);
   await waitFor(page, () => { const s = window.holocast.stats(); return s.framesDecoded >= 60 && s.framesDisplayed >= 60; }, null, { what: "60 decoded and displayed frames", timeout: 90000 });
   const s = await stats(page);
   assert.equal(s.mode, "flat");
@@ -96,7 +99,9 @@ test("disconnect ends the session at the node; connect starts a new one; a dropp
   await waitFor(page, (id) => { const s = window.holocast.stats(); return s.state === "connected" && s.session && s.session.id !== id; }, id1, { what: "new session" });
   const id2 = (await stats(page)).session.id;
   // The node ends the session (as after a network drop): the client reconnects by itself.
-  const code = await page.evaluate(async (id) => (await fetch("v1/sessions/" + id, { method: "DELETE" })).status, id2);
+  const code = await page.evaluate(async (id) => (await fetch("v1/sessions/" + id, {
+    method: "DELETE", headers: { Authorization: "Bearer " + sessionStorage.getItem("holocast.token") },
+  })).status, id2);
   assert.ok(code >= 200 && code < 300, `DELETE ${code}`);
   await waitFor(page, (id) => { const s = window.holocast.stats(); return s.state === "connected" && s.session && s.session.id !== id; }, id2, { what: "automatic reconnect", timeout: 60000 });
   const shown = (await stats(page)).framesDisplayed;
@@ -119,15 +124,38 @@ test("signaling errors are shown readably", { timeout: 60000 }, async () => {
   const busy = await startNode(["--max-sessions", "1"]);
   const other = await launch();
   try {
-    await other.page.goto(busy.url);
+    await other.page.goto(busy.page());
     await waitFor(other.page, () => window.holocast.stats().state === "connected", null, { what: "first session" });
-    await page.goto(busy.url);
+    await page.goto(busy.page());
     await waitFor(page, () => /HTTP 503/.test(document.getElementById("message").textContent), null, { what: "503 message", timeout: 30000 });
     const text = await page.locator("#message").textContent();
     assert.match(text, /refused the session \(HTTP 503\)/);
   } finally {
     await other.close();
     await busy.stop();
+  }
+});
+
+test("without the token the page shows a readable unauthorized message", { timeout: 60000 }, async () => {
+  const b = await launch();
+  try {
+    // Opened without the fragment the node printed: no token at all.
+    await b.page.goto(node.url);
+    await waitFor(b.page, () => window.holocast.stats().state === "error", null, { what: "error state", timeout: 20000 });
+    const text = await b.page.locator("#message").textContent();
+    assert.match(text, /^Unauthorized: this render node needs an access token\. Open the URL the node printed at start \(it ends in #token=…\)\.$/);
+    assert.equal(await b.page.locator("#message").isVisible(), true);
+    // A wrong token says so (a new document: a fragment change alone would not reload the page).
+    await b.page.goto("about:blank");
+    await b.page.goto(node.url + "#token=not-the-right-token-0123456789");
+    await waitFor(b.page, () => window.holocast.stats().state === "error", null, { what: "error state", timeout: 20000 });
+    assert.match(await b.page.locator("#message").textContent(), /refused this page's access token \(invalid token\)/);
+    // Refusals are not retried.
+    await b.page.waitForTimeout(2500);
+    assert.equal((await stats(b.page)).state, "error");
+    assert.deepEqual(b.problems, []);
+  } finally {
+    await b.close();
   }
 });
 
@@ -143,7 +171,7 @@ test("a browser without the node's H.264 gets a clear message", { timeout: 60000
   } });
   const b = await noCodec;
   try {
-    await b.page.goto(node.url);
+    await b.page.goto(node.page());
     await waitFor(b.page, () => window.holocast.stats().state === "error", null, { what: "error state", timeout: 20000 });
     assert.match(await b.page.locator("#message").textContent(), /cannot decode H\.264/);
   } finally {

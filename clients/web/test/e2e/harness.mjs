@@ -2,6 +2,7 @@
 // process, headless Debian Chromium driven by playwright-core, and image
 // comparison of the client's composited frames.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,16 +15,24 @@ export const CHROMIUM_FLAGS = [
   "--autoplay-policy=no-user-gesture-required",
 ];
 
-/** Starts holocast-node on a free loopback port over plain HTTP. */
+/**
+ * Starts holocast-node on a free loopback port over plain HTTP, with an
+ * access token. Returns { url, token, page(query), log, stop }: url is the
+ * node's base URL (no token), page(query) the URL to open, with the token
+ * in its fragment as the node prints it.
+ */
 export async function startNode(extraArgs = []) {
   const bin = process.env.HOLOCAST_NODE_BIN;
   if (!bin) throw new Error("HOLOCAST_NODE_BIN must name a built cmd/holocast-node binary (clients/web/test.sh sets it)");
+  const token = randomBytes(24).toString("base64url");
+  // A fresh --cert-dir: the node never writes into the user's configuration.
+  const certDir = mkdtempSync(join(tmpdir(), "holocast-node-"));
   const args = ["--listen", "127.0.0.1:0", "--insecure-http", "--width", "640", "--height", "360", "--fps", "30",
-    "--max-width", "640", "--max-height", "360", "--log-level", "info", ...extraArgs];
+    "--max-width", "640", "--max-height", "360", "--log-level", "info", "--cert-dir", certDir, "--token", token, ...extraArgs];
   const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   proc.stderr.on("data", (d) => { log += d; });
-  const url = await new Promise((resolve, reject) => {
+  const printed = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error("render node did not start in 30 s:\n" + log)), 30000);
     let out = "";
     proc.stdout.on("data", (d) => {
@@ -33,11 +42,18 @@ export async function startNode(extraArgs = []) {
     });
     proc.on("exit", (code) => { clearTimeout(t); reject(new Error(`render node exited (${code}):\n${log}`)); });
   });
+  const [url, fragment] = printed.split("#");
+  if (fragment !== `token=${token}`) throw new Error(`the node printed ${printed}, not its URL with #token=<the token>`);
+  if (log.includes(token)) throw new Error("the node logged its token");
   return {
     url,
+    token,
+    page: (query = "") => url + query + "#token=" + token,
     log: () => log,
     async stop() {
       if (process.env.HOLOCAST_TEST_VERBOSE) console.log("[node log]\n" + log);
+      if (log.includes(token)) throw new Error("the node logged its token");
+      rmSync(certDir, { recursive: true, force: true });
       if (proc.exitCode !== null) return;
       const done = new Promise((r) => proc.on("exit", r));
       proc.kill("SIGTERM");

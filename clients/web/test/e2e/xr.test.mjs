@@ -21,7 +21,7 @@ const setPose = (page, q) => page.evaluate((q) => { window.__fakeXR.pose.orienta
 
 test("immersive-vr: the scripted viewer poses are sent and rendered, DeviceConfig from the views", { timeout: 120000 }, async () => {
   const { page } = browser;
-  await page.goto(node.url);
+  await page.goto(node.page());
   await waitFor(page, () => window.holocast.stats().state === "connected", null, { what: "connected" });
   assert.equal(await page.evaluate(() => window.holocast.setMode("immersive-vr")), "immersive-vr");
   assert.equal(await page.evaluate(() => window.__fakeXR.requested.mode), "immersive-vr");
