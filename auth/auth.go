@@ -189,7 +189,12 @@ func (a *Authenticator) verifyJWT(credential string) (Grant, error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrBadClaims):
-		return Grant{}, fmt.Errorf("%w", err)
+		// The signature verified and c holds the claims: say which cap,
+		// without the parser's prefix.
+		if verr := c.Validate(); verr != nil {
+			return Grant{}, verr
+		}
+		return Grant{}, ErrBadClaims
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		return Grant{}, fmt.Errorf("%w: exp is required", ErrBadClaims)
 	case errors.Is(err, jwt.ErrTokenExpired), errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):

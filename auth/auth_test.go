@@ -99,6 +99,14 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+func TestBadClaimsMessage(t *testing.T) {
+	a, _ := auth.New(auth.Config{JWTSecret: []byte(secret), Now: func() time.Time { return t0 }})
+	_, err := a.Verify(sign(t, jwt.SigningMethodHS256, []byte(secret), auth.Claims{RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: exp(time.Hour)}, MaxWidth: ptr(10)}))
+	if err == nil || err.Error() != "token claims invalid: max_width 10 below 64" {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestVerifyOneMethod(t *testing.T) {
 	key := []byte(secret)
 	jwtTok := sign(t, jwt.SigningMethodHS256, key, auth.Claims{RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
