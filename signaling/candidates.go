@@ -38,10 +38,10 @@ func filterCandidates(offer string, maxCandidates int, allowLoopback bool) (stri
 			forbidden++
 		}
 	}
-	switch {
-	case forbidden == 0:
+	switch forbidden {
+	case 0:
 		return offer, 0, nil
-	case forbidden == total:
+	case total:
 		return "", 0, fmt.Errorf("%w: all %d ICE candidates were refused, e.g. %s; a client must offer an address this node may reach", ErrForbiddenCandidates, total, first)
 	}
 	var b strings.Builder
