@@ -124,13 +124,20 @@ func TestHTTPServerCutsSlowClients(t *testing.T) {
 			t.Fatal(err)
 		}
 		began := time.Now()
-		resp := make(chan *http.Response, 1)
+		type response struct {
+			status int
+			body   string
+		}
+		resp := make(chan *response, 1)
 		go func() {
 			r, err := http.ReadResponse(bufio.NewReader(conn), nil)
 			if err != nil {
-				r = nil
+				resp <- nil
+				return
 			}
-			resp <- r
+			body, _ := io.ReadAll(r.Body)
+			_ = r.Body.Close()
+			resp <- &response{r.StatusCode, string(body)}
 		}()
 		// Drip a byte every 100 ms: 4000 bytes would take 400 s.
 		tick := time.NewTicker(100 * time.Millisecond)
@@ -144,10 +151,8 @@ func TestHTTPServerCutsSlowClients(t *testing.T) {
 				if r == nil {
 					t.Fatal("connection cut without a response")
 				}
-				body, _ := io.ReadAll(r.Body)
-				_ = r.Body.Close()
-				if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "timeout") {
-					t.Errorf("response %d %q, want 400 about the timeout", r.StatusCode, body)
+				if r.status != http.StatusBadRequest || !strings.Contains(r.body, "timeout") {
+					t.Errorf("response %d %q, want 400 about the timeout", r.status, r.body)
 				}
 				checkClosed(t, conn)
 				return
