@@ -328,6 +328,11 @@ func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling
 	return s, err
 }
 
+// Ready reports whether the node would take a new session now (nil), or
+// why not: an error wrapping signaling.ErrShuttingDown or
+// signaling.ErrSessionLimit.
+func (n *Node) Ready() error { return n.sig.Ready() }
+
 // Sessions returns the number of live sessions.
 func (n *Node) Sessions() int { return n.sig.Len() }
 

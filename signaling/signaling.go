@@ -420,6 +420,21 @@ func (s *Server) reserve(client string) (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
+// Ready reports whether a new session would be taken now: nil, or an
+// error wrapping ErrShuttingDown or ErrSessionLimit. (Per-client and
+// negotiation caps depend on the request and are not counted here.)
+func (s *Server) Ready() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return ErrShuttingDown
+	case s.opts.MaxSessions > 0 && len(s.sessions)+s.pending >= s.opts.MaxSessions:
+		return fmt.Errorf("%w (%d)", ErrSessionLimit, s.opts.MaxSessions)
+	}
+	return nil
+}
+
 // release undoes reserve for a session that was not created.
 func (s *Server) release(client string) {
 	s.mu.Lock()
