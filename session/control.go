@@ -83,6 +83,9 @@ func (s *Session) onControl(b []byte) {
 			s.latency.ObserveDisplayDelay(time.Duration(r.GetDisplayDelayUs()) * time.Microsecond)
 		}
 		s.latencyMu.Unlock()
+		if r.GetMotionToPhotonUs() > 0 && s.deps.OnClientReport != nil {
+			s.deps.OnClientReport(s, time.Duration(r.GetMotionToPhotonUs())*time.Microsecond)
+		}
 	case *holocastv1.ControlMessage_Ping:
 		s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_Pong{
 			Pong: &holocastv1.Pong{Id: msg.Ping.GetId(), TimeUs: msg.Ping.GetTimeUs()}}})

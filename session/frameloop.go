@@ -261,6 +261,12 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time) {
 	t := stageTimes{poseAge: a.poseAge, frame: frame.Timings, encode: encDur, send: s.cfg.Now().Sub(sendStart)}
 	s.recordFrame(au, t)
 	s.sendFrameInfo(fs.frameID, ts, a, frame, au, t)
+	if s.deps.OnFrame != nil {
+		s.deps.OnFrame(s, FrameStats{
+			HasPose: a.ok, PoseAge: t.poseAge, Queue: t.frame.Wait, Render: t.frame.Render, Convert: t.frame.Convert,
+			Encode: t.encode, Send: t.send, Bytes: len(au.Data), KeyFrame: au.KeyFrame,
+		})
+	}
 }
 
 // predict feeds the poses that arrived since the last frame to the

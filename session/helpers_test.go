@@ -544,6 +544,8 @@ type harnessOptions struct {
 	// answer, if set, changes the node's answer before the headset
 	// applies it (as a client that ignores what the node advertises).
 	answer func(string) string
+	// deps, if set, changes the session's Deps (hooks).
+	deps func(*Deps)
 }
 
 // harness is a Session connected to a headsetPeer over a virtual network.
@@ -595,6 +597,9 @@ func startSession(t testing.TB, o harnessOptions) *harness {
 	}
 	if o.bandwidth != nil {
 		deps.Bandwidth = func() BandwidthEstimator { return o.bandwidth }
+	}
+	if o.deps != nil {
+		o.deps(&deps)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/encoder"
@@ -106,6 +107,14 @@ type Deps struct {
 	Logger *slog.Logger
 	// OnClose, if set, is called once when the session has fully ended.
 	OnClose func(*Session)
+	// OnFrame, if set, is called by the frame loop after each frame it
+	// sent (node metrics). It runs on the frame loop: it must be cheap and
+	// never block.
+	OnFrame func(*Session, FrameStats)
+	// OnClientReport, if set, is called with the motion-to-photon latency
+	// of each ClientReport that carries one (node metrics). It runs on the
+	// control channel's callback: it must be cheap and never block.
+	OnClientReport func(s *Session, motionToPhoton time.Duration)
 }
 
 // BandwidthEstimator is what the frame loop needs of a congestion
@@ -375,6 +384,9 @@ func (s *Session) readRTCP() {
 		}
 		failed = 0
 		for _, p := range pkts {
+			if _, ok := p.(*rtcp.TransportLayerNack); ok {
+				s.stats.nacks.Add(1)
+			}
 			if isKeyFrameRequest(p) {
 				s.stats.keyFrameRequests.Add(1)
 				s.keyFrame.Store(true)

@@ -16,8 +16,12 @@ type Stats struct {
 	FrameErrors      uint64
 	BytesSent        uint64
 	KeyFrameRequests uint64
-	BadControl       uint64
-	ControlDropped   uint64
+	// NACKsReceived counts the receiver's generic NACK packets (RTCP
+	// transport-layer feedback); pion's NACK responder resends what they
+	// name.
+	NACKsReceived  uint64
+	BadControl     uint64
+	ControlDropped uint64
 	// RTCPErrors counts RTCP reads that failed, e.g. on a packet that does
 	// not parse; the session keeps reading.
 	RTCPErrors uint64
@@ -50,6 +54,7 @@ type Stats struct {
 type counters struct {
 	framesSent, keyFrames, skippedTicks, frameErrors, bytesSent atomic.Uint64
 	keyFrameRequests, badControl, controlDropped, rtcpErrors    atomic.Uint64
+	nacks                                                       atomic.Uint64
 	rttUS, bitRate                                              atomic.Int64
 	bitRateChanges                                              atomic.Uint64
 	lastPoseLog                                                 atomic.Int64
@@ -74,7 +79,8 @@ func (s *Session) Stats() Stats {
 	return Stats{
 		FramesSent: c.framesSent.Load(), KeyFrames: c.keyFrames.Load(), SkippedTicks: c.skippedTicks.Load(),
 		FrameErrors: c.frameErrors.Load(), BytesSent: c.bytesSent.Load(), KeyFrameRequests: c.keyFrameRequests.Load(),
-		BadControl: c.badControl.Load(), ControlDropped: c.controlDropped.Load(), RTCPErrors: c.rtcpErrors.Load(),
+		NACKsReceived: c.nacks.Load(),
+		BadControl:    c.badControl.Load(), ControlDropped: c.controlDropped.Load(), RTCPErrors: c.rtcpErrors.Load(),
 		RTT:     time.Duration(c.rttUS.Load()) * time.Microsecond,
 		BitRate: int(c.bitRate.Load()), BitRateChanges: c.bitRateChanges.Load(),
 		Intake:           s.intake.Stats(),
@@ -82,4 +88,22 @@ func (s *Session) Stats() Stats {
 		PosesRateLimited: c.posesRateLimited.Load(), ControlRateLimited: c.controlRateLimited.Load(),
 		PipelineRebuilds: c.pipelineRebuilds.Load(), DeviceConfigsSuperseded: c.deviceConfigsSuperseded.Load(),
 	}
+}
+
+// FrameStats is one sent frame as the frame loop reports it to
+// Deps.OnFrame.
+type FrameStats struct {
+	// HasPose says whether the frame was rendered for a client pose;
+	// without one PoseAge is zero.
+	HasPose bool
+	// PoseAge is from the newest pose's arrival to the frame's start.
+	PoseAge time.Duration
+	// Queue is the wait for a shared render worker; Render (GL draw and
+	// readback), Convert (RGBA→I420), Encode and Send (RTP packetising
+	// and writing) are the stages' durations.
+	Queue, Render, Convert, Encode, Send time.Duration
+	// Bytes is the size of the encoded access unit.
+	Bytes int
+	// KeyFrame says whether the frame is a key frame.
+	KeyFrame bool
 }
