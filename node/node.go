@@ -329,8 +329,8 @@ func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling
 }
 
 // Ready reports whether the node would take a new session now (nil), or
-// why not: an error wrapping signaling.ErrShuttingDown or
-// signaling.ErrSessionLimit.
+// why not: an error wrapping signaling.ErrShuttingDown,
+// signaling.ErrDraining (see Drain) or signaling.ErrSessionLimit.
 func (n *Node) Ready() error { return n.sig.Ready() }
 
 // Sessions returns the number of live sessions.
@@ -343,15 +343,14 @@ func (n *Node) RendererName() string { return n.cfg.Renderers.Name() }
 // EncoderName names the H.264 back-end the node encodes with.
 func (n *Node) EncoderName() string { return n.cfg.Encoders.Name }
 
-// Handler serves the signaling endpoints and, at "/", the browser client.
+// Handler serves the signaling endpoints, GET /healthz (HealthzHandler),
+// GET /readyz (ReadyzHandler) and, at "/", the browser client.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(signaling.SessionsPath, n.sig.Handler())
 	mux.Handle(signaling.SessionsPath+"/", n.sig.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "ok sessions=%d\n", n.sig.Len())
-	})
+	mux.Handle("GET /healthz", n.HealthzHandler())
+	mux.Handle("GET /readyz", n.ReadyzHandler())
 	if n.cfg.Static != nil {
 		files := securityHeaders(http.FileServerFS(n.cfg.Static))
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -114,6 +114,12 @@ func (s *Session) sendSessionInfo() {
 	}}})
 }
 
+// Notice sends text to the client in a Notice on the control channel, if
+// it has one open; like every control message it is not queued behind a
+// backed-up channel (see Stats.ControlDropped). The node uses it to say
+// that it is draining.
+func (s *Session) Notice(text string) { s.notice(text) }
+
 func (s *Session) notice(text string) {
 	s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_Notice{Notice: &holocastv1.Notice{Message: text}}})
 }

@@ -31,6 +31,9 @@ var (
 var (
 	// ErrShuttingDown means the node is closing (503).
 	ErrShuttingDown = errors.New("node is shutting down")
+	// ErrDraining means the node is draining (Server.Drain): it takes no
+	// new session while its live ones run to their end (503).
+	ErrDraining = errors.New("node is draining")
 	// ErrSessionLimit means the node's session cap is reached (503).
 	ErrSessionLimit = errors.New("session limit reached")
 	// ErrClientLimit means the client's address holds as many sessions as

@@ -46,7 +46,7 @@ const (
 
 // Retry-After values, in seconds, of the refusals that may pass.
 const (
-	retryAfterFull        = 5 // session cap, per-client cap
+	retryAfterFull        = 5 // session cap, per-client cap, draining, shutting down
 	retryAfterNegotiating = 2 // a negotiation takes about a second
 )
 
@@ -145,6 +145,8 @@ type Server struct {
 	pending   int            // sessions being negotiated, counted against the caps
 	perClient map[string]int // live and pending sessions per clientKey
 	closed    bool
+	draining  bool
+	drained   chan struct{} // closed once draining with no session live or pending
 }
 
 // NewServer returns a Server that creates sessions with f. An entry of
@@ -166,7 +168,7 @@ func NewServer(f Factory, opts Options) (*Server, error) {
 	}
 	return &Server{
 		factory: f, opts: opts, cors: c, log: log.With("component", "signaling"),
-		sessions: map[string]entry{}, perClient: map[string]int{},
+		sessions: map[string]entry{}, perClient: map[string]int{}, drained: make(chan struct{}),
 	}, nil
 }
 
@@ -204,6 +206,37 @@ func (s *Server) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.sessions)
+}
+
+// Drain stops taking sessions: Ready and every later POST answer an error
+// wrapping ErrDraining (503 with Retry-After), and a session still being
+// negotiated is refused the same way when its negotiation ends. Live
+// sessions go on until they end or Close ends them. Drain returns the
+// sessions live now and a channel that is closed once no session is live
+// or being negotiated. Calling it again returns the same channel.
+func (s *Server) Drain() ([]Session, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.draining = true
+	live := make([]Session, 0, len(s.sessions))
+	for _, e := range s.sessions {
+		live = append(live, e.sess)
+	}
+	s.checkDrained()
+	return live, s.drained
+}
+
+// checkDrained closes s.drained once the server is draining and holds no
+// session, live or pending; s.mu must be held.
+func (s *Server) checkDrained() {
+	if !s.draining || len(s.sessions) > 0 || s.pending > 0 {
+		return
+	}
+	select {
+	case <-s.drained:
+	default:
+		close(s.drained)
+	}
 }
 
 // Close ends every session and waits for them. Later requests get 503.
@@ -384,9 +417,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusInternalServerError, "cannot create session: "+err.Error())
 		return
 	}
-	if !s.register(id, entry{sess: sess, client: client, cred: auth.Fingerprint(cred)}) {
+	if err := s.register(id, entry{sess: sess, client: client, cred: auth.Fingerprint(cred)}); err != nil {
 		_ = sess.Close()
-		httpError(w, http.StatusServiceUnavailable, ErrShuttingDown.Error())
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterFull))
+		s.refuse(w, r, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	s.log.Info("session created", "session", id, "remote", r.RemoteAddr, "subject", grant.Subject)
@@ -397,8 +431,8 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 }
 
 // reserve counts a new session against the caps, in this order: the node
-// is shutting down, the session cap, the client's cap, the negotiation
-// cap. It returns the new session's identifier.
+// is shutting down or draining, the session cap, the client's cap, the
+// negotiation cap. It returns the new session's identifier.
 func (s *Server) reserve(client string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -406,6 +440,8 @@ func (s *Server) reserve(client string) (string, error) {
 	switch {
 	case s.closed:
 		return "", ErrShuttingDown
+	case s.draining:
+		return "", ErrDraining
 	case o.MaxSessions > 0 && len(s.sessions)+s.pending >= o.MaxSessions:
 		return "", fmt.Errorf("%w (%d); try again later", ErrSessionLimit, o.MaxSessions)
 	case o.MaxSessionsPerClient > 0 && s.perClient[client] >= o.MaxSessionsPerClient:
@@ -421,14 +457,17 @@ func (s *Server) reserve(client string) (string, error) {
 }
 
 // Ready reports whether a new session would be taken now: nil, or an
-// error wrapping ErrShuttingDown or ErrSessionLimit. (Per-client and
-// negotiation caps depend on the request and are not counted here.)
+// error wrapping ErrShuttingDown, ErrDraining or ErrSessionLimit.
+// (Per-client and negotiation caps depend on the request and are not
+// counted here.)
 func (s *Server) Ready() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.closed:
 		return ErrShuttingDown
+	case s.draining:
+		return ErrDraining
 	case s.opts.MaxSessions > 0 && len(s.sessions)+s.pending >= s.opts.MaxSessions:
 		return fmt.Errorf("%w (%d)", ErrSessionLimit, s.opts.MaxSessions)
 	}
@@ -441,6 +480,7 @@ func (s *Server) release(client string) {
 	defer s.mu.Unlock()
 	s.pending--
 	s.dropClient(client)
+	s.checkDrained()
 }
 
 // dropClient decrements a client's count; s.mu must be held.
@@ -450,13 +490,20 @@ func (s *Server) dropClient(client string) {
 	}
 }
 
-func (s *Server) register(id string, e entry) bool {
+// register makes a negotiated session live, unless the server was closed
+// or began to drain meanwhile: then it returns ErrShuttingDown or
+// ErrDraining and the caller ends the session.
+func (s *Server) register(id string, e entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending--
-	if s.closed {
+	if s.closed || s.draining {
 		s.dropClient(e.client)
-		return false
+		s.checkDrained()
+		if s.closed {
+			return ErrShuttingDown
+		}
+		return ErrDraining
 	}
 	s.sessions[id] = e
 	s.wg.Add(1)
@@ -466,8 +513,9 @@ func (s *Server) register(id string, e entry) bool {
 		s.mu.Lock()
 		delete(s.sessions, id)
 		s.dropClient(e.client)
+		s.checkDrained()
 		s.mu.Unlock()
 		s.log.Info("session removed", "session", id)
 	}()
-	return true
+	return nil
 }

@@ -13,11 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -68,6 +66,7 @@ func run(args []string) error {
 		natIPs      = fs.String("nat-ip", "", "comma-separated public `IPs` to announce as ICE host candidates (node behind 1:1 NAT)")
 		udpPorts    = fs.String("udp-ports", "", "ICE UDP port `range` MIN-MAX (default: ephemeral)")
 		logLevel    = fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+		drainFor    = fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long running sessions may go on (taking no new ones) before they are ended; ends sooner when the last one ends (0 = end them at once; a second signal also does)")
 		iceServers  listFlag
 		iceUser     = fs.String("ice-username", "", "username for TURN servers in --ice-server")
 		iceCred     = fs.String("ice-credential", "", "credential for TURN servers in --ice-server")
@@ -101,8 +100,8 @@ func run(args []string) error {
 	if err := lim.apply(&cfg); err != nil {
 		return err
 	}
-	if *fps <= 0 || *bitrate <= 0 || *maxSessions < 0 {
-		return errors.New("--fps and --bitrate must be positive, --max-sessions not negative")
+	if *fps <= 0 || *bitrate <= 0 || *maxSessions < 0 || *drainFor < 0 {
+		return errors.New("--fps and --bitrate must be positive, --max-sessions and --drain-timeout not negative")
 	}
 	for _, u := range iceServers {
 		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: []string{u}, Username: *iceUser, Credential: *iceCred})
@@ -152,7 +151,7 @@ func run(args []string) error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, again, stop := watchSignals()
 	defer stop()
 	n, err := node.New(ctx, cfg)
 	if err != nil {
@@ -171,10 +170,16 @@ func run(args []string) error {
 
 	select {
 	case <-ctx.Done():
+		// Drain: new sessions get 503 and /readyz 503 while the running
+		// ones go on, up to --drain-timeout; a second signal cuts it short.
+		log.Info("draining", "timeout", *drainFor)
+		if n.Drain(again, *drainFor) != nil {
+			err = errCutShort
+		}
 		log.Info("shutting down")
 	case err = <-errc:
 	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	shutCtx, cancel := context.WithTimeout(again, 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutCtx)
 	return errors.Join(err, n.Close())

@@ -41,6 +41,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{[]string{"--log-level", "loud", "--listen", "127.0.0.1:0"}, "--log-level"},
 		{[]string{"--udp-ports", "9-1", "--listen", "127.0.0.1:0"}, "--udp-ports"},
 		{[]string{"--fps", "0", "--listen", "127.0.0.1:0"}, "positive"},
+		{[]string{"--drain-timeout", "-1s", "--listen", "127.0.0.1:0"}, "--drain-timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
