@@ -20,6 +20,7 @@ import (
 
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/encoder/builtin"
+	"github.com/holocast/holocast/metrics"
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
@@ -123,6 +124,10 @@ type Config struct {
 	Static fs.FS
 	// Logger receives all logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Metrics, if set, counts the node's sessions, frames, poses and
+	// stage times (package metrics; MetricsHandler serves them); nil
+	// means no metrics.
+	Metrics *metrics.Metrics
 	// SettingEngine, if set, is applied last to the WebRTC setting engine
 	// every session's peer connection is built from. holocast-bench uses it
 	// to run ICE and media over pion's virtual network
@@ -208,6 +213,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		MaxSessions: cfg.MaxSessions, Auth: cfg.Auth, AllowedOrigins: cfg.AllowedOrigins,
 		MaxCandidates: cfg.MaxCandidates, AllowLoopbackCandidates: cfg.AllowLoopbackCandidates,
 		MaxNegotiations: cfg.MaxNegotiations, MaxSessionsPerClient: cfg.MaxSessionsPerClient, Logger: cfg.Logger,
+		OnResult: metricsResult(cfg.Metrics),
 	}); err != nil {
 		if n.workers != nil {
 			_ = n.workers.Close()
@@ -303,12 +309,7 @@ func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling
 		return nil, err
 	}
 	out, lim := grantedOutput(n.cfg, req.Grant)
-	s, err := session.New(ctx, req.Offer, session.Config{
-		ID: req.ID, Output: out, Limits: lim, MaxDuration: grantedDuration(n.cfg.MaxSessionDuration, req.Grant), BitRate: n.cfg.BitRate, MinBitRate: min(MinBitRate, n.cfg.BitRate),
-		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.cfg.ICEServers,
-		IdleTimeout: n.cfg.IdleTimeout, PoseRate: n.cfg.PoseRate, ControlRate: n.cfg.ControlRate,
-		MaxRejectedChannels: n.cfg.MaxRejectedChannels, RebuildInterval: n.cfg.RebuildInterval, MaxMessageSize: n.cfg.MaxMessageSize,
-	}, session.Deps{
+	deps := session.Deps{
 		API: api,
 		Bandwidth: func() session.BandwidthEstimator {
 			select {
@@ -321,7 +322,17 @@ func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling
 		Renderers: n.cfg.Renderers,
 		Encoders:  n.cfg.Encoders,
 		Logger:    n.cfg.Logger,
-	})
+	}
+	obs := observe(n.cfg.Metrics, &deps)
+	s, err := session.New(ctx, req.Offer, session.Config{
+		ID: req.ID, Output: out, Limits: lim, MaxDuration: grantedDuration(n.cfg.MaxSessionDuration, req.Grant), BitRate: n.cfg.BitRate, MinBitRate: min(MinBitRate, n.cfg.BitRate),
+		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.cfg.ICEServers,
+		IdleTimeout: n.cfg.IdleTimeout, PoseRate: n.cfg.PoseRate, ControlRate: n.cfg.ControlRate,
+		MaxRejectedChannels: n.cfg.MaxRejectedChannels, RebuildInterval: n.cfg.RebuildInterval, MaxMessageSize: n.cfg.MaxMessageSize,
+	}, deps)
+	if err == nil && obs != nil {
+		obs.Started()
+	}
 	if errors.Is(err, session.ErrBadOffer) {
 		return nil, fmt.Errorf("%w: %w", signaling.ErrBadOffer, err)
 	}

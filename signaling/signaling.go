@@ -123,6 +123,10 @@ type Options struct {
 	MaxSessionsPerClient int
 	// Logger receives logs; nil means slog.Default().
 	Logger *slog.Logger
+	// OnResult, if set, is called once for every session request (POST)
+	// with its result: ResultCreated or the reason it was refused (the
+	// Result constants; metrics). It must be cheap and never block.
+	OnResult func(result string)
 }
 
 // entry is a live session in the registry.
@@ -360,15 +364,18 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	grant, cred, ok := s.authenticate(w, r)
 	if !ok {
+		s.result(ResultUnauthorized)
 		return
 	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "application/sdp" {
+		s.result(ResultBadRequest)
 		s.refuse(w, r, http.StatusUnsupportedMediaType, "Content-Type must be application/sdp")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxOfferSize))
 	if err != nil {
+		s.result(ResultBadRequest)
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			s.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("offer larger than %d bytes", MaxOfferSize))
@@ -379,11 +386,13 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	offer := string(body)
 	if err := checkOffer(offer); err != nil {
+		s.result(ResultBadOffer)
 		s.refuse(w, r, http.StatusBadRequest, "bad offer: "+err.Error())
 		return
 	}
 	offer, removed, err := filterCandidates(offer, s.opts.MaxCandidates, s.opts.AllowLoopbackCandidates)
 	if err != nil {
+		s.result(ResultBadOffer)
 		s.refuse(w, r, http.StatusBadRequest, "bad offer: "+err.Error())
 		return
 	}
@@ -393,6 +402,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	client := clientKey(r.RemoteAddr)
 	id, err := s.reserve(client)
 	if err != nil {
+		s.result(refusalResult(err))
 		code, retry := http.StatusServiceUnavailable, retryAfterFull
 		switch {
 		case errors.Is(err, ErrClientLimit):
@@ -409,6 +419,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.factory(ctx, Request{ID: id, Offer: offer, Grant: grant, RemoteAddr: r.RemoteAddr})
 	if err != nil {
 		s.release(client)
+		s.result(refusalResult(err))
 		if errors.Is(err, ErrBadOffer) {
 			s.refuse(w, r, http.StatusBadRequest, err.Error())
 			return
@@ -419,10 +430,12 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.register(id, entry{sess: sess, client: client, cred: auth.Fingerprint(cred)}); err != nil {
 		_ = sess.Close()
+		s.result(refusalResult(err))
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterFull))
 		s.refuse(w, r, http.StatusServiceUnavailable, err.Error())
 		return
 	}
+	s.result(ResultCreated)
 	s.log.Info("session created", "session", id, "remote", r.RemoteAddr, "subject", grant.Subject)
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", SessionsPath+"/"+id)

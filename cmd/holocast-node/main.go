@@ -22,6 +22,7 @@ import (
 
 	"github.com/holocast/holocast/clients/web"
 	"github.com/holocast/holocast/encoder/builtin"
+	"github.com/holocast/holocast/metrics"
 	"github.com/holocast/holocast/node"
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/render"
@@ -70,6 +71,7 @@ func run(args []string) error {
 		iceServers  listFlag
 		iceUser     = fs.String("ice-username", "", "username for TURN servers in --ice-server")
 		iceCred     = fs.String("ice-credential", "", "credential for TURN servers in --ice-server")
+		metricsAddr = fs.String("metrics-listen", defaultMetricsListen, "`address` to serve Prometheus metrics (/metrics), /healthz and /readyz on, in plain HTTP without authentication; empty disables")
 	)
 	fs.Var(&iceServers, "ice-server", "STUN/TURN `URL` for ICE, e.g. stun:stun.example.org:3478 (repeatable)")
 	lim := addLimitFlags(fs)
@@ -150,13 +152,27 @@ func run(args []string) error {
 		_ = ln.Close()
 		return err
 	}
+	mln, err := listenMetrics(*metricsAddr)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if mln != nil {
+		cfg.Metrics = metrics.New()
+	}
 
 	ctx, again, stop := watchSignals()
 	defer stop()
 	n, err := node.New(ctx, cfg)
 	if err != nil {
 		_ = ln.Close()
+		if mln != nil {
+			_ = mln.Close()
+		}
 		return err
+	}
+	if mln != nil {
+		defer serveMetrics(mln, n, log)() // shut down last, after the node: /readyz answers until the end
 	}
 	srv := newHTTPServer(n.Handler(), log, lim)
 	errc := make(chan error, 1)

@@ -28,7 +28,9 @@ export async function startNode(extraArgs = []) {
   // A fresh --cert-dir: the node never writes into the user's configuration.
   const certDir = mkdtempSync(join(tmpdir(), "holocast-node-"));
   const args = ["--listen", "127.0.0.1:0", "--insecure-http", "--width", "640", "--height", "360", "--fps", "30",
-    "--max-width", "640", "--max-height", "360", "--log-level", "info", "--cert-dir", certDir, "--token", token, ...extraArgs];
+    "--max-width", "640", "--max-height", "360", "--log-level", "info", "--cert-dir", certDir, "--token", token,
+    // No metrics listener: its fixed default port would collide between nodes that run at once.
+    "--metrics-listen", "", ...extraArgs];
   const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   proc.stderr.on("data", (d) => { log += d; });
