@@ -264,3 +264,64 @@ func TestMetricsHealthReady(t *testing.T) {
 		t.Errorf("/healthz after Close: %d %q", code, body)
 	}
 }
+
+// TestMetricsDrain: while the node drains, its metrics listener's /readyz
+// says so and a refused session is counted as draining; after the drain,
+// as shutting down; the drained session leaves nothing active.
+func TestMetricsDrain(t *testing.T) {
+	m := metrics.New()
+	n, url := startNode(t, node.Config{Width: 160, Height: 90, Metrics: m})
+	msrv := httptest.NewServer(n.MetricsHandler())
+	t.Cleanup(msrv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := dial(t, ctx, url, headset.Options{})
+
+	drained := make(chan error, 1)
+	go func() { drained <- n.Drain(ctx, 20*time.Second) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := getURL(t, msrv.URL+"/readyz")
+		if code == http.StatusServiceUnavailable && strings.Contains(body, "draining") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz did not report the drain: %d %q", code, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := headset.Dial(ctx, url, headset.Options{}); err == nil {
+		t.Fatal("a session was taken while draining")
+	}
+	_ = c.Close(ctx) // the last session ends: the drain is over
+	if err := <-drained; err != nil {
+		t.Fatalf("Drain: %v", err)
+	}
+	if _, err := headset.Dial(ctx, url, headset.Options{}); err == nil {
+		t.Fatal("a session was taken after the drain")
+	}
+	// Deps.OnClose runs just after the session's Done, which ended the
+	// drain: wait for it.
+	var fams map[string]*dto.MetricFamily
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		fams = scrape(t, msrv.URL+"/metrics")
+		if metric(t, fams, "holocast_sessions_ended_total") == 1 || time.Now().After(end) {
+			break
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"holocast_sessions_rejected_total", []string{"reason", "draining"}, 1},
+		{"holocast_sessions_rejected_total", []string{"reason", "shutting_down"}, 1},
+		{"holocast_sessions_created_total", nil, 1},
+		{"holocast_sessions_ended_total", nil, 1},
+		{"holocast_sessions_active", nil, 0},
+	} {
+		if got := metric(t, fams, c.name, c.labels...); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+}
