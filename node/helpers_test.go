@@ -2,7 +2,9 @@ package node_test
 
 import (
 	"context"
+	"io"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -94,4 +96,16 @@ func maxDur(d []time.Duration) time.Duration {
 		m = max(m, x)
 	}
 	return m
+}
+
+// get answers a GET on url with its status code and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

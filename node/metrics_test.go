@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -71,18 +70,6 @@ next:
 	}
 	t.Fatalf("no sample of %s with labels %v", name, labels)
 	return 0
-}
-
-// getURL answers a GET on url with its status code and body.
-func getURL(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // TestMetrics runs a headset against a node with metrics for about a
@@ -238,29 +225,29 @@ func TestMetricsHealthReady(t *testing.T) {
 	srv := httptest.NewServer(n.MetricsHandler())
 	t.Cleanup(srv.Close)
 
-	if code, body := getURL(t, srv.URL+"/healthz"); code != http.StatusOK {
+	if code, body := get(t, srv.URL+"/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz: %d %q", code, body)
 	}
-	if code, body := getURL(t, srv.URL+"/readyz"); code != http.StatusOK {
+	if code, body := get(t, srv.URL+"/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz with no session: %d %q, want 200", code, body)
 	}
-	if code, _ := getURL(t, srv.URL+"/metrics"); code != http.StatusNotFound {
+	if code, _ := get(t, srv.URL+"/metrics"); code != http.StatusNotFound {
 		t.Errorf("/metrics without Config.Metrics: %d, want 404", code)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := dial(t, ctx, url, headset.Options{})
-	if code, body := getURL(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "session limit") {
+	if code, body := get(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "session limit") {
 		t.Errorf("/readyz at the session cap: %d %q, want 503 saying session limit", code, body)
 	}
 	_ = c.Close(ctx)
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if code, body := getURL(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "shutting down") {
+	if code, body := get(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "shutting down") {
 		t.Errorf("/readyz after Close: %d %q, want 503 saying shutting down", code, body)
 	}
-	if code, body := getURL(t, srv.URL+"/healthz"); code != http.StatusOK {
+	if code, body := get(t, srv.URL+"/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz after Close: %d %q", code, body)
 	}
 }
@@ -281,7 +268,7 @@ func TestMetricsDrain(t *testing.T) {
 	go func() { drained <- n.Drain(ctx, 20*time.Second) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		code, body := getURL(t, msrv.URL+"/readyz")
+		code, body := get(t, msrv.URL+"/readyz")
 		if code == http.StatusServiceUnavailable && strings.Contains(body, "draining") {
 			break
 		}
