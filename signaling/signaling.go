@@ -449,14 +449,11 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 func (s *Server) reserve(client string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.readyLocked(); err != nil {
+		return "", err
+	}
 	o := &s.opts
 	switch {
-	case s.closed:
-		return "", ErrShuttingDown
-	case s.draining:
-		return "", ErrDraining
-	case o.MaxSessions > 0 && len(s.sessions)+s.pending >= o.MaxSessions:
-		return "", fmt.Errorf("%w (%d); try again later", ErrSessionLimit, o.MaxSessions)
 	case o.MaxSessionsPerClient > 0 && s.perClient[client] >= o.MaxSessionsPerClient:
 		return "", fmt.Errorf("%w (%d from one address); end one first", ErrClientLimit, o.MaxSessionsPerClient)
 	case o.MaxNegotiations > 0 && s.pending >= o.MaxNegotiations:
@@ -476,13 +473,18 @@ func (s *Server) reserve(client string) (string, error) {
 func (s *Server) Ready() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.readyLocked()
+}
+
+// readyLocked is Ready with s.mu held; reserve checks it first.
+func (s *Server) readyLocked() error {
 	switch {
 	case s.closed:
 		return ErrShuttingDown
 	case s.draining:
 		return ErrDraining
 	case s.opts.MaxSessions > 0 && len(s.sessions)+s.pending >= s.opts.MaxSessions:
-		return fmt.Errorf("%w (%d)", ErrSessionLimit, s.opts.MaxSessions)
+		return fmt.Errorf("%w (%d); try again later", ErrSessionLimit, s.opts.MaxSessions)
 	}
 	return nil
 }
