@@ -32,7 +32,7 @@ func bareSession(t testing.TB, now func() time.Time) *Session {
 		intake: pose.NewIntake(pose.WithNow(now)), predictor: pred, latency: pose.NewLatencyEstimator(pose.WithNow(now)),
 		start: now(), output: cfg.Output, rendering: cfg.Output, ending: make(chan struct{}),
 	}
-	s.poseIn, s.controlIn = newBucket(cfg.PoseRate, s.start), newBucket(cfg.ControlRate, s.start)
+	s.poseIn, s.controlIn = newBucket(cfg.PoseRate), newBucket(cfg.ControlRate)
 	return s
 }
 
@@ -100,10 +100,10 @@ func TestBucket(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newBucket(tt.rate, t0)
+			b := newBucket(tt.rate)
 			n := 0
 			for _, d := range tt.at {
-				if b.allow(t0.Add(d)) {
+				if b.AllowN(t0.Add(d), 1) {
 					n++
 				}
 			}

@@ -2,11 +2,11 @@ package session
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/holocast/holocast/proto/wire"
 )
@@ -57,31 +57,10 @@ func (r Rate) orDefault(def Rate, what string) (Rate, error) {
 	return r, nil
 }
 
-// bucket is a token bucket on a given clock.
-type bucket struct {
-	mu     sync.Mutex
-	rate   Rate
-	tokens float64
-	last   time.Time
-}
-
-func newBucket(r Rate, now time.Time) *bucket {
-	return &bucket{rate: r, tokens: float64(r.Burst), last: now}
-}
-
-// allow takes a token if there is one.
-func (b *bucket) allow(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if d := now.Sub(b.last); d > 0 {
-		b.tokens = min(float64(b.rate.Burst), b.tokens+d.Seconds()*b.rate.PerSecond)
-		b.last = now
-	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+// newBucket returns a full token bucket for r: golang.org/x/time/rate's
+// limiter, asked with the session's clock (AllowN(now, 1)).
+func newBucket(r Rate) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(r.PerSecond), r.Burst)
 }
 
 // every reports whether at least d has passed since the time stored in
@@ -134,7 +113,7 @@ func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
 				return
 			}
 			now := s.cfg.Now()
-			if !s.controlIn.allow(now) {
+			if !s.controlIn.AllowN(now, 1) {
 				n := s.stats.controlRateLimited.Add(1)
 				s.rateLimited(&s.stats.lastControlLimit, now, "control", s.cfg.ControlRate, n)
 				return
@@ -187,7 +166,7 @@ func (s *Session) oversize(label string, b []byte) bool {
 // onPose takes one datagram from the pose channel, within Config.PoseRate.
 func (s *Session) onPose(b []byte) {
 	now := s.cfg.Now()
-	if !s.poseIn.allow(now) {
+	if !s.poseIn.AllowN(now, 1) {
 		n := s.stats.posesRateLimited.Add(1)
 		s.rateLimited(&s.stats.lastPoseLimit, now, "pose", s.cfg.PoseRate, n)
 		return

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/pose"
@@ -156,7 +157,7 @@ type Session struct {
 
 	// Limits.
 	havePose, haveControl atomic.Bool
-	poseIn, controlIn     *bucket
+	poseIn, controlIn     *rate.Limiter
 	lastPose              atomic.Int64 // Unix ns of the newest accepted pose (or the pose channel's opening); 0 before
 	endErr                atomic.Pointer[error]
 	ending                chan struct{} // closed by endWith
@@ -205,7 +206,7 @@ func New(ctx context.Context, offer string, cfg Config, deps Deps) (*Session, er
 		output:    cfg.Output,
 		rendering: cfg.Output,
 	}
-	s.poseIn, s.controlIn = newBucket(cfg.PoseRate, s.start), newBucket(cfg.ControlRate, s.start)
+	s.poseIn, s.controlIn = newBucket(cfg.PoseRate), newBucket(cfg.ControlRate)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.negotiate(ctx, offer); err != nil {
 		s.cancel()
