@@ -12,7 +12,7 @@ bash scripts/install-deps.sh --test
 
 echo "== generated protobuf code is current"
 make -s proto >/dev/null
-git diff --exit-code -- proto/holocastv1/ || { echo "proto/: generated code differs from proto/holocast.proto; run make proto and commit" >&2; exit 1; }
+git diff --exit-code -- proto/holocastv1/ proto/fleetv1/ || { echo "proto/: generated code differs from proto/holocast.proto or proto/fleet.proto; run make proto and commit" >&2; exit 1; }
 
 echo "== go.mod and go.sum are tidy"
 go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit" >&2; exit 1; }
