@@ -273,11 +273,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, msg st
 	httpError(w, code, msg)
 }
 
-func (s *Server) options(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", "POST, DELETE, PATCH, OPTIONS")
-	w.Header().Set("Accept-Post", "application/sdp")
-	w.WriteHeader(http.StatusNoContent)
-}
+func (s *Server) options(w http.ResponseWriter, r *http.Request) { Preflight(w, r) }
 
 // authenticate checks the request's bearer credential. It returns the
 // grant and the credential, or answers 401 and returns ok false. Without
@@ -293,25 +289,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (g auth.Gr
 	if err == nil {
 		return g, cred, true
 	}
-	// RFC 6750 §3: no error code when no credential came.
-	challenge := `Bearer realm="holocast"`
-	var msg string
-	switch {
-	case errors.Is(err, auth.ErrNoCredential):
-		msg = "unauthorized: this render node needs an access token (Authorization: Bearer TOKEN); open the URL the node printed at start, which carries it after #token="
-	case errors.Is(err, auth.ErrMalformedHeader):
-		challenge += `, error="invalid_request"`
-		msg = "unauthorized: " + err.Error()
-	case errors.Is(err, auth.ErrExpired):
-		challenge += `, error="invalid_token", error_description="token expired"`
-		msg = "unauthorized: token expired or not yet valid"
-	case errors.Is(err, auth.ErrBadClaims):
-		challenge += `, error="invalid_token", error_description="bad claims"`
-		msg = "unauthorized: " + err.Error()
-	default:
-		challenge += `, error="invalid_token"`
-		msg = "unauthorized: invalid token"
-	}
+	challenge, msg := Unauthorized(err)
 	w.Header().Set("WWW-Authenticate", challenge)
 	s.refuse(w, r, http.StatusUnauthorized, msg)
 	return auth.Grant{}, "", false
@@ -384,59 +362,19 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusBadRequest, "reading offer: "+err.Error())
 		return
 	}
-	offer := string(body)
-	if err := checkOffer(offer); err != nil {
-		s.result(ResultBadOffer)
-		s.refuse(w, r, http.StatusBadRequest, "bad offer: "+err.Error())
-		return
-	}
-	offer, removed, err := filterCandidates(offer, s.opts.MaxCandidates, s.opts.AllowLoopbackCandidates)
+	id, sess, err := s.open(r.Context(), string(body), grant, auth.Fingerprint(cred), r.RemoteAddr)
 	if err != nil {
-		s.result(ResultBadOffer)
-		s.refuse(w, r, http.StatusBadRequest, "bad offer: "+err.Error())
-		return
-	}
-	if removed > 0 {
-		s.log.Info("removed forbidden ICE candidates from an offer", "count", removed, "remote", r.RemoteAddr)
-	}
-	client := clientKey(r.RemoteAddr)
-	id, err := s.reserve(client)
-	if err != nil {
-		s.result(refusalResult(err))
-		code, retry := http.StatusServiceUnavailable, retryAfterFull
-		switch {
-		case errors.Is(err, ErrClientLimit):
-			code = http.StatusTooManyRequests
-		case errors.Is(err, ErrNegotiationLimit):
-			retry = retryAfterNegotiating
+		if retry := RetryAfter(err); retry > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
 		}
-		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		code := StatusCode(err)
+		if code == http.StatusInternalServerError {
+			httpError(w, code, err.Error())
+			return
+		}
 		s.refuse(w, r, code, err.Error())
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.NegotiateTimeout)
-	defer cancel()
-	sess, err := s.factory(ctx, Request{ID: id, Offer: offer, Grant: grant, RemoteAddr: r.RemoteAddr})
-	if err != nil {
-		s.release(client)
-		s.result(refusalResult(err))
-		if errors.Is(err, ErrBadOffer) {
-			s.refuse(w, r, http.StatusBadRequest, err.Error())
-			return
-		}
-		s.log.Error("creating session", "err", err)
-		httpError(w, http.StatusInternalServerError, "cannot create session: "+err.Error())
-		return
-	}
-	if err := s.register(id, entry{sess: sess, client: client, cred: auth.Fingerprint(cred)}); err != nil {
-		_ = sess.Close()
-		s.result(refusalResult(err))
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterFull))
-		s.refuse(w, r, http.StatusServiceUnavailable, err.Error())
-		return
-	}
-	s.result(ResultCreated)
-	s.log.Info("session created", "session", id, "remote", r.RemoteAddr, "subject", grant.Subject)
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", SessionsPath+"/"+id)
 	w.WriteHeader(http.StatusCreated)
