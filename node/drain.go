@@ -29,6 +29,7 @@ type noticer interface{ Notice(text string) }
 // still needed to release the GL workers.
 func (n *Node) Drain(ctx context.Context, timeout time.Duration) error {
 	live, drained := n.sig.Drain()
+	n.refreshFleet()
 	dctx, cancel := context.WithTimeout(ctx, max(timeout, 0))
 	defer cancel()
 	text := DrainNoticePrefix + " this node takes no new sessions and ends this one now; reconnect to another node"

@@ -16,10 +16,12 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/nats-io/nats.go"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/encoder/builtin"
+	"github.com/holocast/holocast/fleet"
 	"github.com/holocast/holocast/metrics"
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/proto/wire"
@@ -133,6 +135,12 @@ type Config struct {
 	// to run ICE and media over pion's virtual network
 	// (se.SetNet(vnetNet)) for impaired-network measurements.
 	SettingEngine func(se *webrtc.SettingEngine)
+	// NATS, if set, is the URL of the NATS server through which the node
+	// joins a fleet (package fleet): it then also takes offers placed by a
+	// fleet gateway. Fleet describes the node there (its ID defaults to
+	// the host name, Capacity to MaxSessions).
+	NATS  string
+	Fleet fleet.AgentOptions
 }
 
 // DefaultBitRate is the encoder target when Config.BitRate is 0.
@@ -148,6 +156,8 @@ type Node struct {
 	workers *workerPool // nil when Config.Renderers is set
 	se      webrtc.SettingEngine
 	sig     *signaling.Server
+	nc      *nats.Conn   // Config.NATS's connection; nil without
+	fleet   *fleet.Agent // nil without Config.NATS
 }
 
 // New starts a node: it opens the GL contexts (unless Config.Renderers is
@@ -219,6 +229,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 			_ = n.workers.Close()
 		}
 		return nil, fmt.Errorf("node: %w", err)
+	}
+	if err := n.joinFleet(); err != nil {
+		_ = n.Close()
+		return nil, err
 	}
 	return n, nil
 }
@@ -392,7 +406,7 @@ func securityHeaders(h http.Handler) http.Handler {
 // Close ends every session, then releases the GL workers (in that order:
 // a session's last frame may still be rendering). It is idempotent.
 func (n *Node) Close() error {
-	err := n.sig.Close()
+	err := errors.Join(n.leaveFleet(), n.sig.Close())
 	if n.workers != nil {
 		err = errors.Join(err, n.workers.Close())
 	}

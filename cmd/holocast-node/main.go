@@ -76,6 +76,7 @@ func run(args []string) error {
 	fs.Var(&iceServers, "ice-server", "STUN/TURN `URL` for ICE, e.g. stun:stun.example.org:3478 (repeatable)")
 	lim := addLimitFlags(fs)
 	sec := addSecurityFlags(fs)
+	flt := addFleetFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: holocast-node [flags]\n\nRuns a Holocast render node and prints the URL to open in a browser.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -100,6 +101,9 @@ func run(args []string) error {
 	}
 	cfg.Limits.MaxWidth, cfg.Limits.MaxHeight, cfg.Limits.MaxFPS = *maxW, *maxH, *maxFPS
 	if err := lim.apply(&cfg); err != nil {
+		return err
+	}
+	if err := flt.apply(&cfg); err != nil {
 		return err
 	}
 	if *fps <= 0 || *bitrate <= 0 || *maxSessions < 0 || *drainFor < 0 {

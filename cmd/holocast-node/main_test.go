@@ -42,6 +42,9 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{[]string{"--udp-ports", "9-1", "--listen", "127.0.0.1:0"}, "--udp-ports"},
 		{[]string{"--fps", "0", "--listen", "127.0.0.1:0"}, "positive"},
 		{[]string{"--drain-timeout", "-1s", "--listen", "127.0.0.1:0"}, "--drain-timeout"},
+		{[]string{"--node-id", "a", "--listen", "127.0.0.1:0"}, "need --nats"},
+		{[]string{"--nats", "nats://127.0.0.1:1", "--node-id", "a.b", "--listen", "127.0.0.1:0"}, "--node-id"},
+		{[]string{"--nats", "nats://127.0.0.1:1", "--scenes", "x,,y", "--listen", "127.0.0.1:0"}, "--scenes"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
