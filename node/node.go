@@ -13,10 +13,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
-	"github.com/nats-io/nats.go"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/encoder"
