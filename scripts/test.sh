@@ -17,6 +17,9 @@ git diff --exit-code -- proto/holocastv1/ proto/fleetv1/ || { echo "proto/: gene
 echo "== go.mod and go.sum are tidy"
 go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit" >&2; exit 1; }
 
+echo "== Kubernetes manifests render (Kustomize) and validate against the API types"
+(cd deploy/validate && go mod tidy -diff && go run . ../base ../overlays/gpu)
+
 echo "== go vet"
 go vet -tags egl ./...
 

@@ -1,0 +1,181 @@
+// Command validate renders the Kustomize manifests of deploy/ (with the
+// kustomize library, no binary) and checks every object against the
+// Kubernetes API types: each must decode strictly (no unknown or
+// duplicate field, every value of the right type) into its kind's Go type
+// of k8s.io/api, and the fleet's own rules must hold (probes on /readyz,
+// a grace period longer than the drain timeout, a PodDisruptionBudget and
+// an autoscaler for the nodes). It is a module of its own so that the
+// Kubernetes libraries stay out of the Holocast module.
+//
+// Usage: go run . DIR... (each a directory with a kustomization.yaml)
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: validate DIR...")
+		os.Exit(2)
+	}
+	failed := false
+	for _, dir := range os.Args[1:] {
+		objs, err := render(dir)
+		if err == nil {
+			err = check(objs)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", dir, err)
+			failed = true
+			continue
+		}
+		fmt.Printf("%s: %d objects valid\n", dir, len(objs))
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+// render builds the kustomization in dir and decodes every object
+// strictly into its Kubernetes type.
+func render(dir string) ([]runtime.Object, error) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	rm, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{appsv1.AddToScheme, corev1.AddToScheme, policyv1.AddToScheme, autoscalingv2.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	dec := json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Yaml: true, Strict: true})
+	var objs []runtime.Object
+	for _, r := range rm.Resources() {
+		y, err := r.AsYAML()
+		if err != nil {
+			return nil, err
+		}
+		obj, gvk, err := dec.Decode(y, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", r.GetKind(), r.GetName(), err)
+		}
+		if gvk.Kind == "" {
+			return nil, fmt.Errorf("%s: no kind", r.GetName())
+		}
+		objs = append(objs, obj)
+	}
+	return objs, nil
+}
+
+// check applies the fleet's rules to the rendered objects.
+func check(objs []runtime.Object) error {
+	var errs []error
+	deps := map[string]*appsv1.Deployment{}
+	pdbs := map[string]bool{}
+	hpas := map[string]bool{}
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *appsv1.Deployment:
+			deps[o.Name] = o
+		case *policyv1.PodDisruptionBudget:
+			pdbs[o.Spec.Selector.MatchLabels["app.kubernetes.io/name"]] = true
+		case *autoscalingv2.HorizontalPodAutoscaler:
+			hpas[o.Spec.ScaleTargetRef.Name] = true
+			if len(o.Spec.Metrics) == 0 || o.Spec.Metrics[0].Pods == nil || o.Spec.Metrics[0].Pods.Metric.Name != "holocast_sessions_active" {
+				errs = append(errs, fmt.Errorf("HPA %s does not scale on holocast_sessions_active", o.Name))
+			}
+		}
+	}
+	for _, name := range []string{"holocast-gateway", "holocast-node"} {
+		d := deps[name]
+		if d == nil {
+			errs = append(errs, fmt.Errorf("no Deployment %s", name))
+			continue
+		}
+		if !pdbs[name] {
+			errs = append(errs, fmt.Errorf("no PodDisruptionBudget for %s", name))
+		}
+		c := d.Spec.Template.Spec.Containers[0]
+		if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
+			errs = append(errs, fmt.Errorf("%s: readiness probe is not GET /readyz", name))
+		}
+		if !hasArg(c.Args, "--nats") {
+			errs = append(errs, fmt.Errorf("%s: no --nats", name))
+		}
+	}
+	if d := deps["holocast-node"]; d != nil {
+		errs = append(errs, checkNode(d, hpas["holocast-node"]))
+	}
+	return errors.Join(errs...)
+}
+
+// checkNode checks the render nodes' Deployment.
+func checkNode(d *appsv1.Deployment, hpa bool) error {
+	var errs []error
+	spec := d.Spec.Template.Spec
+	c := spec.Containers[0]
+	drain := 30 * time.Second // holocast-node's default --drain-timeout
+	if v, ok := argValue(c.Args, "--drain-timeout"); ok {
+		var err error
+		if drain, err = time.ParseDuration(v); err != nil {
+			errs = append(errs, fmt.Errorf("--drain-timeout %q: %w", v, err))
+		}
+	}
+	if g := spec.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= drain {
+		errs = append(errs, fmt.Errorf("holocast-node: terminationGracePeriodSeconds must exceed --drain-timeout %v", drain))
+	}
+	if !hpa {
+		errs = append(errs, errors.New("no HorizontalPodAutoscaler for holocast-node"))
+	}
+	port, ok := argValue(c.Args, "--udp-port")
+	if !ok {
+		errs = append(errs, errors.New("holocast-node: no --udp-port (single-UDP-port mode)"))
+	}
+	found := false
+	for _, p := range c.Ports {
+		if p.Protocol == corev1.ProtocolUDP && strconv.Itoa(int(p.ContainerPort)) == port && (spec.HostNetwork || p.HostPort == p.ContainerPort) {
+			found = true
+		}
+	}
+	if !found {
+		errs = append(errs, fmt.Errorf("holocast-node: UDP port %s is not reachable on the host (hostNetwork or hostPort)", port))
+	}
+	if v, _ := argValue(c.Args, "--nat-ip"); v == "" {
+		errs = append(errs, errors.New("holocast-node: no --nat-ip"))
+	}
+	if _, ok := argValue(c.Args, "--max-sessions"); !ok {
+		errs = append(errs, errors.New("holocast-node: no --max-sessions"))
+	}
+	return errors.Join(errs...)
+}
+
+func argValue(args []string, name string) (string, bool) {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func hasArg(args []string, name string) bool {
+	_, ok := argValue(args, name)
+	return ok
+}
