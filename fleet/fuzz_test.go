@@ -128,3 +128,19 @@ func TestRegistryExpires(t *testing.T) {
 		t.Fatalf("after a's goodbye: %v", l)
 	}
 }
+
+func TestSanitizeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"render-7":              "render-7",
+		"gpu-host.example.org":  "gpu-host-example-org",
+		"":                      "node",
+		"...":                   "node",
+		strings.Repeat("a", 70): strings.Repeat("a", 64),
+		"node_1 (lab)":          "node_1--lab",
+	} {
+		got := SanitizeName(in)
+		if got != want || CheckName("node id", got) != nil {
+			t.Errorf("SanitizeName(%q) = %q, want %q (a valid id)", in, got, want)
+		}
+	}
+}

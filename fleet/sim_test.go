@@ -29,26 +29,34 @@ type simNode struct {
 	sessions map[string]bool
 	peak     int
 	seq      int
+	creds    map[string][sha256.Size]byte // by session, when kept
+	last     signaling.OfferRequest
 }
 
-func (s *simNode) Offer(_ context.Context, _ signaling.OfferRequest) (signaling.OfferAnswer, error) {
+func (s *simNode) Offer(_ context.Context, req signaling.OfferRequest) (signaling.OfferAnswer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.last = req
 	if len(s.sessions) >= s.capacity {
 		return signaling.OfferAnswer{}, fmt.Errorf("%w (%d)", signaling.ErrSessionLimit, s.capacity)
 	}
 	s.seq++
 	id := fmt.Sprintf("s%d", s.seq)
 	s.sessions[id] = true
+	if s.creds != nil {
+		s.creds[id] = req.Credential
+	}
 	s.peak = max(s.peak, len(s.sessions))
 	return signaling.OfferAnswer{ID: id, Answer: "v=0\r\n"}, nil
 }
 
-func (s *simNode) End(id string, _ [sha256.Size]byte) bool {
+func (s *simNode) End(id string, cred [sha256.Size]byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ok := s.sessions[id]
-	delete(s.sessions, id)
+	ok := s.sessions[id] && (s.creds == nil || s.creds[id] == cred)
+	if ok {
+		delete(s.sessions, id)
+	}
 	return ok
 }
 
