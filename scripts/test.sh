@@ -27,7 +27,7 @@ go vet -tags egl ./...
 # renderer (render/rendertest) and the fake encoder (encoder/encodertest).
 # Those tests mostly wait on the network and timers, so they run beside
 # golangci-lint, which mostly computes.
-pure=(./pose/... ./signaling/... ./session/... ./node/...)
+pure=(./pose/... ./signaling/... ./session/... ./node/... ./fleet/...)
 echo "== go vet without cgo: ${pure[*]}"
 CGO_ENABLED=0 go vet "${pure[@]}"
 nocgo=$(mktemp)
