@@ -31,10 +31,24 @@ func (l *loader) chunk(parts []part) {
 		total += len(p.tris)
 	}
 	m.Indices = make([]uint32, 0, total+total/2)
+	// Full detail of every chunk first, in chunk order, so that the
+	// chunks of one material drawn at full detail are one run of indices
+	// (one draw call); the simplified levels follow.
+	var runs [][]uint32
 	for _, p := range parts {
 		for _, tris := range split(m.Vertices, p.tris) {
-			m.Chunks = append(m.Chunks, l.levels(p.material, tris))
+			c := Chunk{Material: p.material, Bounds: EmptyBox()}
+			for _, i := range tris {
+				c.Bounds.Add(m.Vertices[i].Pos)
+			}
+			c.Levels = []Level{{Range: Range{First: len(m.Indices), Count: len(tris)}}}
+			m.Indices = append(m.Indices, tris...)
+			m.Chunks = append(m.Chunks, c)
+			runs = append(runs, tris)
 		}
+	}
+	for i, tris := range runs {
+		l.levels(&m.Chunks[i], tris)
 	}
 }
 
@@ -99,23 +113,16 @@ func morton(q [3]uint64) uint64 {
 	return c
 }
 
-// levels writes a chunk's full-detail triangles and its simplified levels
-// to the model and returns the chunk. Levels come from vertex clustering
-// on ever coarser grids: vertices in one grid cell merge into their mean,
-// triangles that collapse disappear. A level's Error is its cell size.
-func (l *loader) levels(material int, tris []uint32) Chunk {
+// levels appends a chunk's simplified levels to the model. Levels come
+// from vertex clustering on ever coarser grids: vertices in one grid cell
+// merge into their mean, triangles that collapse disappear. A level's
+// Error is its cell size.
+func (l *loader) levels(c *Chunk, tris []uint32) {
 	m := l.m
-	c := Chunk{Material: material, Bounds: EmptyBox()}
-	for _, i := range tris {
-		c.Bounds.Add(m.Vertices[i].Pos)
-	}
-	c.Levels = append(c.Levels, Level{Range: Range{First: len(m.Indices), Count: len(tris)}})
-	m.Indices = append(m.Indices, tris...)
-
 	size := c.Bounds.Size()
 	longest := max(size[0], size[1], size[2])
 	if len(tris)/3 < 64 || longest <= 0 {
-		return c
+		return
 	}
 	uniq := map[uint32]struct{}{}
 	for _, i := range tris {
@@ -143,7 +150,6 @@ func (l *loader) levels(material int, tris []uint32) Chunk {
 			break
 		}
 	}
-	return c
 }
 
 // cluster simplifies tris on a grid of the given cell size, appending the
