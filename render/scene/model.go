@@ -101,7 +101,8 @@ type Texture struct {
 
 // Box is an axis-aligned bounding box. An empty box has Min > Max.
 type Box struct {
-	Min, Max mgl32.Vec3
+	Min mgl32.Vec3 `json:"min"`
+	Max mgl32.Vec3 `json:"max"`
 }
 
 // EmptyBox returns a box that contains nothing; Add grows it.
