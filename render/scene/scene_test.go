@@ -527,3 +527,29 @@ func TestFit(t *testing.T) {
 		t.Errorf("fitted box %v..%v", f.Min, f.Max)
 	}
 }
+
+// BenchmarkLoad decodes generated .glb models of about 10k, 100k and 1M
+// triangles (sphere parts, as glrender's BenchmarkModel draws them),
+// building their chunks and levels of detail. It reports the file size
+// and the memory the loaded model holds (vertices and indices, all levels).
+func BenchmarkLoad(b *testing.B) {
+	for _, bm := range []struct {
+		name           string
+		parts, perPart int
+	}{{"10k", 16, 640}, {"100k", 64, 1600}, {"1M", 256, 4000}} {
+		b.Run(bm.name, func(b *testing.B) {
+			data := scenetest.Spheres(bm.parts, bm.perPart)
+			b.ReportAllocs()
+			var m *scene.Model
+			for b.Loop() {
+				var err error
+				if m, err = scene.Decode(data, nil, scene.DefaultLimits); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(data))/(1<<20), "file-MB")
+			b.ReportMetric(float64(len(m.Vertices)*48+len(m.Indices)*4)/(1<<20), "model-MB")
+			b.ReportMetric(float64(m.Triangles), "triangles")
+		})
+	}
+}
