@@ -116,7 +116,8 @@ func morton(q [3]uint64) uint64 {
 // levels appends a chunk's simplified levels to the model. Levels come
 // from vertex clustering on ever coarser grids: vertices in one grid cell
 // merge into their mean, triangles that collapse disappear. A level's
-// Error is its cell size.
+// Error is half its cell size: how far a merged vertex typically moves
+// (at most the cell's diagonal).
 func (l *loader) levels(c *Chunk, tris []uint32) {
 	m := l.m
 	size := c.Bounds.Size()
@@ -143,7 +144,7 @@ func (l *loader) levels(c *Chunk, tris []uint32) {
 		if float64(len(out)) > 0.6*float64(prev) {
 			continue
 		}
-		c.Levels = append(c.Levels, Level{Range: Range{First: len(m.Indices), Count: len(out)}, Error: cell})
+		c.Levels = append(c.Levels, Level{Range: Range{First: len(m.Indices), Count: len(out)}, Error: cell / 2})
 		m.Indices = append(m.Indices, out...)
 		prev = len(out)
 		if len(out)/3 < 32 {

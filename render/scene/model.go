@@ -164,8 +164,9 @@ type Range struct {
 	First, Count int
 }
 
-// Level is one level of detail of a Chunk: its indices and the geometric
-// error of the simplification in model units (0 for full detail).
+// Level is one level of detail of a Chunk: its indices and the typical
+// geometric error of the simplification in model units (0 for full
+// detail).
 type Level struct {
 	Range
 	Error float32
