@@ -13,6 +13,7 @@ import (
 
 	"github.com/holocast/holocast/clients/headset"
 	"github.com/holocast/holocast/node"
+	"github.com/holocast/holocast/render/scene"
 	"github.com/holocast/holocast/signaling"
 )
 
@@ -63,6 +64,16 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
 		Predictor: cfg.Predictor, FixedHorizon: cfg.FixedHorizon, Logger: log,
 		MaxSessionsPerClient: -1, MaxNegotiations: -1, AllowLoopbackCandidates: true,
+	}
+	if cfg.Scene != "" {
+		cat, err := scene.LoadCatalog(cfg.Scene, scene.DefaultLimits, log)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if cat.Len() != 2 {
+			return fmt.Errorf("bench: scene %s: want one .gltf or .glb file", cfg.Scene)
+		}
+		ncfg.Scenes, ncfg.DefaultScene = cat, cat.List()[1].Name
 	}
 	if e.nw != nil {
 		nodeNet := e.nw.nodeNet

@@ -46,6 +46,10 @@ type Config struct {
 	// RequestOutput is set (the bit rate cannot be requested).
 	Width, Height, FPS, BitRate int
 	RequestOutput               bool
+	// Scene, if set, is a .gltf/.glb file the embedded node shows to
+	// every headset (loaded as holocast-node --scene loads it), to size a
+	// node for a model; URL must be empty.
+	Scene string
 	// Predictor and FixedHorizon configure the embedded node.
 	Predictor    string
 	FixedHorizon time.Duration
@@ -102,6 +106,9 @@ func (c *Config) defaults() error {
 	}
 	if len(c.Traces) == 0 {
 		return errors.New("bench: no trace")
+	}
+	if c.Scene != "" && c.URL != "" {
+		return errors.New("bench: a scene is for the embedded node; a node given by URL is started with its own --scene")
 	}
 	if c.Impair != nil && c.URL != "" {
 		return errors.New("bench: impairment needs the embedded node (no --url)")

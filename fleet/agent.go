@@ -292,7 +292,7 @@ func (a *Agent) answer(data []byte) *fleetv1.PlacementAnswer {
 	ctx, cancel := context.WithTimeout(a.ctx, a.opts.OfferTimeout)
 	defer cancel()
 	ans, err := a.b.Offer(ctx, signaling.OfferRequest{
-		Offer: off.GetSdp(), Grant: grantOf(off.GetGrant()), Credential: cred, RemoteAddr: off.GetClientAddr(),
+		Offer: off.GetSdp(), Grant: grantOf(off.GetGrant()), Credential: cred, RemoteAddr: off.GetClientAddr(), Scene: off.GetScene(),
 	})
 	if err != nil {
 		return refusal(a.opts.ID, err)
@@ -367,6 +367,8 @@ func refusal(nodeID string, err error) *fleetv1.PlacementAnswer {
 		reason = fleetv1.Refusal_REASON_CLIENT_LIMIT
 	case errors.Is(err, signaling.ErrBadOffer):
 		reason = fleetv1.Refusal_REASON_BAD_OFFER
+	case errors.Is(err, signaling.ErrNotFound):
+		reason = fleetv1.Refusal_REASON_NOT_FOUND
 	}
 	return &fleetv1.PlacementAnswer{Result: &fleetv1.PlacementAnswer_Refusal{Refusal: &fleetv1.Refusal{
 		Reason: reason, Message: err.Error(), RetryAfterS: uint32(signaling.RetryAfter(err)), NodeId: nodeID, //nolint:gosec // G115: seconds

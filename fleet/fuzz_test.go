@@ -97,6 +97,7 @@ func TestRefusalReasons(t *testing.T) {
 		{signaling.ErrShuttingDown, fleetv1.Refusal_REASON_SHUTTING_DOWN},
 		{signaling.ErrClientLimit, fleetv1.Refusal_REASON_CLIENT_LIMIT},
 		{signaling.ErrBadOffer, fleetv1.Refusal_REASON_BAD_OFFER},
+		{signaling.ErrNotFound, fleetv1.Refusal_REASON_NOT_FOUND},
 		{errors.New("gl lost"), fleetv1.Refusal_REASON_INTERNAL},
 	}
 	for _, tt := range tests {

@@ -214,8 +214,8 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, http.StatusBadRequest, "reading offer: "+err.Error())
 		return
 	}
-	subject := SubjectOffer
-	if scene := r.URL.Query().Get("scene"); scene != "" {
+	subject, scene := SubjectOffer, r.URL.Query().Get("scene")
+	if scene != "" {
 		if err := CheckName("scene", scene); err != nil {
 			g.result(signaling.ResultBadRequest)
 			g.refuse(w, r, http.StatusBadRequest, err.Error())
@@ -226,7 +226,7 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request) {
 	fp := auth.Fingerprint(cred)
 	offer, _ := proto.Marshal(&fleetv1.PlacementOffer{
 		Sdp: string(body), ClientAddr: r.RemoteAddr, Grant: wireGrant(grant), CredentialSha256: fp[:],
-		Scene: strings.TrimPrefix(subject, SubjectOffer+".scene."),
+		Scene: scene,
 	})
 	placed, ref, err := g.place(r.Context(), subject, offer)
 	switch {
@@ -287,7 +287,7 @@ func (g *Gateway) place(ctx context.Context, subject string, offer []byte) (*fle
 		}
 		last = ans.GetRefusal()
 		switch last.GetReason() {
-		case fleetv1.Refusal_REASON_BAD_OFFER, fleetv1.Refusal_REASON_CLIENT_LIMIT:
+		case fleetv1.Refusal_REASON_BAD_OFFER, fleetv1.Refusal_REASON_CLIENT_LIMIT, fleetv1.Refusal_REASON_NOT_FOUND:
 			return nil, last, nil
 		}
 		if attempt >= g.opts.MaxAttempts {
@@ -311,6 +311,8 @@ func refusalStatus(r *fleetv1.Refusal) (int, string) {
 		return http.StatusBadRequest, signaling.ResultBadOffer
 	case fleetv1.Refusal_REASON_CLIENT_LIMIT:
 		return http.StatusTooManyRequests, signaling.ResultClientLimit
+	case fleetv1.Refusal_REASON_NOT_FOUND:
+		return http.StatusNotFound, signaling.ResultBadRequest
 	case fleetv1.Refusal_REASON_INTERNAL, fleetv1.Refusal_REASON_UNSPECIFIED:
 		return http.StatusInternalServerError, signaling.ResultInternal
 	}

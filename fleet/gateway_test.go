@@ -24,7 +24,7 @@ const (
 func TestGatewayAuthAndCORS(t *testing.T) {
 	url := startNATS(t)
 	sn := &simNode{capacity: 2, sessions: map[string]bool{}, creds: map[string][32]byte{}}
-	a, err := fleet.StartAgent(connect(t, url), sn, fleet.AgentOptions{ID: "solo", Capacity: 2, Logger: quiet})
+	a, err := fleet.StartAgent(connect(t, url), sn, fleet.AgentOptions{ID: "solo", Capacity: 2, Scenes: []string{"lab"}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,16 @@ func TestGatewayAuthAndCORS(t *testing.T) {
 	if code, hdr, _ := do(t, http.MethodPost, sessions+"?scene=no.such", testToken, "v=0\r\n"); code != http.StatusBadRequest || hdr.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("POST with a bad scene name: %d, want 400", code)
 	}
-	if code, hdr, _ := do(t, http.MethodPost, sessions+"?scene=lab", testToken, "v=0\r\n"); code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+	if code, hdr, _ := do(t, http.MethodPost, sessions+"?scene=garden", testToken, "v=0\r\n"); code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
 		t.Errorf("POST for a scene no node has: %d, want 503 with Retry-After", code)
+	}
+	if code, _, _ := do(t, http.MethodPost, sessions+"?scene=lab", testToken, "v=0\r\n"); code != http.StatusCreated {
+		t.Errorf("POST for the node's scene: %d, want 201", code)
+	}
+	sn.mu.Lock()
+	scene := sn.last.Scene
+	sn.mu.Unlock()
+	if scene != "lab" {
+		t.Errorf("node got scene %q, want lab", scene)
 	}
 }

@@ -33,6 +33,14 @@ func (n *Node) joinFleet() error {
 		opts.Renderer = n.RendererName()
 		opts.GPU = opts.GPU || isGPU(opts.Renderer)
 	}
+	if len(opts.Scenes) == 0 {
+		// The node's scenes whose names fit a NATS subject token.
+		for _, in := range n.SceneList() {
+			if fleet.CheckName("scene", in.Name) == nil {
+				opts.Scenes = append(opts.Scenes, in.Name)
+			}
+		}
+	}
 	if opts.Version == "" {
 		opts.Version = version()
 	}

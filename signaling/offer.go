@@ -25,6 +25,9 @@ type OfferRequest struct {
 	// RemoteAddr is the client's address (host:port), for the per-client
 	// session cap.
 	RemoteAddr string
+	// Scene names the scene the session starts with ("" for the node's
+	// default), as a POST's "scene" query parameter does.
+	Scene string
 }
 
 // OfferAnswer is a session created by Server.Offer.
@@ -38,12 +41,13 @@ type OfferAnswer struct {
 // Offer creates a session from a request that came another way than
 // HTTP, with every check and cap of POST /v1/sessions (in the same order;
 // Options.OnResult hears of it the same way). Its errors wrap those a POST
-// is refused with: ErrBadOffer (400), ErrClientLimit (429),
+// is refused with: ErrBadOffer (400), ErrNotFound (404, an unknown
+// scene), ErrClientLimit (429),
 // ErrSessionLimit, ErrNegotiationLimit, ErrDraining, ErrShuttingDown (503
 // with RetryAfter's delay), or another error from the Factory (500). ctx
 // bounds the negotiation as well as Options.NegotiateTimeout.
 func (s *Server) Offer(ctx context.Context, req OfferRequest) (OfferAnswer, error) {
-	id, sess, err := s.open(ctx, req.Offer, req.Grant, req.Credential, req.RemoteAddr)
+	id, sess, err := s.open(ctx, req.Offer, req.Scene, req.Grant, req.Credential, req.RemoteAddr)
 	if err != nil {
 		return OfferAnswer{}, err
 	}
@@ -80,11 +84,13 @@ func RetryAfter(err error) int {
 }
 
 // StatusCode returns the HTTP status a POST is refused with for an error
-// of Offer: 400, 429, 503 or 500.
+// of Offer: 400, 404, 429, 503 or 500.
 func StatusCode(err error) int {
 	switch {
 	case errors.Is(err, ErrBadOffer):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
 	case errors.Is(err, ErrClientLimit):
 		return http.StatusTooManyRequests
 	case RetryAfter(err) > 0:
@@ -98,7 +104,7 @@ func StatusCode(err error) int {
 // and registers it. It reports the request's result to Options.OnResult
 // unless it fails before the checks of the offer (that is the HTTP
 // handler's part).
-func (s *Server) open(ctx context.Context, offer string, grant auth.Grant, cred [sha256.Size]byte, remote string) (string, Session, error) {
+func (s *Server) open(ctx context.Context, offer, scene string, grant auth.Grant, cred [sha256.Size]byte, remote string) (string, Session, error) {
 	if err := checkOffer(offer); err != nil {
 		s.result(ResultBadOffer)
 		return "", nil, fmt.Errorf("%w: %w", ErrBadOffer, err)
@@ -119,11 +125,11 @@ func (s *Server) open(ctx context.Context, offer string, grant auth.Grant, cred 
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.NegotiateTimeout)
 	defer cancel()
-	sess, err := s.factory(ctx, Request{ID: id, Offer: offer, Grant: grant, RemoteAddr: remote})
+	sess, err := s.factory(ctx, Request{ID: id, Offer: offer, Grant: grant, RemoteAddr: remote, Scene: scene})
 	if err != nil {
 		s.release(client)
 		s.result(refusalResult(err))
-		if !errors.Is(err, ErrBadOffer) {
+		if !errors.Is(err, ErrBadOffer) && !errors.Is(err, ErrNotFound) {
 			s.log.Error("creating session", "err", err)
 			err = fmt.Errorf("cannot create session: %w", err)
 		}

@@ -49,6 +49,7 @@ func TestStatusCode(t *testing.T) {
 		retry  int
 	}{
 		{fmt.Errorf("%w: x", ErrBadOffer), http.StatusBadRequest, 0},
+		{fmt.Errorf("%w: scene", ErrNotFound), http.StatusNotFound, 0},
 		{ErrClientLimit, http.StatusTooManyRequests, retryAfterFull},
 		{ErrNegotiationLimit, http.StatusServiceUnavailable, retryAfterNegotiating},
 		{ErrSessionLimit, http.StatusServiceUnavailable, retryAfterFull},

@@ -74,6 +74,9 @@ type Request struct {
 	// RemoteAddr is the HTTP client's address (http.Request.RemoteAddr;
 	// behind a reverse proxy, the proxy's).
 	RemoteAddr string
+	// Scene is the request's "scene" query parameter: the scene the
+	// session starts with ("" for the node's default; see ScenesPath).
+	Scene string
 }
 
 // Factory creates a session for a request. ctx bounds only the creation
@@ -362,7 +365,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusBadRequest, "reading offer: "+err.Error())
 		return
 	}
-	id, sess, err := s.open(r.Context(), string(body), grant, auth.Fingerprint(cred), r.RemoteAddr)
+	id, sess, err := s.open(r.Context(), string(body), r.URL.Query().Get("scene"), grant, auth.Fingerprint(cred), r.RemoteAddr)
 	if err != nil {
 		if retry := RetryAfter(err); retry > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(retry))

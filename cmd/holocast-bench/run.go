@@ -43,6 +43,7 @@ var signalContext = func() context.Context {
 func runUsage(w io.Writer) {
 	fmt.Fprintf(w, `usage: holocast-bench run [--url URL] [--sessions 1,2,4] [--duration 10s] [--warmup 2s]
                           [--rate 0|60|72|90] [--trace FILE]... [--width W --height H --fps N --bitrate BPS]
+                          [--scene FILE.glb]
                           [--display-delay 16ms] [--impair SPEC|wifi|lte|vnet]
                           [--json FILE] [--report FILE.html] [--record FILE.h264] [TRACE...]
 
@@ -70,6 +71,7 @@ flags:
                         requested from the node only when given)
   --fps N               node frame rate (embedded default 30)
   --bitrate BPS         embedded node's encoder bit rate (default 4000000)
+  --scene FILE          a .gltf/.glb model the embedded node shows (default: built-in scene)
   --predictor NAME      embedded node's pose predictor (default: the node's)
   --horizon D           embedded node's fixed prediction horizon (default: measured)
   --display-delay D     receive -> display delay for the prediction error (default 16ms)
@@ -114,6 +116,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fps := fs.Int("fps", 0, "")
 	bitrate := fs.Int("bitrate", 0, "")
 	predictor := fs.String("predictor", "", "")
+	scenePath := fs.String("scene", "", "")
 	horizon := fs.Duration("horizon", 0, "")
 	displayDelay := fs.Duration("display-delay", 16*time.Millisecond, "")
 	late := fs.Duration("late", 100*time.Millisecond, "")
@@ -137,7 +140,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := bench.Config{
 		URL: *url, Duration: *duration, Warmup: *warmup, Rate: *rate, TraceFormat: *format,
-		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon,
+		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon, Scene: *scenePath,
 		DisplayDelay: *displayDelay, LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure,
 		Token: *token,
 	}

@@ -22,7 +22,7 @@ func addFleetFlags(fs *flag.FlagSet) *fleetFlags {
 	fs.StringVar(&f.url, "nats", "", "join a fleet: take sessions placed by holocast-gateway through the NATS server at this `URL` (e.g. nats://nats:4222), besides HTTP")
 	fs.StringVar(&f.creds, "nats-creds", "", "NATS credentials `file` (user JWT and NKey seed) for --nats")
 	fs.StringVar(&f.id, "node-id", "", "the node's `id` in the fleet (letters, digits, - and _); default: the host name")
-	fs.StringVar(&f.scenes, "scenes", "", "comma-separated scene `names` the node has, for offers that ask for one (--nats)")
+	fs.StringVar(&f.scenes, "scenes", "", "comma-separated scene `names` the node offers to the fleet (--nats); default: every scene it has (--scene)")
 	fs.BoolVar(&f.gpu, "gpu", false, "report the node as GPU-backed to the fleet (default: guessed from the GL renderer)")
 	return f
 }

@@ -57,6 +57,8 @@ const (
 	Refusal_REASON_CLIENT_LIMIT Refusal_Reason = 5
 	// REASON_INTERNAL: the node failed to create the session (HTTP 500).
 	Refusal_REASON_INTERNAL Refusal_Reason = 6
+	// REASON_NOT_FOUND: the node has no scene of the offer's name (HTTP 404).
+	Refusal_REASON_NOT_FOUND Refusal_Reason = 7
 )
 
 // Enum value maps for Refusal_Reason.
@@ -69,6 +71,7 @@ var (
 		4: "REASON_BAD_OFFER",
 		5: "REASON_CLIENT_LIMIT",
 		6: "REASON_INTERNAL",
+		7: "REASON_NOT_FOUND",
 	}
 	Refusal_Reason_value = map[string]int32{
 		"REASON_UNSPECIFIED":   0,
@@ -78,6 +81,7 @@ var (
 		"REASON_BAD_OFFER":     4,
 		"REASON_CLIENT_LIMIT":  5,
 		"REASON_INTERNAL":      6,
+		"REASON_NOT_FOUND":     7,
 	}
 )
 
@@ -787,12 +791,12 @@ const file_fleet_proto_rawDesc = "" +
 	"\x03sdp\x18\x01 \x01(\tR\x03sdp\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x17\n" +
-	"\anode_id\x18\x03 \x01(\tR\x06nodeId\"\xc2\x02\n" +
+	"\anode_id\x18\x03 \x01(\tR\x06nodeId\"\xd8\x02\n" +
 	"\aRefusal\x129\n" +
 	"\x06reason\x18\x01 \x01(\x0e2!.holocast.fleet.v1.Refusal.ReasonR\x06reason\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\"\n" +
 	"\rretry_after_s\x18\x03 \x01(\rR\vretryAfterS\x12\x17\n" +
-	"\anode_id\x18\x04 \x01(\tR\x06nodeId\"\xa4\x01\n" +
+	"\anode_id\x18\x04 \x01(\tR\x06nodeId\"\xba\x01\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vREASON_BUSY\x10\x01\x12\x13\n" +
@@ -800,7 +804,8 @@ const file_fleet_proto_rawDesc = "" +
 	"\x14REASON_SHUTTING_DOWN\x10\x03\x12\x14\n" +
 	"\x10REASON_BAD_OFFER\x10\x04\x12\x17\n" +
 	"\x13REASON_CLIENT_LIMIT\x10\x05\x12\x13\n" +
-	"\x0fREASON_INTERNAL\x10\x06\"\x88\x01\n" +
+	"\x0fREASON_INTERNAL\x10\x06\x12\x14\n" +
+	"\x10REASON_NOT_FOUND\x10\a\"\x88\x01\n" +
 	"\x0fPlacementAnswer\x123\n" +
 	"\x06placed\x18\x01 \x01(\v2\x19.holocast.fleet.v1.PlacedH\x00R\x06placed\x126\n" +
 	"\arefusal\x18\x02 \x01(\v2\x1a.holocast.fleet.v1.RefusalH\x00R\arefusalB\b\n" +
