@@ -34,6 +34,7 @@ svg text{font:11px system-ui,sans-serif;fill:#333}
 	reportSummary(&b, rep)
 	reportDistributions(&b, rep)
 	reportStages(&b, rep)
+	reportNode(&b, rep.NodeProcess)
 	b.WriteString("</body></html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -117,6 +118,47 @@ func reportStages(b *strings.Builder, rep *Report) {
 		fmt.Fprintf(b, "<h3>%d session(s)</h3>\n", r.Sessions)
 		b.WriteString(stageChart(fmt.Sprintf("stage-timeline-%d", i), r))
 	}
+}
+
+// reportNode writes the node process's summary table and its gauges over
+// time, when the run sampled the node's metrics.
+func reportNode(b *strings.Builder, np *NodeProcess) {
+	if np == nil {
+		return
+	}
+	fmt.Fprintf(b, "<h2>Node process</h2>\n<p class=\"note\">%s. Before: the last sample before the first headset connected; after: the last sample, once the headsets had gone.</p>\n<table>\n",
+		html.EscapeString(nodeHeading(np)))
+	for i, row := range nodeTable(np) {
+		cell := "td"
+		if i == 0 {
+			cell = "th"
+		}
+		b.WriteString("<tr>")
+		for _, c := range row {
+			fmt.Fprintf(b, "<%s>%s</%s>", cell, html.EscapeString(c), cell)
+		}
+		b.WriteString("</tr>\n")
+	}
+	b.WriteString("</table>\n")
+	line := func(name, color string, v func(NodeSample) float64) series {
+		s := series{name: name, color: color}
+		for _, x := range np.Samples {
+			if y := v(x); y >= 0 {
+				s.xs, s.ys = append(s.xs, x.TS), append(s.ys, y)
+			}
+		}
+		return s
+	}
+	const mib = 1 << 20
+	b.WriteString(lineChart("node-memory", "node memory", "s from the run's start", "MiB", []series{
+		line("RSS", palette[0], func(s NodeSample) float64 { return s.RSSBytes / mib }),
+		line("Go heap in use", palette[1], func(s NodeSample) float64 { return s.HeapInuseBytes / mib }),
+	}, true))
+	b.WriteString(lineChart("node-goroutines", "node goroutines, open files and sessions", "s from the run's start", "count", []series{
+		line("goroutines", palette[0], func(s NodeSample) float64 { return s.Goroutines }),
+		line("open fds", palette[1], func(s NodeSample) float64 { return s.OpenFDs }),
+		line("sessions active", palette[2], func(s NodeSample) float64 { return s.SessionsActive }),
+	}, true))
 }
 
 // rateText describes the pose rate: Hz, or "as recorded" for 0.

@@ -26,6 +26,10 @@ type Report struct {
 	// Runs ("runs") holds one result per concurrency level measured, in
 	// the order of Config.Sessions.
 	Runs []*RunResult `json:"runs"`
+	// NodeProcess ("node_process") is what the node's metrics endpoint
+	// showed through the run (Config.MetricsURL): its resident memory,
+	// goroutines and open files over time; null without one.
+	NodeProcess *NodeProcess `json:"node_process"`
 	// The first concurrency level's figures are repeated at the top level,
 	// so that a one-level run reads as one flat object
 	// (pose_to_frame_ms.p50, fps, stages_ms.render.p50, …). The top-level
