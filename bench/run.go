@@ -261,8 +261,10 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	t0 := time.Now()
+	acc := newRunAcc(cfg, t0, time.Duration(float64(time.Second)/res.FPSTarget))
 	for _, s := range sims {
 		s.base = s.c.Now()
+		s.acc = acc
 	}
 	loops := startHeadsets(runCtx, cfg, sims, t0, rec)
 	wStart, wEnd, interrupted := measure(ctx, cfg, e, sims, t0)
@@ -284,7 +286,7 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 		res.WindowS = 0
 		return res, nil
 	}
-	score(cfg, res, sims, t0, wStart, wEnd)
+	score(res, sims, acc, wStart, wEnd)
 	if res.FramesReceived == 0 && !interrupted {
 		return res, fmt.Errorf("%w in %v with %d session(s)", ErrNoFrames, wEnd.Sub(wStart).Round(time.Millisecond), n)
 	}
@@ -392,14 +394,14 @@ func measure(ctx context.Context, cfg *Config, e *env, sims []*sim, t0 time.Time
 	e.watch.setPhase(PhaseWindow, len(sims))
 	wStart = time.Now()
 	for _, s := range sims {
-		s.snapshot(&s.startSt)
+		s.startWindow(wStart)
 	}
 	if !interrupted {
 		interrupted = waitUntil(ctx, wStart.Add(cfg.Duration), tick)
 	}
 	wEnd = time.Now()
 	for _, s := range sims {
-		s.snapshot(&s.endSt)
+		s.endWindow(wEnd)
 	}
 	return wStart, wEnd, interrupted
 }
@@ -437,8 +439,8 @@ func progress(cfg *Config, sims []*sim, t0 time.Time, n int) {
 	var frames, recent int
 	for _, s := range sims {
 		s.mu.Lock()
-		frames += len(s.arrivals)
-		for i := len(s.arrivals) - 1; i >= 0 && el-s.arrivals[i] <= time.Second; i-- {
+		frames += s.total
+		for i := len(s.recent) - 1; i >= 0 && el-s.recent[i] <= time.Second; i-- {
 			recent++
 		}
 		s.mu.Unlock()
