@@ -182,13 +182,15 @@ func TestRunNodeMetrics(t *testing.T) {
 		}
 	}
 	t.Logf("%d samples by phase %v, scrape errors %d; goroutines %+v", len(np.Samples), phases, np.ScrapeErrors, np.Summary.Goroutines)
-	if phases[PhaseBefore] != 1 || phases[PhaseWindow] < 5 || phases[PhaseAfter] < 2 || np.ScrapeErrors != 0 {
+	// Every 200 ms; fewer when the machine is busy, but at least the
+	// samples each phase change asks for (and the last one).
+	if phases[PhaseBefore] != 1 || phases[PhaseWindow] < 2 || phases[PhaseAfter] < 2 || np.ScrapeErrors != 0 {
 		t.Errorf("samples by phase %v, %d scrape errors (%s)", phases, np.ScrapeErrors, np.LastError)
 	}
 	if maxActive != 2 || np.Summary.SessionsActive.Max != 2 || np.Summary.SessionsActive.After != 0 || np.Summary.SessionsActive.Before != 0 {
 		t.Errorf("sessions_active: max sample %v, %+v", maxActive, np.Summary.SessionsActive)
 	}
-	if np.Summary.SteadySamples < 3 || np.Summary.RSSBytes.End <= 0 {
+	if np.Summary.SteadySamples < 1 || np.Summary.RSSBytes.End <= 0 {
 		t.Errorf("summary %+v", np.Summary)
 	}
 

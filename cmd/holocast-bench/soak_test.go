@@ -152,7 +152,9 @@ func TestRunSoakCLI(t *testing.T) {
 	}
 	g, fds, sa := np.Summary.Goroutines, np.Summary.OpenFDs, np.Summary.SessionsActive
 	t.Logf("fps %.1f; %d samples %v; goroutines %+v; open fds %+v; rss %+v", doc.FPS, len(np.Samples), phases, g, fds, np.Summary.RSSBytes)
-	if phases["before"] != 1 || phases["window"] < 5 || phases["after"] < 3 || np.ScrapeErrors != 0 {
+	// Every 250 ms; fewer when the machine is busy, but at least the
+	// samples each phase change asks for (and the last one).
+	if phases["before"] != 1 || phases["window"] < 2 || phases["after"] < 2 || np.ScrapeErrors != 0 {
 		t.Errorf("samples by phase %v, %d scrape errors", phases, np.ScrapeErrors)
 	}
 	if sa.Before != 0 || sa.Max != 2 || sa.After != 0 {
