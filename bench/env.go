@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/clients/headset"
@@ -23,6 +24,9 @@ type env struct {
 	node *node.Node   // the embedded node; nil with a remote one
 	srv  *http.Server // serves the embedded node's signaling; nil with a remote one
 	nw   *network     // the virtual network with --impair; nil on loopback
+	nt   *netTrace    // --trace-net; nil without
+	// traceErr is what closing the trace returned.
+	traceErr error
 }
 
 // startEnv sets up the network (a pion virtual network with an
@@ -31,11 +35,16 @@ type env struct {
 // it.
 func startEnv(ctx context.Context, cfg *Config) (*env, error) {
 	e := &env{url: cfg.URL}
+	if cfg.TraceNet != nil {
+		e.nt = newNetTrace(cfg.TraceNet)
+	}
 	if cfg.Impair != nil {
 		nw, err := newNetwork(cfg.Impair)
 		if err != nil {
+			e.close()
 			return nil, fmt.Errorf("bench: %w", err)
 		}
+		nw.trace = e.nt
 		e.nw = nw
 	}
 	if cfg.URL != "" {
@@ -63,6 +72,10 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
 		Predictor: cfg.Predictor, FixedHorizon: cfg.FixedHorizon, Logger: log,
 		MaxSessionsPerClient: -1, MaxNegotiations: -1, AllowLoopbackCandidates: true,
+	}
+	if e.nt != nil {
+		ncfg.Interceptors = []interceptor.Factory{e.nt}
+		ncfg.OnBandwidthEstimator = e.nt.onEstimator
 	}
 	if e.nw != nil {
 		nodeNet := e.nw.nodeNet
@@ -120,5 +133,8 @@ func (e *env) close() {
 	}
 	if e.nw != nil {
 		e.nw.close()
+	}
+	if e.nt != nil {
+		e.traceErr = e.nt.close()
 	}
 }

@@ -133,6 +133,16 @@ type Config struct {
 	// to run ICE and media over pion's virtual network
 	// (se.SetNet(vnetNet)) for impaired-network measurements.
 	SettingEngine func(se *webrtc.SettingEngine)
+	// Interceptors, if set, are added to every session's interceptor
+	// registry before the node's own, so that they sit closest to the
+	// network: they see every RTP packet as it leaves (retransmissions and
+	// transport-wide sequence numbers included) and every RTCP packet as it
+	// arrives. holocast-bench's --trace-net records a session with one.
+	Interceptors []interceptor.Factory
+	// OnBandwidthEstimator, if set, is called with each session's
+	// congestion controller when its peer connection is made (to observe
+	// its target; the session owns it).
+	OnBandwidthEstimator func(cc.BandwidthEstimator)
 }
 
 // DefaultBitRate is the encoder target when Config.BitRate is 0.
@@ -271,6 +281,9 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 		return nil, nil, fmt.Errorf("node: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	for _, f := range cfg.Interceptors {
+		ir.Add(f)
+	}
 	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		e, err := gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(cfg.BitRate),
@@ -288,6 +301,9 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 	}
 	estimators := make(chan cc.BandwidthEstimator, 1)
 	bwe.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) {
+		if cfg.OnBandwidthEstimator != nil {
+			cfg.OnBandwidthEstimator(e)
+		}
 		select {
 		case estimators <- e:
 		default:
