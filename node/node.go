@@ -15,9 +15,9 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/holocast/holocast/congestion"
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/encoder/builtin"
 	"github.com/holocast/holocast/metrics"
@@ -269,12 +269,15 @@ const MinBitRate = 300_000
 
 // newSessionAPI builds the WebRTC API for one session: H.264 codecs, pion's
 // default interceptors (NACK, RTCP reports, TWCC feedback), the TWCC header
-// extension on sent packets, and a send-side congestion controller (Google
-// Congestion Control) whose estimator arrives on the returned channel when
-// the session's peer connection is created. It is built per session so
-// that each estimator reaches its own session. GCC runs without a pacer:
-// a frame's packets leave at once (latency first) and only the encoder's
-// bit rate follows the estimate.
+// extension on sent packets, and the node's send-side congestion
+// controller (package congestion, behind pion's cc interceptor), whose
+// estimator arrives on the returned channel when the session's peer
+// connection is created. It is built per session so that each estimator
+// reaches its own session. The controller starts at
+// congestion.DefaultStartBitRate (at most the configured rate) and probes
+// up to Config.BitRate; its pacer spreads each frame's packets at
+// congestion.PacingFactor times the target, and the encoder's bit rate
+// follows the target.
 func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.BandwidthEstimator, error) {
 	m := &webrtc.MediaEngine{}
 	if err := wire.RegisterH264(m); err != nil {
@@ -285,12 +288,10 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 		ir.Add(f)
 	}
 	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		e, err := gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(cfg.BitRate),
-			gcc.SendSideBWEMaxBitrate(cfg.BitRate),
-			gcc.SendSideBWEMinBitrate(min(MinBitRate, cfg.BitRate)),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-		)
+		e, err := congestion.NewEstimator(congestion.Config{
+			StartBitRate: min(congestion.DefaultStartBitRate, cfg.BitRate),
+			MinBitRate:   min(MinBitRate, cfg.BitRate), MaxBitRate: cfg.BitRate,
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -167,6 +167,7 @@ type frameState struct {
 	lastPing time.Time
 	bitRate  int
 	bwe      BandwidthEstimator
+	budget   sendBudget
 	// lastForcedKey is when the last receiver-requested key frame was
 	// forced.
 	lastForcedKey time.Time
@@ -194,6 +195,9 @@ func (s *Session) frame(fs *frameState) {
 		fs.bitRate = s.followBandwidth(fs.pipe, fs.bwe, fs.bitRate)
 	}
 	start := s.cfg.Now()
+	if fs.bwe != nil && s.sendBacklogged(fs, start) {
+		return
+	}
 	if start.Sub(fs.lastPing) >= time.Second {
 		fs.lastPing = start
 		s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_Ping{
