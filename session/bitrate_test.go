@@ -71,7 +71,7 @@ type pacedBandwidth struct {
 	backlog time.Duration
 }
 
-func (b *pacedBandwidth) GetTargetBitrate() int   { return b.target }
+func (b *pacedBandwidth) GetTargetBitrate() int  { return b.target }
 func (b *pacedBandwidth) Backlog() time.Duration { return b.backlog }
 
 // TestSendBudget: the frame loop sends at most the controller's target
