@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/clients/headset"
@@ -24,6 +25,16 @@ type env struct {
 	node *node.Node   // the embedded node; nil with a remote one
 	srv  *http.Server // serves the embedded node's signaling; nil with a remote one
 	nw   *network     // the virtual network with --impair; nil on loopback
+	// http is the headsets' HTTP client (offers, DELETEs); its idle
+	// keep-alive connections are closed after each level, so that they
+	// do not count in the node's open files after the sessions.
+	http *http.Client
+	// watch samples a remote node's metrics (Config.MetricsURL); nil
+	// without. Run starts it and finishes it.
+	watch *nodeWatch
+	nt    *netTrace // --trace-net; nil without
+	// traceErr is what closing the trace returned.
+	traceErr error
 }
 
 // startEnv sets up the network (a pion virtual network with an
@@ -31,12 +42,21 @@ type env struct {
 // signaling on a loopback port. The caller owns the result and must close
 // it.
 func startEnv(ctx context.Context, cfg *Config) (*env, error) {
-	e := &env{url: cfg.URL}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.InsecureTLS {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
+	}
+	e := &env{url: cfg.URL, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	if cfg.TraceNet != nil {
+		e.nt = newNetTrace(cfg.TraceNet)
+	}
 	if cfg.Impair != nil {
 		nw, err := newNetwork(cfg.Impair)
 		if err != nil {
+			e.close()
 			return nil, fmt.Errorf("bench: %w", err)
 		}
+		nw.trace = e.nt
 		e.nw = nw
 	}
 	if cfg.URL != "" {
@@ -75,6 +95,10 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 		}
 		ncfg.Scenes, ncfg.DefaultScene = cat, cat.List()[1].Name
 	}
+	if e.nt != nil {
+		ncfg.Interceptors = []interceptor.Factory{e.nt}
+		ncfg.OnBandwidthEstimator = e.nt.onEstimator
+	}
 	if e.nw != nil {
 		nodeNet := e.nw.nodeNet
 		ncfg.SettingEngine = func(se *webrtc.SettingEngine) { vnetSettings(se, nodeNet) }
@@ -95,15 +119,11 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 }
 
 // headsetOptions are the client options that reach the node for headset
-// k: cfg.Token, TLS without verification with cfg.InsecureTLS, and
-// headset k's own interface on the virtual network when there is one.
+// k: cfg.Token, e's HTTP client (TLS without verification with
+// cfg.InsecureTLS), and headset k's own interface on the virtual network
+// when there is one.
 func (e *env) headsetOptions(cfg *Config, k int) (headset.Options, error) {
-	opts := headset.Options{FrameBuffer: 1024, Token: cfg.Token}
-	if cfg.InsecureTLS {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
-		opts.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	}
+	opts := headset.Options{FrameBuffer: 1024, Token: cfg.Token, HTTPClient: e.http}
 	if e.nw != nil {
 		cn, err := e.nw.client(k)
 		if err != nil {
@@ -118,9 +138,13 @@ func (e *env) headsetOptions(cfg *Config, k int) (headset.Options, error) {
 	return opts, nil
 }
 
+// closeIdle closes the headsets' idle keep-alive connections to the node.
+func (e *env) closeIdle() { e.http.CloseIdleConnections() }
+
 // close stops the signaling server (ending its goroutine), the embedded
 // node and the virtual network, whichever were started.
 func (e *env) close() {
+	e.closeIdle()
 	if e.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = e.srv.Shutdown(ctx)
@@ -131,5 +155,8 @@ func (e *env) close() {
 	}
 	if e.nw != nil {
 		e.nw.close()
+	}
+	if e.nt != nil {
+		e.traceErr = e.nt.close()
 	}
 }

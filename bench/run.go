@@ -62,6 +62,11 @@ type Config struct {
 	// Impair, if set, runs the embedded node and the headsets over pion's
 	// virtual network with this impairment (URL must be empty).
 	Impair *Impairment
+	// TraceNet, if set, receives the packet-by-packet trace of the first
+	// session of the embedded node (see docs/network.md): RTP sent, RTCP
+	// read, the congestion controller's state and, with a rate cap, the
+	// first headset's bottleneck queue.
+	TraceNet io.Writer
 	// Record, if set, receives the Annex-B stream of headset 0 of the
 	// first run, every frame received from its start.
 	Record io.Writer
@@ -83,6 +88,14 @@ type Config struct {
 	Logger *slog.Logger
 	// ConnectTimeout bounds connecting each headset; 0 means 20 s.
 	ConnectTimeout time.Duration
+	// MetricsURL, if set, is the Prometheus endpoint of the node given by
+	// URL (its --metrics-listen, http://ADDR/metrics): Run samples the
+	// node process's resident memory, goroutines, open files and active
+	// sessions every MetricsInterval (0 means 2 s) from before the first
+	// headset connects until MetricsAfter after the last one has gone
+	// (the CLI's default is DefaultMetricsAfter), into Report.NodeProcess.
+	MetricsURL                    string
+	MetricsInterval, MetricsAfter time.Duration
 }
 
 // defaults checks c and fills in its defaults.
@@ -113,11 +126,23 @@ func (c *Config) defaults() error {
 	if c.Impair != nil && c.URL != "" {
 		return errors.New("bench: impairment needs the embedded node (no --url)")
 	}
+	if c.TraceNet != nil && c.URL != "" {
+		return errors.New("bench: the network trace needs the embedded node (no --url)")
+	}
 	if c.LateAfter <= 0 {
 		c.LateAfter = 100 * time.Millisecond
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 20 * time.Second
+	}
+	if c.MetricsURL != "" && c.URL == "" {
+		return errors.New("bench: node metrics need a node given by URL (the embedded node runs in this process)")
+	}
+	if c.MetricsInterval < 0 || c.MetricsAfter < 0 {
+		return errors.New("bench: negative metrics interval or wait")
+	}
+	if c.MetricsInterval == 0 {
+		c.MetricsInterval = DefaultMetricsInterval
 	}
 	if c.URL == "" {
 		if c.Width == 0 || c.Height == 0 {
@@ -136,7 +161,7 @@ func (c *Config) defaults() error {
 // Run measures each concurrency level in turn and returns what it
 // measured. When ctx is cancelled (Ctrl-C) it stops, marks the report
 // interrupted and returns what was measured so far with a nil error.
-func Run(ctx context.Context, cfg Config) (*Report, error) {
+func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -149,7 +174,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer env.close()
+	defer func() {
+		env.close()
+		if err == nil {
+			err = env.traceErr
+		}
+	}()
+	if cfg.MetricsURL != "" {
+		if env.watch, err = startNodeWatch(ctx, &cfg); err != nil {
+			return nil, err
+		}
+	}
+	// The node's samples go into the report however the levels end; after
+	// the last one the watch waits MetricsAfter for the node to clean up
+	// (cut short by ctx).
+	defer func() { rep.NodeProcess = env.watch.finish(ctx, cfg.MetricsAfter) }()
 	for i, n := range cfg.Sessions {
 		if ctx.Err() != nil {
 			rep.Interrupted = true
@@ -227,9 +266,12 @@ func newReport(cfg *Config) *Report {
 // sender and frame collector) and returns only after they have ended.
 func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int, rec io.Writer) (*RunResult, error) {
 	sims := newSims(cfg, motions, n)
+	e.watch.setPhase(PhaseWarmup, n)
+	defer e.watch.setPhase(PhaseTeardown, 0)
 	dialCtx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
 	err := connect(dialCtx, cfg, e, sims)
+	defer e.closeIdle()
 	defer closeHeadsets(sims)
 	if err != nil {
 		return nil, err
@@ -239,11 +281,14 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	t0 := time.Now()
+	acc := newRunAcc(cfg, t0, time.Duration(float64(time.Second)/res.FPSTarget))
 	for _, s := range sims {
 		s.base = s.c.Now()
+		s.acc = acc
 	}
 	loops := startHeadsets(runCtx, cfg, sims, t0, rec)
-	wStart, wEnd, interrupted := measure(ctx, cfg, sims, t0)
+	wStart, wEnd, interrupted := measure(ctx, cfg, e, sims, t0)
+	e.watch.setPhase(PhaseTeardown, 0)
 	stop()
 	if cfg.Progress != nil {
 		fmt.Fprint(cfg.Progress, "\n")
@@ -261,7 +306,7 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 		res.WindowS = 0
 		return res, nil
 	}
-	score(cfg, res, sims, t0, wStart, wEnd)
+	score(res, sims, acc, wStart, wEnd)
 	if res.FramesReceived == 0 && !interrupted {
 		return res, fmt.Errorf("%w in %v with %d session(s)", ErrNoFrames, wEnd.Sub(wStart).Round(time.Millisecond), n)
 	}
@@ -363,19 +408,20 @@ func startHeadsets(ctx context.Context, cfg *Config, sims []*sim, t0 time.Time, 
 // measure waits out the warm-up and the window, printing progress, and
 // takes the headsets' counters at the window's start and end. When ctx is
 // done first it returns at once with interrupted set.
-func measure(ctx context.Context, cfg *Config, sims []*sim, t0 time.Time) (wStart, wEnd time.Time, interrupted bool) {
+func measure(ctx context.Context, cfg *Config, e *env, sims []*sim, t0 time.Time) (wStart, wEnd time.Time, interrupted bool) {
 	tick := func() { progress(cfg, sims, t0, len(sims)) }
 	interrupted = waitUntil(ctx, t0.Add(cfg.Warmup), tick)
+	e.watch.setPhase(PhaseWindow, len(sims))
 	wStart = time.Now()
 	for _, s := range sims {
-		s.snapshot(&s.startSt)
+		s.startWindow(wStart)
 	}
 	if !interrupted {
 		interrupted = waitUntil(ctx, wStart.Add(cfg.Duration), tick)
 	}
 	wEnd = time.Now()
 	for _, s := range sims {
-		s.snapshot(&s.endSt)
+		s.endWindow(wEnd)
 	}
 	return wStart, wEnd, interrupted
 }
@@ -413,8 +459,8 @@ func progress(cfg *Config, sims []*sim, t0 time.Time, n int) {
 	var frames, recent int
 	for _, s := range sims {
 		s.mu.Lock()
-		frames += len(s.arrivals)
-		for i := len(s.arrivals) - 1; i >= 0 && el-s.arrivals[i] <= time.Second; i-- {
+		frames += s.total
+		for i := len(s.recent) - 1; i >= 0 && el-s.recent[i] <= time.Second; i-- {
 			recent++
 		}
 		s.mu.Unlock()

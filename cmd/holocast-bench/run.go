@@ -45,7 +45,8 @@ func runUsage(w io.Writer) {
                           [--rate 0|60|72|90] [--trace FILE]... [--width W --height H --fps N --bitrate BPS]
                           [--scene FILE.glb]
                           [--display-delay 16ms] [--impair SPEC|wifi|lte|vnet]
-                          [--json FILE] [--report FILE.html] [--record FILE.h264] [TRACE...]
+                          [--metrics-url URL [--metrics-interval 2s] [--metrics-after 10s]]
+                          [--trace-net FILE.jsonl] [--json FILE] [--report FILE.html] [--record FILE.h264] [TRACE...]
 
 Starts simulated headsets against a render node (an embedded one when no
 --url is given), each replaying a head-motion trace from its own start
@@ -78,8 +79,13 @@ flags:
   --late D              a frame is late when pose->frame exceeds D (default 100ms)
   --impair SPEC         run embedded node and headsets over pion's virtual network:
                         "delay=20ms,jitter=5ms,loss=1%%,rate=20mbit" (delay one way,
-                        loss each direction, rate caps each headset's downlink) or a
-                        preset: vnet (no impairment), wifi (%s), lte (%s)
+                        loss each direction, rate caps each headset's downlink; add
+                        rate@8s=1mbit to change the cap 8 s after the headset's link
+                        was made) or a preset: vnet (no impairment), wifi (%s), lte (%s)
+  --trace-net FILE      write the embedded node's first session packet by packet as
+                        JSON lines: RTP sent, RTCP read, the congestion controller's
+                        target every 50 ms and, with a rate cap, the bottleneck queue
+                        (format in docs/network.md)
   --json FILE           write every figure as JSON ("-": stdout instead of the table)
   --report FILE.html    write a self-contained HTML report with charts
   --record FILE.h264    write headset 0's received stream (first level) as Annex-B
@@ -87,6 +93,14 @@ flags:
   --token TOKEN         bearer token for --url: the node's token (printed after #token=
                         in its URL, kept in its --cert-dir/token) or a JWT; default
                         $HOLOCAST_TOKEN
+  --metrics-url URL     with --url: the node's Prometheus endpoint (its --metrics-listen,
+                        e.g. http://127.0.0.1:9464/metrics); samples the node process's
+                        resident memory, Go heap, goroutines, open files and active
+                        sessions from before the first headset connects until
+                        --metrics-after after the last one has gone (soak runs)
+  --metrics-interval D  time between two samples (default 2s)
+  --metrics-after D     how long to keep sampling after the headsets have gone, for the
+                        node to clean up (default 10s)
   --no-client-report    do not send the once-a-second ClientReport (motion-to-photon =
                         median pose->frame + display delay) that real clients send and
                         the node uses as its prediction horizon
@@ -124,9 +138,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.String("json", "", "")
 	reportOut := fs.String("report", "", "")
 	recordOut := fs.String("record", "", "")
+	traceNet := fs.String("trace-net", "", "")
 	noReport := fs.Bool("no-client-report", false, "")
 	insecure := fs.Bool("insecure", false, "")
 	token := fs.String("token", "", "")
+	metricsURL := fs.String("metrics-url", "", "")
+	metricsInterval := fs.Duration("metrics-interval", bench.DefaultMetricsInterval, "")
+	metricsAfter := fs.Duration("metrics-after", bench.DefaultMetricsAfter, "")
 	quiet := fs.Bool("quiet", false, "")
 	verbose := fs.Bool("verbose", false, "")
 	positional, code := parseInterleaved(fs, args, "run", runUsage, stdout, stderr)
@@ -142,7 +160,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		URL: *url, Duration: *duration, Warmup: *warmup, Rate: *rate, TraceFormat: *format,
 		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon, Scene: *scenePath,
 		DisplayDelay: *displayDelay, LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure,
-		Token: *token,
+		Token: *token, MetricsURL: *metricsURL, MetricsInterval: *metricsInterval, MetricsAfter: *metricsAfter,
 	}
 	if cfg.Token == "" {
 		cfg.Token = os.Getenv("HOLOCAST_TOKEN")
@@ -170,6 +188,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	} else if *token != "" {
 		return usageErr("--token is for a node given by --url; the embedded node needs none")
+	} else if *metricsURL != "" {
+		return usageErr("--metrics-url is for a node given by --url (a separate process)")
+	}
+	if *metricsInterval <= 0 || *metricsAfter < 0 {
+		return usageErr("--metrics-interval must be positive, --metrics-after not negative")
 	}
 	if *impair != "" {
 		if *url != "" {
@@ -207,6 +230,19 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer func() { _ = rec.Close() }() // for early returns; the end checks Close
 		recBuf = bufio.NewWriterSize(rec, 1<<20)
 		cfg.Record = recBuf
+	}
+
+	var tn *os.File
+	if *traceNet != "" {
+		if *url != "" {
+			return usageErr("--trace-net needs the embedded node (no --url)")
+		}
+		if tn, err = os.Create(*traceNet); err != nil {
+			fmt.Fprintf(stderr, "holocast-bench run: %v\n", err)
+			return 1
+		}
+		defer func() { _ = tn.Close() }()
+		cfg.TraceNet = tn
 	}
 
 	rep, runErr := bench.Run(ctx, cfg)
