@@ -3,7 +3,8 @@
 // Location), authentication of those requests (bearer token or JWT),
 // cross-origin rules (CORS), request limits, and the registry of live
 // sessions with its caps (in all, per client address, negotiations at
-// once).
+// once), and telling clients the node's STUN/TURN servers (Link
+// rel="ice-server" headers, package signaling/link).
 package signaling
 
 import (
