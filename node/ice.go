@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -31,21 +32,22 @@ const tcpMuxReadBuffer = 64
 // Config.UDPPort and the ICE-TCP listener of Config.TCPPort. The node
 // owns them and closes them after its sessions.
 type iceSockets struct {
-	udp *ice.MultiUDPMuxDefault
-	tcp ice.TCPMux
+	udp  *ice.MultiUDPMuxDefault
+	tcp  ice.TCPMux
+	once sync.Once
 }
 
 // Close closes the shared sockets; it is idempotent.
 func (s *iceSockets) Close() error {
 	var err error
-	if s.udp != nil {
-		err = s.udp.Close()
-		s.udp = nil
-	}
-	if s.tcp != nil {
-		err = errors.Join(err, s.tcp.Close())
-		s.tcp = nil
-	}
+	s.once.Do(func() {
+		if s.udp != nil {
+			err = s.udp.Close()
+		}
+		if s.tcp != nil {
+			err = errors.Join(err, s.tcp.Close())
+		}
+	})
 	return err
 }
 
