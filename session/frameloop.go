@@ -130,6 +130,7 @@ func (s *Session) frameLoop() {
 			return
 		}
 		fs.pipe = pipe
+		s.applyScene(&fs)
 		s.mu.Lock()
 		s.rendering = pipe.out
 		s.mu.Unlock()
@@ -173,6 +174,8 @@ type frameState struct {
 	// lastRebuild is when the pipeline was last rebuilt for a new output
 	// size or rate (zero before the first rebuild).
 	lastRebuild time.Time
+	// scene is what applyScene last gave the renderer.
+	scene sceneFrame
 }
 
 // nextTick returns the start of the next frame slot after prev at fps,
@@ -260,7 +263,7 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time) {
 	}
 	t := stageTimes{poseAge: a.poseAge, frame: frame.Timings, encode: encDur, send: s.cfg.Now().Sub(sendStart)}
 	s.recordFrame(au, t)
-	s.sendFrameInfo(fs.frameID, ts, a, frame, au, t)
+	s.sendFrameInfo(fs, ts, a, frame, au, t)
 	if s.deps.OnFrame != nil {
 		s.deps.OnFrame(s, FrameStats{
 			HasPose: a.ok, PoseAge: t.poseAge, Queue: t.frame.Wait, Render: t.frame.Render, Convert: t.frame.Convert,
@@ -331,10 +334,10 @@ func (s *Session) recordFrame(au encoder.AccessUnit, t stageTimes) {
 }
 
 // sendFrameInfo tells the client what the frame with RTP timestamp ts shows.
-func (s *Session) sendFrameInfo(frameID uint64, ts uint32, a aim, frame *render.Frame, au encoder.AccessUnit, t stageTimes) {
+func (s *Session) sendFrameInfo(fs *frameState, ts uint32, a aim, frame *render.Frame, au encoder.AccessUnit, t stageTimes) {
 	q, p := poseProto(a.target)
 	info := &holocastv1.FrameInfo{
-		RtpTimestamp: ts, FrameId: frameID,
+		RtpTimestamp: ts, FrameId: fs.frameID,
 		RenderedOrientation: q, RenderedPosition: p,
 		HorizonUs: uint32(a.horizon.Microseconds()),
 		Timings: &holocastv1.StageTimings{
@@ -342,7 +345,8 @@ func (s *Session) sendFrameInfo(frameID uint64, ts uint32, a aim, frame *render.
 			EncodeUs: us(t.encode), SendUs: us(t.send), QueueUs: us(t.frame.Wait),
 		},
 		KeyFrame: au.KeyFrame, Width: uint32(frame.Width), Height: uint32(frame.Height),
-		EncodedBytes: uint32(len(au.Data)),
+		EncodedBytes:      uint32(len(au.Data)),
+		ModelTransformSeq: fs.scene.seq, Triangles: uint32(max(frame.Triangles, 0)), Scene: fs.scene.name,
 	}
 	if a.ok {
 		info.PoseSeq = a.latest.Seq

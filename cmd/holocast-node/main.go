@@ -36,6 +36,10 @@ func main() {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "holocast-node:", err)
+		var se sceneError
+		if errors.As(err, &se) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
@@ -63,6 +67,8 @@ func run(args []string) error {
 		eglPlatform = fs.String("egl-platform", "", "EGL platform: device (GPU) or surfaceless (Mesa); default tries device, then surfaceless")
 		logLevel    = fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 		drainFor    = fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long running sessions may go on (taking no new ones) before they are ended; ends sooner when the last one ends (0 = end them at once; a second signal also does)")
+		scenePath   = fs.String("scene", "", "glTF 2.0 `path`: a .gltf/.glb file (shown by default) or a directory of them (skipping those that fail to load), each a scene named by its file name without extension; the built-in scene is \"builtin\", the default without --scene")
+		sceneFit    = fs.String("scene-fit", "auto", "model placement: auto (scaled to about 1.5 m) or none (the file's own units); either way on the floor 2 m ahead")
 		metricsAddr = fs.String("metrics-listen", defaultMetricsListen, "`address` to serve Prometheus metrics (/metrics), /healthz and /readyz on, in plain HTTP without authentication; empty disables")
 	)
 	lim := addLimitFlags(fs)
@@ -91,6 +97,9 @@ func run(args []string) error {
 		Static: web.FS(), Logger: log,
 	}
 	cfg.Limits.MaxWidth, cfg.Limits.MaxHeight, cfg.Limits.MaxFPS = *maxW, *maxH, *maxFPS
+	if err := loadScenes(&cfg, *scenePath, *sceneFit, log); err != nil {
+		return err
+	}
 	if err := lim.apply(&cfg); err != nil {
 		return err
 	}

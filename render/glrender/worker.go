@@ -13,6 +13,7 @@ import (
 
 	"github.com/holocast/holocast/render"
 	"github.com/holocast/holocast/render/egl"
+	"github.com/holocast/holocast/render/scene"
 )
 
 // Info describes the GL context of a Worker.
@@ -42,7 +43,8 @@ type Worker struct {
 	info Info
 
 	// Owned by the worker goroutine.
-	progs *programs
+	progs  *programs
+	models map[*scene.Model]*gpuModel // uploaded models, shared by Renderers
 }
 
 // glInit loads GL function pointers once per process. They are looked up
@@ -66,6 +68,8 @@ func NewWorker(ctx context.Context, opts ...Option) (*Worker, error) {
 		jobs: make(chan func()),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
+
+		models: map[*scene.Model]*gpuModel{},
 	}
 	ready := make(chan error, 1)
 	go w.loop(ctx, o, ready)
@@ -119,6 +123,9 @@ func (w *Worker) loop(ctx context.Context, o options, ready chan<- error) {
 
 func (w *Worker) shutdown(c *egl.Context) error {
 	w.progs.delete()
+	for _, g := range w.models {
+		g.delete()
+	}
 	gl.Finish()
 	if err := c.Close(); err != nil {
 		return fmt.Errorf("glrender: close worker: %w", err)

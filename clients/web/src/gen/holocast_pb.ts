@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file holocast.proto.
  */
 export const file_holocast: GenFile = /*@__PURE__*/
-  fileDesc("Cg5ob2xvY2FzdC5wcm90bxILaG9sb2Nhc3QudjEiJwoEVmVjMxIJCgF4GAEgASgCEgkKAXkYAiABKAISCQoBehgDIAEoAiIyCgRRdWF0EgkKAXgYASABKAISCQoBeRgCIAEoAhIJCgF6GAMgASgCEgkKAXcYBCABKAIi0QEKBFBvc2USCwoDc2VxGAEgASgEEhYKDnNhbXBsZV90aW1lX3VzGAIgASgDEiYKC29yaWVudGF0aW9uGAMgASgLMhEuaG9sb2Nhc3QudjEuUXVhdBIjCghwb3NpdGlvbhgEIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKwoQYW5ndWxhcl92ZWxvY2l0eRgFIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKgoPbGluZWFyX3ZlbG9jaXR5GAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMyI8CgNGb3YSDAoEbGVmdBgBIAEoAhINCgVyaWdodBgCIAEoAhIKCgJ1cBgDIAEoAhIMCgRkb3duGAQgASgCImYKB0V5ZVZpZXcSHQoDZm92GAEgASgLMhAuaG9sb2Nhc3QudjEuRm92EhkKEXByb2plY3Rpb25fbWF0cml4GAIgAygCEiEKBm9mZnNldBgDIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMixAEKDERldmljZUNvbmZpZxIiCgRsZWZ0GAEgASgLMhQuaG9sb2Nhc3QudjEuRXllVmlldxIjCgVyaWdodBgCIAEoCzIULmhvbG9jYXN0LnYxLkV5ZVZpZXcSDQoFaXBkX20YAyABKAISFwoPcmVmcmVzaF9yYXRlX2h6GAQgASgCEg0KBXdpZHRoGAUgASgNEg4KBmhlaWdodBgGIAEoDRIPCgdtYXhfZnBzGAcgASgNEhMKC2RldmljZV9uYW1lGAggASgJIoABCgxTdGFnZVRpbWluZ3MSEwoLcG9zZV9hZ2VfdXMYASABKA0SEQoJcmVuZGVyX3VzGAIgASgNEhIKCmNvbnZlcnRfdXMYAyABKA0SEQoJZW5jb2RlX3VzGAQgASgNEg8KB3NlbmRfdXMYBSABKA0SEAoIcXVldWVfdXMYBiABKA0i5gIKCUZyYW1lSW5mbxIVCg1ydHBfdGltZXN0YW1wGAEgASgNEhAKCGZyYW1lX2lkGAIgASgEEhAKCHBvc2Vfc2VxGAMgASgEEhsKE3Bvc2Vfc2FtcGxlX3RpbWVfdXMYBCABKAMSLwoUcmVuZGVyZWRfb3JpZW50YXRpb24YBSABKAsyES5ob2xvY2FzdC52MS5RdWF0EiwKEXJlbmRlcmVkX3Bvc2l0aW9uGAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMxISCgpob3Jpem9uX3VzGAcgASgNEhkKEXByZWRpY3RlZF90aW1lX3VzGAggASgDEioKB3RpbWluZ3MYCSABKAsyGS5ob2xvY2FzdC52MS5TdGFnZVRpbWluZ3MSEQoJa2V5X2ZyYW1lGAogASgIEg0KBXdpZHRoGAsgASgNEg4KBmhlaWdodBgMIAEoDRIVCg1lbmNvZGVkX2J5dGVzGA0gASgNIpIBCgxDbGllbnRSZXBvcnQSGwoTbW90aW9uX3RvX3Bob3Rvbl91cxgBIAEoDRIYChBkaXNwbGF5X2RlbGF5X3VzGAIgASgNEhgKEHBvc2VfdG9fZnJhbWVfdXMYAyABKA0SFwoPZnJhbWVzX3JlY2VpdmVkGAQgASgEEhgKEGZyYW1lc19kaXNwbGF5ZWQYBSABKAQigwEKC1Nlc3Npb25JbmZvEhIKCnNlc3Npb25faWQYASABKAkSDQoFd2lkdGgYAiABKA0SDgoGaGVpZ2h0GAMgASgNEgsKA2ZwcxgEIAEoDRIPCgdlbmNvZGVyGAUgASgJEhEKCXByZWRpY3RvchgGIAEoCRIQCghyZW5kZXJlchgHIAEoCSIjCgRQaW5nEgoKAmlkGAEgASgEEg8KB3RpbWVfdXMYAiABKAMiIwoEUG9uZxIKCgJpZBgBIAEoBBIPCgd0aW1lX3VzGAIgASgDIhkKBk5vdGljZRIPCgdtZXNzYWdlGAEgASgJItACCg5Db250cm9sTWVzc2FnZRIyCg1kZXZpY2VfY29uZmlnGAEgASgLMhkuaG9sb2Nhc3QudjEuRGV2aWNlQ29uZmlnSAASMAoMc2Vzc2lvbl9pbmZvGAIgASgLMhguaG9sb2Nhc3QudjEuU2Vzc2lvbkluZm9IABIsCgpmcmFtZV9pbmZvGAMgASgLMhYuaG9sb2Nhc3QudjEuRnJhbWVJbmZvSAASMgoNY2xpZW50X3JlcG9ydBgEIAEoCzIZLmhvbG9jYXN0LnYxLkNsaWVudFJlcG9ydEgAEiEKBHBpbmcYBSABKAsyES5ob2xvY2FzdC52MS5QaW5nSAASIQoEcG9uZxgGIAEoCzIRLmhvbG9jYXN0LnYxLlBvbmdIABIlCgZub3RpY2UYByABKAsyEy5ob2xvY2FzdC52MS5Ob3RpY2VIAEIJCgdtZXNzYWdlQjpaOGdpdGh1Yi5jb20vaG9sb2Nhc3QvaG9sb2Nhc3QvcHJvdG8vaG9sb2Nhc3R2MTtob2xvY2FzdHYxYgZwcm90bzM");
+  fileDesc("Cg5ob2xvY2FzdC5wcm90bxILaG9sb2Nhc3QudjEiJwoEVmVjMxIJCgF4GAEgASgCEgkKAXkYAiABKAISCQoBehgDIAEoAiIyCgRRdWF0EgkKAXgYASABKAISCQoBeRgCIAEoAhIJCgF6GAMgASgCEgkKAXcYBCABKAIi0QEKBFBvc2USCwoDc2VxGAEgASgEEhYKDnNhbXBsZV90aW1lX3VzGAIgASgDEiYKC29yaWVudGF0aW9uGAMgASgLMhEuaG9sb2Nhc3QudjEuUXVhdBIjCghwb3NpdGlvbhgEIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKwoQYW5ndWxhcl92ZWxvY2l0eRgFIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKgoPbGluZWFyX3ZlbG9jaXR5GAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMyI8CgNGb3YSDAoEbGVmdBgBIAEoAhINCgVyaWdodBgCIAEoAhIKCgJ1cBgDIAEoAhIMCgRkb3duGAQgASgCImYKB0V5ZVZpZXcSHQoDZm92GAEgASgLMhAuaG9sb2Nhc3QudjEuRm92EhkKEXByb2plY3Rpb25fbWF0cml4GAIgAygCEiEKBm9mZnNldBgDIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMixAEKDERldmljZUNvbmZpZxIiCgRsZWZ0GAEgASgLMhQuaG9sb2Nhc3QudjEuRXllVmlldxIjCgVyaWdodBgCIAEoCzIULmhvbG9jYXN0LnYxLkV5ZVZpZXcSDQoFaXBkX20YAyABKAISFwoPcmVmcmVzaF9yYXRlX2h6GAQgASgCEg0KBXdpZHRoGAUgASgNEg4KBmhlaWdodBgGIAEoDRIPCgdtYXhfZnBzGAcgASgNEhMKC2RldmljZV9uYW1lGAggASgJIoABCgxTdGFnZVRpbWluZ3MSEwoLcG9zZV9hZ2VfdXMYASABKA0SEQoJcmVuZGVyX3VzGAIgASgNEhIKCmNvbnZlcnRfdXMYAyABKA0SEQoJZW5jb2RlX3VzGAQgASgNEg8KB3NlbmRfdXMYBSABKA0SEAoIcXVldWVfdXMYBiABKA0ipQMKCUZyYW1lSW5mbxIVCg1ydHBfdGltZXN0YW1wGAEgASgNEhAKCGZyYW1lX2lkGAIgASgEEhAKCHBvc2Vfc2VxGAMgASgEEhsKE3Bvc2Vfc2FtcGxlX3RpbWVfdXMYBCABKAMSLwoUcmVuZGVyZWRfb3JpZW50YXRpb24YBSABKAsyES5ob2xvY2FzdC52MS5RdWF0EiwKEXJlbmRlcmVkX3Bvc2l0aW9uGAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMxISCgpob3Jpem9uX3VzGAcgASgNEhkKEXByZWRpY3RlZF90aW1lX3VzGAggASgDEioKB3RpbWluZ3MYCSABKAsyGS5ob2xvY2FzdC52MS5TdGFnZVRpbWluZ3MSEQoJa2V5X2ZyYW1lGAogASgIEg0KBXdpZHRoGAsgASgNEg4KBmhlaWdodBgMIAEoDRIVCg1lbmNvZGVkX2J5dGVzGA0gASgNEhsKE21vZGVsX3RyYW5zZm9ybV9zZXEYFCABKAQSEQoJdHJpYW5nbGVzGBUgASgNEg0KBXNjZW5lGBYgASgJIpIBCgxDbGllbnRSZXBvcnQSGwoTbW90aW9uX3RvX3Bob3Rvbl91cxgBIAEoDRIYChBkaXNwbGF5X2RlbGF5X3VzGAIgASgNEhgKEHBvc2VfdG9fZnJhbWVfdXMYAyABKA0SFwoPZnJhbWVzX3JlY2VpdmVkGAQgASgEEhgKEGZyYW1lc19kaXNwbGF5ZWQYBSABKAQikgEKC1Nlc3Npb25JbmZvEhIKCnNlc3Npb25faWQYASABKAkSDQoFd2lkdGgYAiABKA0SDgoGaGVpZ2h0GAMgASgNEgsKA2ZwcxgEIAEoDRIPCgdlbmNvZGVyGAUgASgJEhEKCXByZWRpY3RvchgGIAEoCRIQCghyZW5kZXJlchgHIAEoCRINCgVzY2VuZRgUIAEoCSIjCgRQaW5nEgoKAmlkGAEgASgEEg8KB3RpbWVfdXMYAiABKAMiIwoEUG9uZxIKCgJpZBgBIAEoBBIPCgd0aW1lX3VzGAIgASgDIhkKBk5vdGljZRIPCgdtZXNzYWdlGAEgASgJIhsKC1NlbGVjdFNjZW5lEgwKBG5hbWUYASABKAkieQoOTW9kZWxUcmFuc2Zvcm0SCwoDc2VxGAEgASgEEiMKCHBvc2l0aW9uGAIgASgLMhEuaG9sb2Nhc3QudjEuVmVjMxImCgtvcmllbnRhdGlvbhgDIAEoCzIRLmhvbG9jYXN0LnYxLlF1YXQSDQoFc2NhbGUYBCABKAIiugMKDkNvbnRyb2xNZXNzYWdlEjIKDWRldmljZV9jb25maWcYASABKAsyGS5ob2xvY2FzdC52MS5EZXZpY2VDb25maWdIABIwCgxzZXNzaW9uX2luZm8YAiABKAsyGC5ob2xvY2FzdC52MS5TZXNzaW9uSW5mb0gAEiwKCmZyYW1lX2luZm8YAyABKAsyFi5ob2xvY2FzdC52MS5GcmFtZUluZm9IABIyCg1jbGllbnRfcmVwb3J0GAQgASgLMhkuaG9sb2Nhc3QudjEuQ2xpZW50UmVwb3J0SAASIQoEcGluZxgFIAEoCzIRLmhvbG9jYXN0LnYxLlBpbmdIABIhCgRwb25nGAYgASgLMhEuaG9sb2Nhc3QudjEuUG9uZ0gAEiUKBm5vdGljZRgHIAEoCzITLmhvbG9jYXN0LnYxLk5vdGljZUgAEjAKDHNlbGVjdF9zY2VuZRgKIAEoCzIYLmhvbG9jYXN0LnYxLlNlbGVjdFNjZW5lSAASNgoPbW9kZWxfdHJhbnNmb3JtGAsgASgLMhsuaG9sb2Nhc3QudjEuTW9kZWxUcmFuc2Zvcm1IAEIJCgdtZXNzYWdlQjpaOGdpdGh1Yi5jb20vaG9sb2Nhc3QvaG9sb2Nhc3QvcHJvdG8vaG9sb2Nhc3R2MTtob2xvY2FzdHYxYgZwcm90bzM");
 
 /**
  * Vec3 is a 3-vector (metres, m/s or rad/s as the field says).
@@ -425,6 +425,29 @@ export type FrameInfo = Message<"holocast.v1.FrameInfo"> & {
    * @generated from field: uint32 encoded_bytes = 13;
    */
   encodedBytes: number;
+
+  /**
+   * model_transform_seq echoes the seq of the ModelTransform in force
+   * when the frame was rendered (0: none received yet).
+   *
+   * @generated from field: uint64 model_transform_seq = 20;
+   */
+  modelTransformSeq: bigint;
+
+  /**
+   * triangles drawn for the frame, both eyes, after culling and level of
+   * detail.
+   *
+   * @generated from field: uint32 triangles = 21;
+   */
+  triangles: number;
+
+  /**
+   * scene is the name of the scene the frame shows.
+   *
+   * @generated from field: string scene = 22;
+   */
+  scene: string;
 };
 
 /**
@@ -521,6 +544,13 @@ export type SessionInfo = Message<"holocast.v1.SessionInfo"> & {
    * @generated from field: string renderer = 7;
    */
   renderer: string;
+
+  /**
+   * scene is the name of the scene shown ("builtin": the built-in one).
+   *
+   * @generated from field: string scene = 20;
+   */
+  scene: string;
 };
 
 /**
@@ -600,6 +630,70 @@ export const NoticeSchema: GenMessage<Notice> = /*@__PURE__*/
   messageDesc(file_holocast, 12);
 
 /**
+ * SelectScene asks the node to show another of its scenes (GET /v1/scenes
+ * lists them; "builtin" is the built-in one). An unknown name is answered
+ * with a Notice; otherwise SessionInfo follows with the new scene.
+ *
+ * @generated from message holocast.v1.SelectScene
+ */
+export type SelectScene = Message<"holocast.v1.SelectScene"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message holocast.v1.SelectScene.
+ * Use `create(SelectSceneSchema)` to create a new message.
+ */
+export const SelectSceneSchema: GenMessage<SelectScene> = /*@__PURE__*/
+  messageDesc(file_holocast, 13);
+
+/**
+ * ModelTransform moves, turns and scales the shown model relative to
+ * where the node placed it: the model is scaled by scale and turned by
+ * orientation about the centre of its placed bounds, then moved by
+ * position (metres, in the world frame). The identity (zero position,
+ * identity or unset orientation, scale 0 or 1) is the node's placement.
+ *
+ * @generated from message holocast.v1.ModelTransform
+ */
+export type ModelTransform = Message<"holocast.v1.ModelTransform"> & {
+  /**
+   * seq is increasing per session; older values are ignored. FrameInfo
+   * echoes the one in force.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: holocast.v1.Vec3 position = 2;
+   */
+  position?: Vec3 | undefined;
+
+  /**
+   * @generated from field: holocast.v1.Quat orientation = 3;
+   */
+  orientation?: Quat | undefined;
+
+  /**
+   * scale is uniform, in [0.01, 100]; 0 means 1.
+   *
+   * @generated from field: float scale = 4;
+   */
+  scale: number;
+};
+
+/**
+ * Describes the message holocast.v1.ModelTransform.
+ * Use `create(ModelTransformSchema)` to create a new message.
+ */
+export const ModelTransformSchema: GenMessage<ModelTransform> = /*@__PURE__*/
+  messageDesc(file_holocast, 14);
+
+/**
  * ControlMessage is the envelope of every message on the "control" channel.
  *
  * @generated from message holocast.v1.ControlMessage
@@ -650,6 +744,18 @@ export type ControlMessage = Message<"holocast.v1.ControlMessage"> & {
      */
     value: Notice;
     case: "notice";
+  } | {
+    /**
+     * @generated from field: holocast.v1.SelectScene select_scene = 10;
+     */
+    value: SelectScene;
+    case: "selectScene";
+  } | {
+    /**
+     * @generated from field: holocast.v1.ModelTransform model_transform = 11;
+     */
+    value: ModelTransform;
+    case: "modelTransform";
   } | { case: undefined; value?: undefined };
 };
 
@@ -658,5 +764,5 @@ export type ControlMessage = Message<"holocast.v1.ControlMessage"> & {
  * Use `create(ControlMessageSchema)` to create a new message.
  */
 export const ControlMessageSchema: GenMessage<ControlMessage> = /*@__PURE__*/
-  messageDesc(file_holocast, 13);
+  messageDesc(file_holocast, 15);
 
