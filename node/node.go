@@ -98,13 +98,37 @@ type Config struct {
 	// FixedHorizon, if positive, replaces the measured motion-to-photon
 	// latency as prediction look-ahead.
 	FixedHorizon time.Duration
-	// ICEServers are given to every peer connection (STUN/TURN URLs).
+	// ICEServers (STUN/TURN URLs) are given to every peer connection of
+	// the node (but none behind 1:1 NAT, see NAT1To1IPs) and announced to
+	// clients as WHEP Link headers (signaling.Options.ICEServers).
 	ICEServers []webrtc.ICEServer
-	// NAT1To1IPs, if set, are announced as host candidates instead of the
-	// node's interface addresses (a node behind 1:1 NAT).
+	// TURNSecret, if set, is shared with the TURN servers of ICEServers
+	// (coturn's static-auth-secret): every client, and the node's own peer
+	// connection, gets TURN credentials minted from it (package turnrest)
+	// instead of ICEServers' static ones, valid for TURNTTL (0 means
+	// DefaultTURNTTL). At least turnrest.MinSecret bytes.
+	TURNSecret []byte
+	TURNTTL    time.Duration
+	// NAT1To1IPs, if set, are the only addresses the node announces as
+	// host candidates, instead of its interface addresses (a node behind
+	// 1:1 NAT): an entry is an IP address or EXTERNAL/LOCAL. ICE then uses
+	// only their IP families, and the node's own peer connections use no
+	// ICE servers (no server-reflexive or relayed candidates either).
 	NAT1To1IPs []string
-	// UDPPortMin and UDPPortMax, if set, bound the ICE UDP ports.
+	// UDPPortMin and UDPPortMax, if set, bound the ICE UDP ports (one per
+	// session and interface address).
 	UDPPortMin, UDPPortMax uint16
+	// UDPPort, if set, serves every session's ICE over this one UDP port
+	// on each interface address (pion's UDP mux); it excludes a port range.
+	UDPPort int
+	// TCPPort, if set, also offers ICE-TCP: passive TCP candidates on this
+	// one port, for clients on networks that block UDP.
+	TCPPort int
+	// ICEInterfaces, if set, are the only network interfaces whose
+	// addresses ICE uses.
+	ICEInterfaces []string
+	// NoIPv6 keeps ICE to IPv4 addresses.
+	NoIPv6 bool
 	// ICEDisconnectedTimeout and ICEFailedTimeout bound how long a silent
 	// peer keeps its session: after the failed timeout the session ends.
 	// Zero means 5 s and 10 s.
@@ -177,6 +201,7 @@ type Node struct {
 	log     *slog.Logger
 	workers *workerPool // nil when Config.Renderers is set
 	se      webrtc.SettingEngine
+	ice     *iceSockets // shared ICE sockets, closed after the sessions
 	sig     *signaling.Server
 	nc      *nats.Conn   // Config.NATS's connection; nil without
 	fleet   *fleet.Agent // nil without Config.NATS
@@ -209,6 +234,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.Predictor = pose.DefaultPredictorName
 	}
 	if err := limitDefaults(&cfg); err != nil {
+		return nil, err
+	}
+	if err := checkTURN(&cfg); err != nil {
 		return nil, err
 	}
 	if _, err := pose.NewPredictor(cfg.Predictor); err != nil {
@@ -244,7 +272,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.cfg = cfg
 
 	var err error
-	if n.se, err = newSettingEngine(cfg); err != nil {
+	if n.se, n.ice, err = newSettingEngine(cfg); err != nil {
 		if n.workers != nil {
 			_ = n.workers.Close()
 		}
@@ -255,8 +283,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		MaxSessions: cfg.MaxSessions, Auth: cfg.Auth, AllowedOrigins: cfg.AllowedOrigins,
 		MaxCandidates: cfg.MaxCandidates, AllowLoopbackCandidates: cfg.AllowLoopbackCandidates,
 		MaxNegotiations: cfg.MaxNegotiations, MaxSessionsPerClient: cfg.MaxSessionsPerClient, Logger: cfg.Logger,
-		OnResult: metricsResult(cfg.Metrics),
+		OnResult: metricsResult(cfg.Metrics), ICEServers: n.clientICEServers,
 	}); err != nil {
+		_ = n.ice.Close()
 		if n.workers != nil {
 			_ = n.workers.Close()
 		}
@@ -271,7 +300,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 
 // newSettingEngine builds the ICE and logging settings shared by every
 // session's peer connection.
-func newSettingEngine(cfg Config) (webrtc.SettingEngine, error) {
+func newSettingEngine(cfg Config) (webrtc.SettingEngine, *iceSockets, error) {
 	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{cfg.Logger}}
 	disc, failed := cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout
 	if disc <= 0 {
@@ -281,23 +310,15 @@ func newSettingEngine(cfg Config) (webrtc.SettingEngine, error) {
 		failed = 10 * time.Second
 	}
 	se.SetICETimeouts(disc, failed, min(2*time.Second, disc/2))
-	if len(cfg.NAT1To1IPs) > 0 {
-		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
-			External: cfg.NAT1To1IPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
-		}); err != nil {
-			return se, fmt.Errorf("node: NAT 1:1 addresses: %w", err)
-		}
-	}
-	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
-		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return se, fmt.Errorf("node: UDP port range: %w", err)
-		}
+	socks, err := configureICE(&se, cfg) // see ice.go
+	if err != nil {
+		return se, nil, err
 	}
 	setSCTPLimits(&se, cfg)
 	if cfg.SettingEngine != nil {
 		cfg.SettingEngine(&se)
 	}
-	return se, nil
+	return se, socks, nil
 }
 
 // MinBitRate is the floor of the congestion controller's target.
@@ -383,11 +404,17 @@ func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling
 	obs := observe(n.cfg.Metrics, &deps)
 	s, err := session.New(ctx, req.Offer, session.Config{
 		ID: req.ID, Output: out, Limits: lim, MaxDuration: grantedDuration(n.cfg.MaxSessionDuration, req.Grant), BitRate: n.cfg.BitRate, MinBitRate: min(MinBitRate, n.cfg.BitRate),
-		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.cfg.ICEServers,
+		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.peerICEServers(req.ID),
 		IdleTimeout: n.cfg.IdleTimeout, PoseRate: n.cfg.PoseRate, ControlRate: n.cfg.ControlRate,
 		MaxRejectedChannels: n.cfg.MaxRejectedChannels, RebuildInterval: n.cfg.RebuildInterval, MaxMessageSize: n.cfg.MaxMessageSize,
 		Scene: cmp.Or(req.Scene, n.cfg.DefaultScene),
 	}, deps)
+	if err == nil {
+		if err = checkCandidates(req.Offer, s.Answer()); err != nil { // see ice.go
+			_ = s.Close()
+			return nil, err
+		}
+	}
 	if err == nil && obs != nil {
 		obs.Started()
 	}
@@ -452,6 +479,7 @@ func securityHeaders(h http.Handler) http.Handler {
 // a session's last frame may still be rendering). It is idempotent.
 func (n *Node) Close() error {
 	err := errors.Join(n.leaveFleet(), n.sig.Close())
+	err = errors.Join(err, n.ice.Close())
 	if n.workers != nil {
 		err = errors.Join(err, n.workers.Close())
 	}

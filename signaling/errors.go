@@ -42,6 +42,11 @@ var (
 	// ErrNegotiationLimit means Options.MaxNegotiations sessions are being
 	// negotiated already (503).
 	ErrNegotiationLimit = errors.New("too many sessions being negotiated")
+	// ErrNoCandidates may be wrapped by a Factory's error: the node could
+	// offer the client no ICE candidate it could pair with one of its own
+	// (no free port in the node's range, no address of the client's IP
+	// family or transport), so the session could never connect (503).
+	ErrNoCandidates = errors.New("no usable ICE candidate on the node")
 )
 
 // ErrBadOrigin means an entry of Options.AllowedOrigins is neither "*"

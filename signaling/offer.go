@@ -77,7 +77,8 @@ func RetryAfter(err error) int {
 	case errors.Is(err, ErrNegotiationLimit):
 		return retryAfterNegotiating
 	case errors.Is(err, ErrClientLimit), errors.Is(err, ErrSessionLimit),
-		errors.Is(err, ErrDraining), errors.Is(err, ErrShuttingDown):
+		errors.Is(err, ErrDraining), errors.Is(err, ErrShuttingDown),
+		errors.Is(err, ErrNoCandidates):
 		return retryAfterFull
 	}
 	return 0
@@ -129,7 +130,7 @@ func (s *Server) open(ctx context.Context, offer, scene string, grant auth.Grant
 	if err != nil {
 		s.release(client)
 		s.result(refusalResult(err))
-		if !errors.Is(err, ErrBadOffer) && !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, ErrBadOffer) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNoCandidates) {
 			s.log.Error("creating session", "err", err)
 			err = fmt.Errorf("cannot create session: %w", err)
 		}

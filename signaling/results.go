@@ -28,6 +28,9 @@ const (
 	ResultDraining = "draining"
 	// ResultShuttingDown means the node is closing (503).
 	ResultShuttingDown = "shutting_down"
+	// ResultNoCandidates means the node had no ICE candidate the client
+	// could use (a Factory error wrapping ErrNoCandidates; 503).
+	ResultNoCandidates = "no_candidates"
 	// ResultInternal means the Factory failed for another reason (500).
 	ResultInternal = "internal"
 )
@@ -36,7 +39,7 @@ const (
 // want each reason present from the start.
 var RefusalReasons = []string{
 	ResultUnauthorized, ResultBadRequest, ResultBadOffer, ResultSessionLimit, ResultClientLimit,
-	ResultNegotiationLimit, ResultDraining, ResultShuttingDown, ResultInternal,
+	ResultNegotiationLimit, ResultDraining, ResultShuttingDown, ResultNoCandidates, ResultInternal,
 }
 
 // refusalResult names the result of a request refused with err, one of
@@ -55,6 +58,8 @@ func refusalResult(err error) string {
 		return ResultNegotiationLimit
 	case errors.Is(err, ErrBadOffer):
 		return ResultBadOffer
+	case errors.Is(err, ErrNoCandidates):
+		return ResultNoCandidates
 	case errors.Is(err, ErrNotFound):
 		return ResultBadRequest
 	}

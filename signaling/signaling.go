@@ -3,7 +3,8 @@
 // Location), authentication of those requests (bearer token or JWT),
 // cross-origin rules (CORS), request limits, and the registry of live
 // sessions with its caps (in all, per client address, negotiations at
-// once).
+// once), and telling clients the node's STUN/TURN servers (Link
+// rel="ice-server" headers, package signaling/link).
 package signaling
 
 import (
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/holocast/holocast/auth"
+	"github.com/holocast/holocast/signaling/link"
 )
 
 // MaxOfferSize bounds a POSTed SDP offer. Browser offers are a few KiB.
@@ -126,6 +128,15 @@ type Options struct {
 	MaxSessionsPerClient int
 	// Logger receives logs; nil means slog.Default().
 	Logger *slog.Logger
+	// ICEServers, if set, returns the STUN/TURN servers a client should use
+	// (with credentials minted for it, e.g. time-limited TURN ones). They
+	// are sent as Link headers with rel="ice-server" (RFC 9725 §4.6) in
+	// the 201 answer of a POST (id is the new session's) and in the answer
+	// to an OPTIONS on SessionsPath that carries a credential Auth accepts
+	// (id is ""), so that a client can configure its peer connection before
+	// it makes its offer. A CORS preflight carries no credential and gets
+	// none. It is called for each such answer and must not block.
+	ICEServers func(id string) []link.ICEServer
 	// OnResult, if set, is called once for every session request (POST)
 	// with its result: ResultCreated or the reason it was refused (the
 	// Result constants; metrics). It must be cheap and never block.
@@ -276,7 +287,44 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, msg st
 	httpError(w, code, msg)
 }
 
-func (s *Server) options(w http.ResponseWriter, r *http.Request) { Preflight(w, r) }
+func (s *Server) options(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "POST, DELETE, PATCH, OPTIONS")
+	w.Header().Set("Accept-Post", "application/sdp")
+	if r.URL.Path == SessionsPath && s.mayLearnICEServers(r) {
+		s.writeICEServers(w.Header(), "")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// mayLearnICEServers reports whether an OPTIONS request may be told the
+// ICE servers: without Options.Auth always, else only with a credential
+// Auth accepts. A request without one (a CORS preflight, a WHEP client
+// probing) is still answered 204, without them.
+func (s *Server) mayLearnICEServers(r *http.Request) bool {
+	if s.opts.Auth == nil {
+		return true
+	}
+	cred, err := auth.BearerToken(r.Header.Get("Authorization"))
+	if err != nil {
+		return false
+	}
+	_, err = s.opts.Auth.Verify(cred)
+	return err == nil
+}
+
+// writeICEServers adds a Link header per ICE server of Options.ICEServers
+// and, when any carries a credential, keeps caches from storing them.
+func (s *Server) writeICEServers(h http.Header, id string) {
+	if s.opts.ICEServers == nil {
+		return
+	}
+	for _, srv := range s.opts.ICEServers(id) {
+		h.Add("Link", srv.Header())
+		if srv.Credential != "" {
+			h.Set("Cache-Control", "no-store")
+		}
+	}
+}
 
 // authenticate checks the request's bearer credential. It returns the
 // grant and the credential, or answers 401 and returns ok false. Without
@@ -380,6 +428,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", SessionsPath+"/"+id)
+	s.writeICEServers(w.Header(), id)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, sess.Answer())
 }

@@ -40,6 +40,15 @@ type Options struct {
 	// that creates the session and the DELETE that ends it: the node's
 	// token or a JWT (see package auth).
 	Token string
+	// ICEServers are the STUN/TURN servers of the peer connection. nil
+	// asks the node: an OPTIONS request on the sessions URL (with Token)
+	// whose Link rel="ice-server" headers name them, with the node's TURN
+	// credentials (package signaling/link); a node that names none leaves
+	// the client with host candidates only.
+	ICEServers []webrtc.ICEServer
+	// ICETransportPolicy is the peer connection's; set
+	// webrtc.ICETransportPolicyRelay to connect through TURN only.
+	ICETransportPolicy webrtc.ICETransportPolicy
 	// NoDataChannels offers video only, as a plain WHEP viewer would.
 	NoDataChannels bool
 	// JitterWait is how long a missing packet is waited for before its
@@ -133,7 +142,14 @@ func Dial(ctx context.Context, sessionsURL string, opts Options) (*Client, error
 		}
 	}
 	c := newClient(opts)
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	servers := opts.ICEServers
+	if servers == nil {
+		var err error
+		if servers, err = c.iceServers(ctx, sessionsURL); err != nil {
+			return nil, err
+		}
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: servers, ICETransportPolicy: opts.ICETransportPolicy})
 	if err != nil {
 		return nil, fmt.Errorf("headset: new peer connection: %w", err)
 	}

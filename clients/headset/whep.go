@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/holocast/holocast/signaling/link"
 )
 
 // maxAnswer bounds the size of an SDP answer read from the node.
@@ -97,6 +99,40 @@ func sessionLocation(sessionsURL, header string) (string, error) {
 		return "", fmt.Errorf("headset: answer without a valid Location")
 	}
 	return loc.String(), nil
+}
+
+// iceServers asks the node which STUN/TURN servers to use: an OPTIONS
+// request on sessionsURL, whose Link rel="ice-server" headers name them
+// (WHEP). An answer other than 2xx names none; links that do not parse
+// are an error.
+func (c *Client) iceServers(ctx context.Context, sessionsURL string) ([]webrtc.ICEServer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, sessionsURL, http.NoBody)
+	if err != nil {
+		return nil, fmt.Errorf("headset: %w", err)
+	}
+	c.authorize(req)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("headset: ask for ICE servers: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
+	_ = resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return nil, nil
+	}
+	links, err := link.Parse(resp.Header.Values("Link"))
+	if err != nil {
+		return nil, fmt.Errorf("headset: the node's ICE servers: %w", err)
+	}
+	var out []webrtc.ICEServer
+	for _, l := range links {
+		s := webrtc.ICEServer{URLs: []string{l.URL}}
+		if l.Username != "" || l.Credential != "" {
+			s.Username, s.Credential = l.Username, l.Credential
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // Location is the session's URL (DELETE ends it).

@@ -14,11 +14,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/clients/web"
 	"github.com/holocast/holocast/encoder/builtin"
@@ -68,19 +65,14 @@ func run(args []string) error {
 		horizon     = fs.Duration("horizon", 0, "fixed prediction look-ahead (e.g. 50ms); 0 measures motion-to-photon latency per session")
 		workers     = fs.Int("render-workers", 1, "GL contexts rendering in parallel; 1 on a CPU-only node, more on a GPU node")
 		eglPlatform = fs.String("egl-platform", "", "EGL platform: device (GPU) or surfaceless (Mesa); default tries device, then surfaceless")
-		natIPs      = fs.String("nat-ip", "", "comma-separated public `IPs` to announce as ICE host candidates (node behind 1:1 NAT)")
-		udpPorts    = fs.String("udp-ports", "", "ICE UDP port `range` MIN-MAX (default: ephemeral)")
 		logLevel    = fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 		drainFor    = fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long running sessions may go on (taking no new ones) before they are ended; ends sooner when the last one ends (0 = end them at once; a second signal also does)")
-		iceServers  listFlag
-		iceUser     = fs.String("ice-username", "", "username for TURN servers in --ice-server")
-		iceCred     = fs.String("ice-credential", "", "credential for TURN servers in --ice-server")
 		scenePath   = fs.String("scene", "", "glTF 2.0 `path`: a .gltf/.glb file (shown by default) or a directory of them (skipping those that fail to load), each a scene named by its file name without extension; the built-in scene is \"builtin\", the default without --scene")
 		sceneFit    = fs.String("scene-fit", "auto", "model placement: auto (scaled to about 1.5 m) or none (the file's own units); either way on the floor 2 m ahead")
 		metricsAddr = fs.String("metrics-listen", defaultMetricsListen, "`address` to serve Prometheus metrics (/metrics), /healthz and /readyz on, in plain HTTP without authentication; empty disables")
 	)
-	fs.Var(&iceServers, "ice-server", "STUN/TURN `URL` for ICE, e.g. stun:stun.example.org:3478 (repeatable)")
 	lim := addLimitFlags(fs)
+	iceF := addICEFlags(fs)
 	sec := addSecurityFlags(fs)
 	flt := addFleetFlags(fs)
 	fs.Usage = func() {
@@ -118,20 +110,8 @@ func run(args []string) error {
 	if *fps <= 0 || *bitrate <= 0 || *maxSessions < 0 || *drainFor < 0 {
 		return errors.New("--fps and --bitrate must be positive, --max-sessions and --drain-timeout not negative")
 	}
-	for _, u := range iceServers {
-		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: []string{u}, Username: *iceUser, Credential: *iceCred})
-	}
-	if *natIPs != "" {
-		cfg.NAT1To1IPs = strings.Split(*natIPs, ",")
-	}
-	if *udpPorts != "" {
-		lo, hi, ok := strings.Cut(*udpPorts, "-")
-		a, err1 := strconv.ParseUint(lo, 10, 16)
-		b, err2 := strconv.ParseUint(hi, 10, 16)
-		if !ok || err1 != nil || err2 != nil || a > b {
-			return fmt.Errorf("--udp-ports %q: want MIN-MAX", *udpPorts)
-		}
-		cfg.UDPPortMin, cfg.UDPPortMax = uint16(a), uint16(b)
+	if err := iceF.apply(&cfg, os.Getenv); err != nil {
+		return err
 	}
 
 	ln, err := net.Listen("tcp", *listen)

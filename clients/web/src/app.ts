@@ -56,6 +56,8 @@ export interface Stats {
   hudInXR: boolean;
   nodeTimingsMs: { poseAge: number; render: number; convert: number; encode: number; send: number } | null;
   error: string | null;
+  /** The STUN/TURN servers of the peer connection (from the node's ice-server links), without credentials. */
+  iceServers: { urls: string[]; username?: string }[];
 }
 
 export class App {
@@ -698,6 +700,9 @@ export class App {
       lastFrameInfo: fi ? { frameId: Number(fi.frameId), poseSeq: Number(fi.poseSeq), horizonMs: fi.horizonUs / 1000, renderedOrientation: fi.renderedOrientation ? { x: fi.renderedOrientation.x, y: fi.renderedOrientation.y, z: fi.renderedOrientation.z, w: fi.renderedOrientation.w } : null, scene: fi.scene, modelTransformSeq: Number(fi.modelTransformSeq), triangles: fi.triangles } : null,
       nodeTimingsMs: t ? { poseAge: t.poseAgeUs / 1000, render: t.renderUs / 1000, convert: t.convertUs / 1000, encode: t.encodeUs / 1000, send: t.sendUs / 1000 } : null,
       error: this.error,
+      iceServers: (this.conn?.pc?.getConfiguration().iceServers ?? []).map((x) => ({
+        urls: typeof x.urls === "string" ? [x.urls] : [...x.urls], ...(x.username ? { username: x.username } : {}),
+      })),
     };
   }
 

@@ -1,9 +1,11 @@
-// WebRTC connection to a render node: WHEP-style signaling (one POST of a
-// complete offer, DELETE on teardown, both with the node's bearer token),
-// the "pose" and "control" data channels and the H.264 video track.
+// WebRTC connection to a render node: WHEP-style signaling (an OPTIONS
+// that names the node's STUN/TURN servers, one POST of a complete offer,
+// DELETE on teardown, all with the node's bearer token), the "pose" and
+// "control" data channels and the H.264 video track.
 
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ControlMessageSchema, PoseSchema, type ControlMessage, type Pose } from "./gen/holocast_pb";
+import { parseIceServerLinks } from "./iceservers";
 
 export const SESSIONS_PATH = "v1/sessions";
 /** The H.264 profiles the node answers, all packetization-mode 1. */
@@ -59,7 +61,10 @@ export class Connection {
     if (h264 && h264.length === 0) {
       throw new ClientError("codec", "This browser cannot decode H.264 (Constrained Baseline/Main, packetization-mode 1), which the render node sends.");
     }
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    const url = new URL(SESSIONS_PATH, this.base);
+    const iceServers = await this.iceServers(url, signal);
+    if (this.closed) throw new ClientError("network", "closed");
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
     this.pc = pc;
     const tr = pc.addTransceiver("video", { direction: "recvonly" });
     if (h264 && tr.setCodecPreferences) {
@@ -93,7 +98,6 @@ export class Connection {
     await waitIceGathering(pc, 3000);
     if (this.closed) throw new ClientError("network", "closed");
     let resp: Response;
-    const url = new URL(SESSIONS_PATH, this.base);
     // The scene the session starts with: the page's ?scene=NAME, if any
     // (GET /v1/scenes lists them; without it the node's default).
     const scene = new URLSearchParams(this.base.search || location.search).get("scene");
@@ -112,6 +116,24 @@ export class Connection {
     this.location = loc ? new URL(loc, url).toString() : null;
     if (this.closed) { this.close(); throw new ClientError("network", "closed"); }
     await pc.setRemoteDescription({ type: "answer", sdp: text });
+  }
+
+  /**
+   * Asks the node which STUN/TURN servers to use: an OPTIONS on the
+   * sessions URL with the token, whose Link rel="ice-server" headers name
+   * them (with TURN credentials). A node that cannot be asked, or names
+   * none, leaves the connection with host candidates; the POST reports a
+   * node that cannot be reached.
+   */
+  private async iceServers(url: URL, signal?: AbortSignal): Promise<RTCIceServer[]> {
+    try {
+      const resp = await fetch(url, { method: "OPTIONS", headers: this.headers(), signal });
+      if (!resp.ok) return [];
+      return parseIceServerLinks(resp.headers.get("Link"));
+    } catch (err) {
+      console.warn("holocast: no ICE servers from the node:", (err as Error).message);
+      return [];
+    }
   }
 
   private drop(reason: string): void {
