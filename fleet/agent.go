@@ -357,7 +357,10 @@ func (a *Agent) Close() error {
 func refusal(nodeID string, err error) *fleetv1.PlacementAnswer {
 	reason := fleetv1.Refusal_REASON_INTERNAL
 	switch {
-	case errors.Is(err, signaling.ErrSessionLimit), errors.Is(err, signaling.ErrNegotiationLimit):
+	case errors.Is(err, signaling.ErrSessionLimit), errors.Is(err, signaling.ErrNegotiationLimit),
+		errors.Is(err, signaling.ErrNoCandidates):
+		// A node without a usable candidate for this offer is busy for
+		// it: another node may have one.
 		reason = fleetv1.Refusal_REASON_BUSY
 	case errors.Is(err, signaling.ErrDraining):
 		reason = fleetv1.Refusal_REASON_DRAINING
