@@ -88,10 +88,13 @@ func (s *Session) adapt(pipe *pipeline, out Output, bitRate int) (*pipeline, err
 	return s.newPipeline(out, bitRate)
 }
 
-// frameLoop renders, encodes and sends frames at the target rate once the
-// peer is connected. Latency first: every frame renders the newest
-// (predicted) pose, and a frame that overruns its slot makes the loop skip
-// the ticks it missed instead of catching up.
+// frameLoop renders, encodes and sends frames once the peer is connected.
+// Latency first: a frame starts when a new pose arrives and the session's
+// frame slot is due, so that the pose does not wait for a free-running
+// tick; the tick is the fallback when poses stop or come slower than the
+// frame rate (see scheduler). Every frame renders the newest (predicted)
+// pose, and a frame that overruns its slot makes the loop skip the slots
+// it missed instead of catching up.
 func (s *Session) frameLoop() {
 	defer s.wg.Done()
 	select {
@@ -109,34 +112,62 @@ func (s *Session) frameLoop() {
 			fs.pipe.close()
 		}
 	}()
-	next := s.cfg.Now()
-	timer := time.NewTimer(0)
+	var sc scheduler
+	timer := s.cfg.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
-		case <-timer.C:
+		case <-timer.C():
+		case <-s.poseReady:
 		}
 		s.mu.Lock()
-		out := s.throttle(&fs, s.output)
+		sc.setRate(s.output.FPS)
 		s.mu.Unlock()
-		pipe, err := s.adapt(fs.pipe, out, fs.bitRate)
-		if err != nil {
-			fs.pipe = nil
-			s.log.Error("cannot build pipeline; ending session", "err", err)
-			s.notice(err.Error())
-			s.cancel()
+		now := s.cfg.Now()
+		latest, _ := s.intake.Latest()
+		cause, due := sc.decide(now, latest.Seq, latest.Arrived, time.Time{})
+		if cause == causeNone {
+			timer.Reset(sc.wake(time.Time{}).Sub(now))
+			continue
+		}
+		sc.started(cause, due, latest.Seq)
+		if !s.startFrame(&fs, frameDue{at: due, cause: cause}) {
 			return
 		}
-		fs.pipe = pipe
-		s.mu.Lock()
-		s.rendering = pipe.out
-		s.mu.Unlock()
-		s.frame(&fs)
-		next = s.nextTick(next, out.FPS)
-		timer.Reset(next.Sub(s.cfg.Now()))
+		end := s.cfg.Now()
+		s.stats.skippedTicks.Add(sc.finished(end))
+		timer.Reset(sc.wake(time.Time{}).Sub(end))
 	}
+}
+
+// frameDue is when and why a frame was due.
+type frameDue struct {
+	at    time.Time
+	cause startCause
+}
+
+// startFrame builds or adapts the pipeline and makes one frame; false
+// means the session ends because no pipeline could be built.
+func (s *Session) startFrame(fs *frameState, due frameDue) bool {
+	s.mu.Lock()
+	out := s.throttle(fs, s.output)
+	s.mu.Unlock()
+	pipe, err := s.adapt(fs.pipe, out, fs.bitRate)
+	if err != nil {
+		fs.pipe = nil
+		s.log.Error("cannot build pipeline; ending session", "err", err)
+		s.notice(err.Error())
+		s.cancel()
+		return false
+	}
+	fs.pipe = pipe
+	s.mu.Lock()
+	s.rendering = pipe.out
+	s.mu.Unlock()
+	s.frame(fs, due)
+	return true
 }
 
 // throttle returns what the frame loop renders next, given want, what the
@@ -175,21 +206,8 @@ type frameState struct {
 	lastRebuild time.Time
 }
 
-// nextTick returns the start of the next frame slot after prev at fps,
-// skipping (and counting) the slots the last frame overran.
-func (s *Session) nextTick(prev time.Time, fps int) time.Time {
-	interval := time.Second / time.Duration(max(fps, 1))
-	next := prev.Add(interval)
-	if now := s.cfg.Now(); now.After(next) {
-		missed := now.Sub(next)/interval + 1
-		s.stats.skippedTicks.Add(uint64(missed))
-		next = next.Add(missed * interval)
-	}
-	return next
-}
-
 // frame makes and sends one frame: bit rate, ping, then renderAndSend.
-func (s *Session) frame(fs *frameState) {
+func (s *Session) frame(fs *frameState, due frameDue) {
 	if fs.bwe != nil {
 		fs.bitRate = s.followBandwidth(fs.pipe, fs.bwe, fs.bitRate)
 	}
@@ -200,7 +218,7 @@ func (s *Session) frame(fs *frameState) {
 			Ping: &holocastv1.Ping{Id: fs.frameID, TimeUs: s.sinceStart().Microseconds()}}})
 	}
 	fs.frameID++
-	s.renderAndSend(fs, start)
+	s.renderAndSend(fs, start, due)
 }
 
 // followBandwidth moves the encoder's bit rate to the congestion
@@ -234,8 +252,9 @@ type aim struct {
 }
 
 // renderAndSend produces and sends one frame for the newest predicted pose.
-func (s *Session) renderAndSend(fs *frameState, start time.Time) {
+func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 	a := s.predict(fs, start)
+	renderCall := s.cfg.Now()
 	frame, err := fs.pipe.r.Render(fs.pipe.out.Device.Views(a.target))
 	if err != nil {
 		s.frameError("render", err)
@@ -258,12 +277,13 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time) {
 		s.frameError("send", err)
 		return
 	}
-	t := stageTimes{poseAge: a.poseAge, frame: frame.Timings, encode: encDur, send: s.cfg.Now().Sub(sendStart)}
+	t := stageTimes{poseAge: a.poseAge, queue: renderCall.Sub(due.at) + frame.Timings.Wait,
+		frame: frame.Timings, encode: encDur, send: s.cfg.Now().Sub(sendStart)}
 	s.recordFrame(au, t)
 	s.sendFrameInfo(fs.frameID, ts, a, frame, au, t)
 	if s.deps.OnFrame != nil {
 		s.deps.OnFrame(s, FrameStats{
-			HasPose: a.ok, PoseAge: t.poseAge, Queue: t.frame.Wait, Render: t.frame.Render, Convert: t.frame.Convert,
+			HasPose: a.ok, PoseAge: t.poseAge, Queue: t.queue, Render: t.frame.Render, Convert: t.frame.Convert,
 			Encode: t.encode, Send: t.send, Bytes: len(au.Data), KeyFrame: au.KeyFrame,
 		})
 	}
@@ -312,7 +332,11 @@ func (s *Session) serveKeyFrameRequest(fs *frameState, now time.Time) {
 
 // stageTimes are one frame's durations on the node.
 type stageTimes struct {
-	poseAge      time.Duration
+	poseAge time.Duration
+	// queue is from the frame being due (see frameDue) to the start of
+	// drawing: the loop's wake-up, prediction and the wait for a shared
+	// render worker.
+	queue        time.Duration
 	frame        render.Timings
 	encode, send time.Duration
 }
@@ -339,7 +363,7 @@ func (s *Session) sendFrameInfo(frameID uint64, ts uint32, a aim, frame *render.
 		HorizonUs: uint32(a.horizon.Microseconds()),
 		Timings: &holocastv1.StageTimings{
 			PoseAgeUs: us(t.poseAge), RenderUs: us(t.frame.Render), ConvertUs: us(t.frame.Convert),
-			EncodeUs: us(t.encode), SendUs: us(t.send), QueueUs: us(t.frame.Wait),
+			EncodeUs: us(t.encode), SendUs: us(t.send), QueueUs: us(t.queue),
 		},
 		KeyFrame: au.KeyFrame, Width: uint32(frame.Width), Height: uint32(frame.Height),
 		EncodedBytes: uint32(len(au.Data)),
