@@ -196,10 +196,3 @@ func (sc *scheduler) finished(now time.Time) uint64 {
 	sc.skipped += missed
 	return missed
 }
-
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
