@@ -255,7 +255,7 @@ type aim struct {
 func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 	a := s.predict(fs, start)
 	renderCall := s.cfg.Now()
-	frame, err := fs.pipe.r.Render(fs.pipe.out.Device.Views(a.target))
+	frame, err := s.render(fs.pipe, a.target, due)
 	if err != nil {
 		s.frameError("render", err)
 		return
@@ -287,6 +287,18 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 			Encode: t.encode, Send: t.send, Bytes: len(au.Data), KeyFrame: au.KeyFrame,
 		})
 	}
+}
+
+// render draws target on the pipeline's renderer; one that shares a
+// worker with other sessions (render.DeadlineRenderer) is told the
+// frame's deadline, its due time plus one frame interval, so that the
+// worker serves the sessions earliest deadline first.
+func (s *Session) render(pipe *pipeline, target pose.Pose, due frameDue) (*render.Frame, error) {
+	v := pipe.out.Device.Views(target)
+	if dr, ok := pipe.r.(render.DeadlineRenderer); ok {
+		return dr.RenderBy(v, due.at.Add(time.Second/time.Duration(max(pipe.out.FPS, 1))))
+	}
+	return pipe.r.Render(v)
 }
 
 // predict feeds the poses that arrived since the last frame to the

@@ -119,8 +119,9 @@ type clockRenderers struct {
 	clk  *fakeClock
 	cost atomic.Int64 // ns
 
-	mu     sync.Mutex
-	starts []time.Time
+	mu        sync.Mutex
+	starts    []time.Time
+	deadlines []time.Time // of RenderBy, one per frame
 }
 
 func (c *clockRenderers) NewRenderer(w, h int) (render.Renderer, error) {
@@ -143,6 +144,14 @@ func (c *clockRenderers) renders() []time.Time {
 type clockRenderer struct {
 	render.Renderer
 	c *clockRenderers
+}
+
+// RenderBy implements render.DeadlineRenderer: it records the deadline.
+func (r *clockRenderer) RenderBy(v render.StereoViews, deadline time.Time) (*render.Frame, error) {
+	r.c.mu.Lock()
+	r.c.deadlines = append(r.c.deadlines, deadline)
+	r.c.mu.Unlock()
+	return r.Render(v)
 }
 
 func (r *clockRenderer) Render(v render.StereoViews) (*render.Frame, error) {
@@ -274,6 +283,13 @@ func TestFrameLoopPoseStartsFrame(t *testing.T) {
 	fs := rig.waitSent(2)
 	if !fs.HasPose || fs.PoseAge != 0 || fs.Queue != 0 {
 		t.Errorf("frame on a pose: %+v, want a pose, pose age 0 and queueing 0", fs)
+	}
+	// A shared worker is told the frame's deadline: due + one interval.
+	rig.r.mu.Lock()
+	dl := rig.r.deadlines[1].Sub(rig.t0)
+	rig.r.mu.Unlock()
+	if want := at + frameInterval; dl != want {
+		t.Errorf("render deadline %v, want %v", dl, want)
 	}
 	if st := rig.h.s.Stats(); st.SkippedTicks != 0 {
 		t.Errorf("SkippedTicks %d, want 0", st.SkippedTicks)
