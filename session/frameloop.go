@@ -113,6 +113,9 @@ func (s *Session) frameLoop() {
 		}
 	}()
 	var sc scheduler
+	// target is the aimed start of the next frame, chosen once per slot
+	// (zero: not aimed).
+	var target displayTarget
 	timer := s.cfg.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -127,25 +130,50 @@ func (s *Session) frameLoop() {
 		s.mu.Unlock()
 		now := s.cfg.Now()
 		latest, _ := s.intake.Latest()
-		cause, due := sc.decide(now, latest.Seq, latest.Arrived, time.Time{})
+		if target.start.IsZero() {
+			target = s.aimDisplay(&fs, &sc, now)
+		}
+		cause, due := sc.decide(now, latest.Seq, latest.Arrived, target.start)
 		if cause == causeNone {
-			timer.Reset(sc.wake(time.Time{}).Sub(now))
+			timer.Reset(sc.wake(target.start).Sub(now))
 			continue
 		}
 		sc.started(cause, due, latest.Seq)
-		if !s.startFrame(&fs, frameDue{at: due, cause: cause}) {
+		if cause != causeAim {
+			target = displayTarget{}
+		}
+		if !s.startFrame(&fs, frameDue{at: due, cause: cause, display: target}) {
 			return
 		}
 		end := s.cfg.Now()
 		s.stats.skippedTicks.Add(sc.finished(end))
-		timer.Reset(sc.wake(time.Time{}).Sub(end))
+		s.observeWork(&fs, due, end)
+		target = s.aimDisplay(&fs, &sc, end)
+		timer.Reset(sc.wake(target.start).Sub(end))
 	}
 }
 
-// frameDue is when and why a frame was due.
+// frameDue is when and why a frame was due, and the display time it is
+// aimed at (the zero target when it is not).
 type frameDue struct {
-	at    time.Time
-	cause startCause
+	at      time.Time
+	cause   startCause
+	display displayTarget
+}
+
+// observeWork updates the running estimate of the node's work per frame,
+// from the frame being due to its end on the loop, which aiming at the
+// client's display budgets for.
+func (s *Session) observeWork(fs *frameState, due, end time.Time) {
+	w := end.Sub(due)
+	if w < 0 || w > time.Second {
+		return
+	}
+	if fs.work == 0 {
+		fs.work = w
+		return
+	}
+	fs.work += time.Duration(workWeight * float64(w-fs.work))
 }
 
 // startFrame builds or adapts the pipeline and makes one frame; false
@@ -204,6 +232,10 @@ type frameState struct {
 	// lastRebuild is when the pipeline was last rebuilt for a new output
 	// size or rate (zero before the first rebuild).
 	lastRebuild time.Time
+	// clock maps the client's clock to the node's; work is the running
+	// estimate of a frame's work (due → sent). Both serve display aiming.
+	clock clientClock
+	work  time.Duration
 }
 
 // frame makes and sends one frame: bit rate, ping, then renderAndSend.
@@ -280,11 +312,12 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 	t := stageTimes{poseAge: a.poseAge, queue: renderCall.Sub(due.at) + frame.Timings.Wait,
 		frame: frame.Timings, encode: encDur, send: s.cfg.Now().Sub(sendStart)}
 	s.recordFrame(au, t)
-	s.sendFrameInfo(fs.frameID, ts, a, frame, au, t)
+	s.sendFrameInfo(fs.frameID, ts, a, frame, au, t, due.display)
 	if s.deps.OnFrame != nil {
 		s.deps.OnFrame(s, FrameStats{
 			HasPose: a.ok, PoseAge: t.poseAge, Queue: t.queue, Render: t.frame.Render, Convert: t.frame.Convert,
 			Encode: t.encode, Send: t.send, Bytes: len(au.Data), KeyFrame: au.KeyFrame,
+			TargetDisplayUs: due.display.displayUs,
 		})
 	}
 }
@@ -308,6 +341,7 @@ func (s *Session) predict(fs *frameState, start time.Time) aim {
 	fs.samples = s.intake.Drain(fs.samples[:0])
 	for _, smp := range fs.samples {
 		s.predictor.Observe(smp.Pose)
+		fs.clock.observe(smp)
 	}
 	a := aim{target: pose.Identity()}
 	a.latest, a.ok = s.intake.Latest()
@@ -367,7 +401,7 @@ func (s *Session) recordFrame(au encoder.AccessUnit, t stageTimes) {
 }
 
 // sendFrameInfo tells the client what the frame with RTP timestamp ts shows.
-func (s *Session) sendFrameInfo(frameID uint64, ts uint32, a aim, frame *render.Frame, au encoder.AccessUnit, t stageTimes) {
+func (s *Session) sendFrameInfo(frameID uint64, ts uint32, a aim, frame *render.Frame, au encoder.AccessUnit, t stageTimes, target displayTarget) {
 	q, p := poseProto(a.target)
 	info := &holocastv1.FrameInfo{
 		RtpTimestamp: ts, FrameId: frameID,
@@ -378,7 +412,7 @@ func (s *Session) sendFrameInfo(frameID uint64, ts uint32, a aim, frame *render.
 			EncodeUs: us(t.encode), SendUs: us(t.send), QueueUs: us(t.queue),
 		},
 		KeyFrame: au.KeyFrame, Width: uint32(frame.Width), Height: uint32(frame.Height),
-		EncodedBytes: uint32(len(au.Data)),
+		EncodedBytes: uint32(len(au.Data)), TargetDisplayTimeUs: target.displayUs,
 	}
 	if a.ok {
 		info.PoseSeq = a.latest.Seq

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
 	"github.com/holocast/holocast/render"
 	"github.com/holocast/holocast/render/rendertest"
 )
@@ -179,11 +180,18 @@ type clockRig struct {
 // frameInterval is the test sessions' frame interval (testOutput: 30 fps).
 const frameInterval = time.Second / 30
 
-func startClockRig(t *testing.T) *clockRig {
+func startClockRig(t *testing.T) *clockRig { return startClockRigWith(t, false) }
+
+// startClockRigWith is startClockRig; noDataChannels offers no data
+// channels, so that the session sends no Ping whose Pong would measure a
+// round trip on the test's clock (the tests hand poses and control
+// messages to the session directly).
+func startClockRigWith(t *testing.T, noDataChannels bool) *clockRig {
 	t.Helper()
 	rig := &clockRig{t: t, clk: newFakeClock()}
 	rig.r = &clockRenderers{clk: rig.clk}
 	rig.h = startSession(t, harnessOptions{
+		noDataChannels: noDataChannels,
 		cfg: func(c *Config) {
 			c.Now, c.NewTimer = rig.clk.Now, rig.clk.NewTimer
 			c.PoseRate = Rate{PerSecond: 1000, Burst: 1000}
@@ -388,5 +396,57 @@ func TestFrameLoopFastPosesKeepFrameRate(t *testing.T) {
 	}
 	if onPose < len(r)*9/10 {
 		t.Errorf("%d of %d frames started on a fresh pose (pose age 0), want at least 90 %%", onPose, len(r)-1)
+	}
+}
+
+// TestFrameLoopAimsAtDisplay: once the client has told its display
+// timing (50 Hz, a display time on its clock, 4 ms lead) and a pose has
+// mapped its clock to the node's, the frame loop starts each frame so
+// that it arrives just before a display time: at the display time on the
+// node's clock less the lead, the node's work (0 on this clock, the
+// round trip (none without pings) and the 1 ms margin), and reports that
+// display time. The aimed starts keep the frame rate.
+func TestFrameLoopAimsAtDisplay(t *testing.T) {
+	checkGoroutines(t)
+	rig := startClockRigWith(t, true)
+
+	rig.pose(10 * time.Millisecond) // sample time 11.111 ms on the client's clock
+	clientZero := rig.t0.Add(10*time.Millisecond - 11111*time.Microsecond)
+	const period = 20 * time.Millisecond // 50 Hz
+	const lead = 4 * time.Millisecond
+	dt := &holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_DisplayTiming{DisplayTiming: &holocastv1.DisplayTiming{
+		RefreshRateHz: 50, NextDisplayTimeUs: 500_000, LeadUs: uint32(lead.Microseconds())}}}
+	rig.h.s.onControl(marshal(t, dt))
+
+	// This slot's frame is not aimed yet: the pose maps the client's
+	// clock only once a frame has drained it.
+	if at := rig.tick(); at != frameInterval+frameInterval/4 {
+		t.Fatalf("tick at %v", at)
+	}
+	if fs := rig.waitSent(2); fs.TargetDisplayUs != 0 {
+		t.Fatalf("frame before the clock was mapped aimed at %d", fs.TargetDisplayUs)
+	}
+	var starts []time.Duration
+	for i := 0; i < 30; i++ {
+		at := rig.tick()
+		fs := rig.waitSent(3 + i)
+		if fs.TargetDisplayUs == 0 {
+			t.Fatalf("frame %d at %v not aimed", 3+i, at)
+		}
+		display := clientZero.Add(time.Duration(fs.TargetDisplayUs) * time.Microsecond)
+		if (fs.TargetDisplayUs-500_000)%period.Microseconds() != 0 {
+			t.Fatalf("frame %d aimed at %d µs, not a display time", 3+i, fs.TargetDisplayUs)
+		}
+		if want := display.Add(-lead - aimMargin).Sub(rig.t0); at != want || rig.lastRender() != want {
+			t.Fatalf("frame %d started at %v (timer %v), want %v: display %d µs less lead and margin",
+				3+i, rig.lastRender(), at, want, fs.TargetDisplayUs)
+		}
+		starts = append(starts, at)
+	}
+	// 30 aimed frames at 30 fps span 29 intervals, within a display
+	// period either way.
+	span := starts[len(starts)-1] - starts[0]
+	if want := 29 * frameInterval; span < want-period || span > want+period {
+		t.Errorf("30 aimed frames spanned %v, want %v ± %v", span, want, period)
 	}
 }

@@ -174,12 +174,14 @@ func (sc *scheduler) decide(now time.Time, seq uint64, arrived, aim time.Time) (
 func (sc *scheduler) started(cause startCause, due time.Time, seq uint64) {
 	sc.seq = max(sc.seq, seq)
 	switch cause {
-	case causeFirst, causeAim:
+	case causeFirst:
 		sc.next = due.Add(sc.interval)
 	case causePose:
 		shift := min(max(due.Sub(sc.next), -sc.earlyStep), sc.step)
 		sc.next = sc.next.Add(sc.interval + shift)
-	case causeTick:
+	case causeTick, causeAim:
+		// An aimed start is the display-aligned start nearest to the
+		// slot: the grid stays, so that the frame rate does too.
 		sc.next = sc.next.Add(sc.interval)
 	}
 }

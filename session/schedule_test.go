@@ -1,8 +1,12 @@
 package session
 
 import (
+	"errors"
+	"math"
 	"testing"
 	"time"
+
+	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
 )
 
 // ms is a test shorthand.
@@ -227,4 +231,40 @@ func TestSchedulerDecisions(t *testing.T) {
 			t.Fatalf("at the aimed start: %v due %v", c, due.Sub(t0))
 		}
 	})
+}
+
+// TestParseDisplayTiming: DisplayTiming out of range is refused with
+// ErrBadDisplayTiming; lead 0 means DefaultDisplayLead.
+func TestParseDisplayTiming(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		name   string
+		m      *holocastv1.DisplayTiming
+		period time.Duration
+		lead   time.Duration
+		bad    bool
+	}{
+		{"60 Hz default lead", &holocastv1.DisplayTiming{RefreshRateHz: 60, NextDisplayTimeUs: 5}, time.Second / 60, DefaultDisplayLead, false},
+		{"90 Hz lead 3 ms", &holocastv1.DisplayTiming{RefreshRateHz: 90, LeadUs: 3000}, time.Second / 90, 3 * time.Millisecond, false},
+		{"zero rate", &holocastv1.DisplayTiming{}, 0, 0, true},
+		{"NaN rate", &holocastv1.DisplayTiming{RefreshRateHz: float32(math.NaN())}, 0, 0, true},
+		{"rate too high", &holocastv1.DisplayTiming{RefreshRateHz: 5000}, 0, 0, true},
+		{"lead too long", &holocastv1.DisplayTiming{RefreshRateHz: 60, LeadUs: 2_000_000}, 0, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dt, err := parseDisplayTiming(tc.m, now)
+			if tc.bad {
+				if !errors.Is(err, ErrBadDisplayTiming) {
+					t.Fatalf("err %v, want ErrBadDisplayTiming", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dt.period != tc.period || dt.lead != tc.lead || dt.nextUs != tc.m.GetNextDisplayTimeUs() || !dt.received.Equal(now) {
+				t.Errorf("got %+v, want period %v lead %v", dt, tc.period, tc.lead)
+			}
+		})
+	}
 }

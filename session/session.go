@@ -156,6 +156,7 @@ type Session struct {
 	wg        sync.WaitGroup
 
 	control   atomic.Pointer[webrtc.DataChannel]
+	display   atomic.Pointer[displayTiming] // the client's newest DisplayTiming
 	keyFrame  atomic.Bool
 	mu        sync.Mutex
 	output    Output // guarded by mu: what the frame loop should render

@@ -619,8 +619,14 @@ type FrameInfo struct {
 	Width           uint32        `protobuf:"varint,11,opt,name=width,proto3" json:"width,omitempty"`
 	Height          uint32        `protobuf:"varint,12,opt,name=height,proto3" json:"height,omitempty"`
 	EncodedBytes    uint32        `protobuf:"varint,13,opt,name=encoded_bytes,json=encodedBytes,proto3" json:"encoded_bytes,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// target_display_time_us is the client-clock display time (a vsync of
+	// the client's DisplayTiming) that the node aimed the frame at: it
+	// chose the frame's start so that the frame arrives just before it. 0
+	// when the frame was not aimed (no DisplayTiming, or no estimate of the
+	// client's clock yet).
+	TargetDisplayTimeUs int64 `protobuf:"varint,30,opt,name=target_display_time_us,json=targetDisplayTimeUs,proto3" json:"target_display_time_us,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *FrameInfo) Reset() {
@@ -744,6 +750,13 @@ func (x *FrameInfo) GetEncodedBytes() uint32 {
 	return 0
 }
 
+func (x *FrameInfo) GetTargetDisplayTimeUs() int64 {
+	if x != nil {
+		return x.TargetDisplayTimeUs
+	}
+	return 0
+}
+
 // ClientReport carries what only the client can measure, on its own clock.
 // Sent on "control" periodically (e.g. once a second).
 type ClientReport struct {
@@ -825,6 +838,83 @@ func (x *ClientReport) GetFramesDisplayed() uint64 {
 	return 0
 }
 
+// DisplayTiming tells the node when the client's display shows frames, so
+// that the node can aim each frame to arrive just before a display time
+// rather than wait there for the next vsync. Sent on "control" by a
+// client that knows its display's timing (requestAnimationFrame or XR
+// frame times) once it displays frames and again when the rate or phase
+// changes; once a second is plenty. The node maps the client's clock to
+// its own through the poses' sample times and the round-trip time of
+// Ping/Pong; it stops aiming 5 s after the last DisplayTiming.
+type DisplayTiming struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// refresh_rate_hz of the display (its vsync rate), e.g. 60, 72, 90;
+	// accepted from 1 to 1000.
+	RefreshRateHz float32 `protobuf:"fixed32,1,opt,name=refresh_rate_hz,json=refreshRateHz,proto3" json:"refresh_rate_hz,omitempty"`
+	// next_display_time_us is a time at which the display shows a new
+	// frame (a vsync), on the client's clock, the clock of
+	// Pose.sample_time_us, in microseconds; the other display times are
+	// this one plus whole periods.
+	NextDisplayTimeUs int64 `protobuf:"varint,2,opt,name=next_display_time_us,json=nextDisplayTimeUs,proto3" json:"next_display_time_us,omitempty"`
+	// lead_us is how long before a display time a frame must have arrived
+	// to be shown at it (decode, upload, compositing); 0 means the node's
+	// default of 8 ms. At most 1 s.
+	LeadUs        uint32 `protobuf:"varint,3,opt,name=lead_us,json=leadUs,proto3" json:"lead_us,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisplayTiming) Reset() {
+	*x = DisplayTiming{}
+	mi := &file_holocast_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisplayTiming) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisplayTiming) ProtoMessage() {}
+
+func (x *DisplayTiming) ProtoReflect() protoreflect.Message {
+	mi := &file_holocast_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisplayTiming.ProtoReflect.Descriptor instead.
+func (*DisplayTiming) Descriptor() ([]byte, []int) {
+	return file_holocast_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DisplayTiming) GetRefreshRateHz() float32 {
+	if x != nil {
+		return x.RefreshRateHz
+	}
+	return 0
+}
+
+func (x *DisplayTiming) GetNextDisplayTimeUs() int64 {
+	if x != nil {
+		return x.NextDisplayTimeUs
+	}
+	return 0
+}
+
+func (x *DisplayTiming) GetLeadUs() uint32 {
+	if x != nil {
+		return x.LeadUs
+	}
+	return 0
+}
+
 // SessionInfo is sent by the node on "control" when the channel opens and
 // after every DeviceConfig: the parameters actually in force.
 type SessionInfo struct {
@@ -842,7 +932,7 @@ type SessionInfo struct {
 
 func (x *SessionInfo) Reset() {
 	*x = SessionInfo{}
-	mi := &file_holocast_proto_msgTypes[9]
+	mi := &file_holocast_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +944,7 @@ func (x *SessionInfo) String() string {
 func (*SessionInfo) ProtoMessage() {}
 
 func (x *SessionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[9]
+	mi := &file_holocast_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +957,7 @@ func (x *SessionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionInfo.ProtoReflect.Descriptor instead.
 func (*SessionInfo) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{9}
+	return file_holocast_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SessionInfo) GetSessionId() string {
@@ -931,7 +1021,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_holocast_proto_msgTypes[10]
+	mi := &file_holocast_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1033,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[10]
+	mi := &file_holocast_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1046,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{10}
+	return file_holocast_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Ping) GetId() uint64 {
@@ -984,7 +1074,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_holocast_proto_msgTypes[11]
+	mi := &file_holocast_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1086,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[11]
+	mi := &file_holocast_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1099,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{11}
+	return file_holocast_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Pong) GetId() uint64 {
@@ -1037,7 +1127,7 @@ type Notice struct {
 
 func (x *Notice) Reset() {
 	*x = Notice{}
-	mi := &file_holocast_proto_msgTypes[12]
+	mi := &file_holocast_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1139,7 @@ func (x *Notice) String() string {
 func (*Notice) ProtoMessage() {}
 
 func (x *Notice) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[12]
+	mi := &file_holocast_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1152,7 @@ func (x *Notice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notice.ProtoReflect.Descriptor instead.
 func (*Notice) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{12}
+	return file_holocast_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Notice) GetMessage() string {
@@ -1084,6 +1174,7 @@ type ControlMessage struct {
 	//	*ControlMessage_Ping
 	//	*ControlMessage_Pong
 	//	*ControlMessage_Notice
+	//	*ControlMessage_DisplayTiming
 	Message       isControlMessage_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1091,7 +1182,7 @@ type ControlMessage struct {
 
 func (x *ControlMessage) Reset() {
 	*x = ControlMessage{}
-	mi := &file_holocast_proto_msgTypes[13]
+	mi := &file_holocast_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1194,7 @@ func (x *ControlMessage) String() string {
 func (*ControlMessage) ProtoMessage() {}
 
 func (x *ControlMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[13]
+	mi := &file_holocast_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1207,7 @@ func (x *ControlMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlMessage.ProtoReflect.Descriptor instead.
 func (*ControlMessage) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{13}
+	return file_holocast_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ControlMessage) GetMessage() isControlMessage_Message {
@@ -1189,6 +1280,15 @@ func (x *ControlMessage) GetNotice() *Notice {
 	return nil
 }
 
+func (x *ControlMessage) GetDisplayTiming() *DisplayTiming {
+	if x != nil {
+		if x, ok := x.Message.(*ControlMessage_DisplayTiming); ok {
+			return x.DisplayTiming
+		}
+	}
+	return nil
+}
+
 type isControlMessage_Message interface {
 	isControlMessage_Message()
 }
@@ -1221,6 +1321,10 @@ type ControlMessage_Notice struct {
 	Notice *Notice `protobuf:"bytes,7,opt,name=notice,proto3,oneof"`
 }
 
+type ControlMessage_DisplayTiming struct {
+	DisplayTiming *DisplayTiming `protobuf:"bytes,20,opt,name=display_timing,json=displayTiming,proto3,oneof"`
+}
+
 func (*ControlMessage_DeviceConfig) isControlMessage_Message() {}
 
 func (*ControlMessage_SessionInfo) isControlMessage_Message() {}
@@ -1234,6 +1338,8 @@ func (*ControlMessage_Ping) isControlMessage_Message() {}
 func (*ControlMessage_Pong) isControlMessage_Message() {}
 
 func (*ControlMessage_Notice) isControlMessage_Message() {}
+
+func (*ControlMessage_DisplayTiming) isControlMessage_Message() {}
 
 var File_holocast_proto protoreflect.FileDescriptor
 
@@ -1282,7 +1388,7 @@ const file_holocast_proto_rawDesc = "" +
 	"convert_us\x18\x03 \x01(\rR\tconvertUs\x12\x1b\n" +
 	"\tencode_us\x18\x04 \x01(\rR\bencodeUs\x12\x17\n" +
 	"\asend_us\x18\x05 \x01(\rR\x06sendUs\x12\x19\n" +
-	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\x8b\x04\n" +
+	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\xc0\x04\n" +
 	"\tFrameInfo\x12#\n" +
 	"\rrtp_timestamp\x18\x01 \x01(\rR\frtpTimestamp\x12\x19\n" +
 	"\bframe_id\x18\x02 \x01(\x04R\aframeId\x12\x19\n" +
@@ -1298,13 +1404,18 @@ const file_holocast_proto_rawDesc = "" +
 	" \x01(\bR\bkeyFrame\x12\x14\n" +
 	"\x05width\x18\v \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\f \x01(\rR\x06height\x12#\n" +
-	"\rencoded_bytes\x18\r \x01(\rR\fencodedBytes\"\xe4\x01\n" +
+	"\rencoded_bytes\x18\r \x01(\rR\fencodedBytes\x123\n" +
+	"\x16target_display_time_us\x18\x1e \x01(\x03R\x13targetDisplayTimeUs\"\xe4\x01\n" +
 	"\fClientReport\x12-\n" +
 	"\x13motion_to_photon_us\x18\x01 \x01(\rR\x10motionToPhotonUs\x12(\n" +
 	"\x10display_delay_us\x18\x02 \x01(\rR\x0edisplayDelayUs\x12'\n" +
 	"\x10pose_to_frame_us\x18\x03 \x01(\rR\rposeToFrameUs\x12'\n" +
 	"\x0fframes_received\x18\x04 \x01(\x04R\x0eframesReceived\x12)\n" +
-	"\x10frames_displayed\x18\x05 \x01(\x04R\x0fframesDisplayed\"\xc0\x01\n" +
+	"\x10frames_displayed\x18\x05 \x01(\x04R\x0fframesDisplayed\"\x81\x01\n" +
+	"\rDisplayTiming\x12&\n" +
+	"\x0frefresh_rate_hz\x18\x01 \x01(\x02R\rrefreshRateHz\x12/\n" +
+	"\x14next_display_time_us\x18\x02 \x01(\x03R\x11nextDisplayTimeUs\x12\x17\n" +
+	"\alead_us\x18\x03 \x01(\rR\x06leadUs\"\xc0\x01\n" +
 	"\vSessionInfo\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x14\n" +
@@ -1321,7 +1432,7 @@ const file_holocast_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x17\n" +
 	"\atime_us\x18\x02 \x01(\x03R\x06timeUs\"\"\n" +
 	"\x06Notice\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage\"\x98\x03\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"\xdd\x03\n" +
 	"\x0eControlMessage\x12@\n" +
 	"\rdevice_config\x18\x01 \x01(\v2\x19.holocast.v1.DeviceConfigH\x00R\fdeviceConfig\x12=\n" +
 	"\fsession_info\x18\x02 \x01(\v2\x18.holocast.v1.SessionInfoH\x00R\vsessionInfo\x127\n" +
@@ -1330,7 +1441,8 @@ const file_holocast_proto_rawDesc = "" +
 	"\rclient_report\x18\x04 \x01(\v2\x19.holocast.v1.ClientReportH\x00R\fclientReport\x12'\n" +
 	"\x04ping\x18\x05 \x01(\v2\x11.holocast.v1.PingH\x00R\x04ping\x12'\n" +
 	"\x04pong\x18\x06 \x01(\v2\x11.holocast.v1.PongH\x00R\x04pong\x12-\n" +
-	"\x06notice\x18\a \x01(\v2\x13.holocast.v1.NoticeH\x00R\x06noticeB\t\n" +
+	"\x06notice\x18\a \x01(\v2\x13.holocast.v1.NoticeH\x00R\x06notice\x12C\n" +
+	"\x0edisplay_timing\x18\x14 \x01(\v2\x1a.holocast.v1.DisplayTimingH\x00R\rdisplayTimingB\t\n" +
 	"\amessageB:Z8github.com/holocast/holocast/proto/holocastv1;holocastv1b\x06proto3"
 
 var (
@@ -1345,7 +1457,7 @@ func file_holocast_proto_rawDescGZIP() []byte {
 	return file_holocast_proto_rawDescData
 }
 
-var file_holocast_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_holocast_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_holocast_proto_goTypes = []any{
 	(*Vec3)(nil),           // 0: holocast.v1.Vec3
 	(*Quat)(nil),           // 1: holocast.v1.Quat
@@ -1356,11 +1468,12 @@ var file_holocast_proto_goTypes = []any{
 	(*StageTimings)(nil),   // 6: holocast.v1.StageTimings
 	(*FrameInfo)(nil),      // 7: holocast.v1.FrameInfo
 	(*ClientReport)(nil),   // 8: holocast.v1.ClientReport
-	(*SessionInfo)(nil),    // 9: holocast.v1.SessionInfo
-	(*Ping)(nil),           // 10: holocast.v1.Ping
-	(*Pong)(nil),           // 11: holocast.v1.Pong
-	(*Notice)(nil),         // 12: holocast.v1.Notice
-	(*ControlMessage)(nil), // 13: holocast.v1.ControlMessage
+	(*DisplayTiming)(nil),  // 9: holocast.v1.DisplayTiming
+	(*SessionInfo)(nil),    // 10: holocast.v1.SessionInfo
+	(*Ping)(nil),           // 11: holocast.v1.Ping
+	(*Pong)(nil),           // 12: holocast.v1.Pong
+	(*Notice)(nil),         // 13: holocast.v1.Notice
+	(*ControlMessage)(nil), // 14: holocast.v1.ControlMessage
 }
 var file_holocast_proto_depIdxs = []int32{
 	1,  // 0: holocast.v1.Pose.orientation:type_name -> holocast.v1.Quat
@@ -1375,17 +1488,18 @@ var file_holocast_proto_depIdxs = []int32{
 	0,  // 9: holocast.v1.FrameInfo.rendered_position:type_name -> holocast.v1.Vec3
 	6,  // 10: holocast.v1.FrameInfo.timings:type_name -> holocast.v1.StageTimings
 	5,  // 11: holocast.v1.ControlMessage.device_config:type_name -> holocast.v1.DeviceConfig
-	9,  // 12: holocast.v1.ControlMessage.session_info:type_name -> holocast.v1.SessionInfo
+	10, // 12: holocast.v1.ControlMessage.session_info:type_name -> holocast.v1.SessionInfo
 	7,  // 13: holocast.v1.ControlMessage.frame_info:type_name -> holocast.v1.FrameInfo
 	8,  // 14: holocast.v1.ControlMessage.client_report:type_name -> holocast.v1.ClientReport
-	10, // 15: holocast.v1.ControlMessage.ping:type_name -> holocast.v1.Ping
-	11, // 16: holocast.v1.ControlMessage.pong:type_name -> holocast.v1.Pong
-	12, // 17: holocast.v1.ControlMessage.notice:type_name -> holocast.v1.Notice
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	11, // 15: holocast.v1.ControlMessage.ping:type_name -> holocast.v1.Ping
+	12, // 16: holocast.v1.ControlMessage.pong:type_name -> holocast.v1.Pong
+	13, // 17: holocast.v1.ControlMessage.notice:type_name -> holocast.v1.Notice
+	9,  // 18: holocast.v1.ControlMessage.display_timing:type_name -> holocast.v1.DisplayTiming
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_holocast_proto_init() }
@@ -1393,7 +1507,7 @@ func file_holocast_proto_init() {
 	if File_holocast_proto != nil {
 		return
 	}
-	file_holocast_proto_msgTypes[13].OneofWrappers = []any{
+	file_holocast_proto_msgTypes[14].OneofWrappers = []any{
 		(*ControlMessage_DeviceConfig)(nil),
 		(*ControlMessage_SessionInfo)(nil),
 		(*ControlMessage_FrameInfo)(nil),
@@ -1401,6 +1515,7 @@ func file_holocast_proto_init() {
 		(*ControlMessage_Ping)(nil),
 		(*ControlMessage_Pong)(nil),
 		(*ControlMessage_Notice)(nil),
+		(*ControlMessage_DisplayTiming)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1408,7 +1523,7 @@ func file_holocast_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_holocast_proto_rawDesc), len(file_holocast_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
