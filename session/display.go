@@ -136,5 +136,5 @@ func (s *Session) aimDisplay(fs *frameState, sc *scheduler, now time.Time) displ
 		start = start.Add(dt.period)
 		k++
 	}
-	return displayTarget{start: start, displayUs: dt.nextUs + (k * dt.period).Microseconds()}
+	return displayTarget{start: start, displayUs: dt.nextUs + int64(math.Round(float64(k*dt.period)/float64(time.Microsecond)))}
 }
