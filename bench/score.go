@@ -21,8 +21,8 @@ type scorer struct {
 
 	// Per-frame samples over all headsets, in ms (degrees, cm for the
 	// errors), summarised into the run's distributions.
-	p2f, age, queue, render, convert, encode, send, horizon, errDeg, errCM []float64
-	totalBytes                                                             int
+	p2f, m2p, age, queue, render, convert, encode, send, horizon, errDeg, errCM []float64
+	totalBytes                                                                  int
 }
 
 // score fills res with the figures of the frames received between wStart
@@ -126,16 +126,36 @@ func (sc *scorer) frame(s *sim, f *headset.Frame, size int) (fs FrameSample, mat
 	if d > sc.cfg.LateAfter {
 		sc.res.FramesLate++
 	}
-	sc.predictionError(s, f, &fs)
+	shown := sc.shown(s, f)
+	if target := f.Info.GetTargetDisplayTimeUs(); target != 0 {
+		sc.res.FramesAimed++
+		if d := s.c.ClockAt(shown) - target; s.display != nil && d >= -2 && d <= 2 { // µs rounding
+			sc.res.FramesOnTarget++
+		}
+	}
+	if sampled := time.Duration(f.Info.GetPoseSampleTimeUs()) * time.Microsecond; sampled > 0 {
+		sc.m2p = append(sc.m2p, ms(time.Duration(s.c.ClockAt(shown))*time.Microsecond-sampled))
+	}
+	sc.predictionError(s, f, shown, &fs)
 	return fs, true
 }
 
+// shown returns when frame f is shown, on the headset's clock: at the
+// first vsync of its display at least the display's lead after the frame
+// arrived, or without a display DisplayDelay after it arrived.
+func (sc *scorer) shown(s *sim, f *headset.Frame) time.Time {
+	if s.display == nil {
+		return f.Received.Add(sc.cfg.DisplayDelay)
+	}
+	rx := s.c.ClockAt(f.Received)
+	return f.Received.Add(time.Duration(s.display.Shown(rx)-rx) * time.Microsecond)
+}
+
 // predictionError compares the pose frame f was rendered for with the
-// trace's pose when it is shown (arrival + DisplayDelay): the angle in
-// degrees (also set in fs) and, for traces with positions, the distance
-// in cm.
-func (sc *scorer) predictionError(s *sim, f *headset.Frame, fs *FrameSample) {
-	shown := f.Received.Add(sc.cfg.DisplayDelay).Sub(sc.t0)
+// trace's pose when it is shown: the angle in degrees (also set in fs)
+// and, for traces with positions, the distance in cm.
+func (sc *scorer) predictionError(s *sim, f *headset.Frame, shownAt time.Time, fs *FrameSample) {
+	shown := shownAt.Sub(sc.t0)
 	tq, tp := s.m.at(s.offset + shown)
 	if rq := f.Info.GetRenderedOrientation(); rq != nil {
 		q := wire.QuatFromProto(rq)
@@ -159,6 +179,7 @@ func (sc *scorer) summarize(n int) {
 	res.BitrateKbpsTotal = round3(kbps(int64(sc.totalBytes), sc.win.Seconds()))
 	res.BitrateKbps = round3(res.BitrateKbpsTotal / float64(n))
 	res.PoseToFrameMS = summarize(sc.p2f)
+	res.MotionToPhotonMS = summarize(sc.m2p)
 	res.StagesMS = StagesMS{PoseAge: summarize(sc.age), Queue: summarize(sc.queue), Render: summarize(sc.render), Convert: summarize(sc.convert),
 		Encode: summarize(sc.encode), Send: summarize(sc.send)}
 	res.HorizonMS = summarize(sc.horizon)
