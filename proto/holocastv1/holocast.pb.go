@@ -505,16 +505,19 @@ func (x *DeviceConfig) GetDeviceName() string {
 type StageTimings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// pose_age_us is the time from the pose's arrival at the node to the
-	// frame's start (when rendering is requested; queue_us follows).
+	// frame's start (when the frame loop reads the pose and predicts; when
+	// the pose itself started the frame, queue_us covers the same wake-up).
 	PoseAgeUs uint32 `protobuf:"varint,1,opt,name=pose_age_us,json=poseAgeUs,proto3" json:"pose_age_us,omitempty"`
 	RenderUs  uint32 `protobuf:"varint,2,opt,name=render_us,json=renderUs,proto3" json:"render_us,omitempty"`
 	ConvertUs uint32 `protobuf:"varint,3,opt,name=convert_us,json=convertUs,proto3" json:"convert_us,omitempty"`
 	EncodeUs  uint32 `protobuf:"varint,4,opt,name=encode_us,json=encodeUs,proto3" json:"encode_us,omitempty"`
 	// send_us is packetising and writing the frame to the transport.
 	SendUs uint32 `protobuf:"varint,5,opt,name=send_us,json=sendUs,proto3" json:"send_us,omitempty"`
-	// queue_us is the time from the frame's start to the start of drawing,
-	// spent waiting for a render worker shared with other sessions (0 when
-	// the worker was idle); render_us does not include it.
+	// queue_us is the time from the frame being due (the arrival of the
+	// pose that started it, its slot's fallback tick, or the start aimed at
+	// the client's display) to the start of drawing: the frame loop's
+	// wake-up and the wait for a render worker shared with other sessions
+	// (served earliest deadline first); render_us does not include it.
 	QueueUs       uint32 `protobuf:"varint,6,opt,name=queue_us,json=queueUs,proto3" json:"queue_us,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
