@@ -109,11 +109,13 @@ type displayTarget struct {
 // downlink and the client's lead, arrives just before a display time,
 // chosen among the display times as the one nearest to the next slot
 // that is not already past. The zero target when the client sent no
-// (recent) DisplayTiming, no pose has mapped its clock yet or the loop
-// has not started.
+// (recent) DisplayTiming, no pose has mapped its clock yet, the loop has
+// not started, or the display refreshes more slowly than the frame rate
+// (display-aligned starts would then lower the frame rate to the
+// display's; such a client gets pose-driven frames).
 func (s *Session) aimDisplay(fs *frameState, sc *scheduler, now time.Time) displayTarget {
 	dt := s.display.Load()
-	if dt == nil || sc.next.IsZero() || now.Sub(dt.received) > DisplayTimingTTL {
+	if dt == nil || sc.next.IsZero() || now.Sub(dt.received) > DisplayTimingTTL || dt.period > sc.interval {
 		return displayTarget{}
 	}
 	zero, ok := fs.clock.zero()

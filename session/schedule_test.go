@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/holocast/holocast/pose"
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
 )
 
@@ -266,5 +267,58 @@ func TestParseDisplayTiming(t *testing.T) {
 				t.Errorf("got %+v, want period %v lead %v", dt, tc.period, tc.lead)
 			}
 		})
+	}
+}
+
+// TestAimDisplay: the aimed start is the display-aligned start nearest to
+// the next slot and not in the past; a display slower than the frame rate,
+// a stale DisplayTiming or an unmapped client clock aim nothing.
+func TestAimDisplay(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	newRig := func(hz float32, received time.Time) (*Session, *frameState, *scheduler) {
+		s := &Session{}
+		dt, err := parseDisplayTiming(&holocastv1.DisplayTiming{RefreshRateHz: hz, NextDisplayTimeUs: 1_000_000, LeadUs: 4000}, received)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.display.Store(&dt)
+		fs := &frameState{}
+		// Client clock zero at t0 (a pose sampled at 0 arrived at t0).
+		fs.clock.observe(pose.Sample{Pose: pose.Pose{Time: 0}, Arrived: t0})
+		sc := &scheduler{}
+		sc.setRate(30)
+		sc.next = t0.Add(500 * time.Millisecond)
+		return s, fs, sc
+	}
+	s, fs, sc := newRig(60, t0)
+	got := s.aimDisplay(fs, sc, t0.Add(480*time.Millisecond))
+	// Display times at 1 s + k/60 s; start = display - 4 ms lead - 1 ms
+	// margin; nearest to 500 ms: display 500 ms (k = -30), start 495 ms.
+	// (1/60 s is not a whole number of nanoseconds: within 1 µs.)
+	if want := t0.Add(495 * time.Millisecond); got.start.Sub(want).Abs() > time.Microsecond || got.displayUs != 500_000 {
+		t.Errorf("aim %v for display %d µs, want %v for 500000", got.start.Sub(t0), got.displayUs, want.Sub(t0))
+	}
+	// Not in the past: at 497 ms the next display time is taken.
+	got = s.aimDisplay(fs, sc, t0.Add(497*time.Millisecond))
+	if got.displayUs != 516_667 {
+		t.Errorf("aim after the nearest start passed: display %d µs, want 516667", got.displayUs)
+	}
+	for _, tc := range []struct {
+		name     string
+		hz       float32
+		received time.Time
+		noClock  bool
+	}{
+		{"display slower than the frame rate", 20, t0, false},
+		{"stale DisplayTiming", 60, t0.Add(-DisplayTimingTTL - time.Second), false},
+		{"client clock not mapped", 60, t0, true},
+	} {
+		s, fs, sc := newRig(tc.hz, tc.received)
+		if tc.noClock {
+			fs.clock = clientClock{}
+		}
+		if got := s.aimDisplay(fs, sc, t0.Add(480*time.Millisecond)); !got.start.IsZero() {
+			t.Errorf("%s: aimed at %v", tc.name, got.start.Sub(t0))
+		}
 	}
 }
