@@ -110,12 +110,15 @@ type displayTarget struct {
 // chosen among the display times as the one nearest to the next slot
 // that is not already past. The zero target when the client sent no
 // (recent) DisplayTiming, no pose has mapped its clock yet, the loop has
-// not started, or the display refreshes more slowly than the frame rate
+// not started, the display refreshes more slowly than the frame rate
 // (display-aligned starts would then lower the frame rate to the
-// display's; such a client gets pose-driven frames).
+// display's), or the node's work per frame does not fit in a frame
+// interval (an overloaded node cannot hit a vsync; it renders on the pose
+// instead, which keeps the pose age and the frame rate where they would
+// be without aiming).
 func (s *Session) aimDisplay(fs *frameState, sc *scheduler, now time.Time) displayTarget {
 	dt := s.display.Load()
-	if dt == nil || sc.next.IsZero() || now.Sub(dt.received) > DisplayTimingTTL || dt.period > sc.interval {
+	if dt == nil || sc.next.IsZero() || now.Sub(dt.received) > DisplayTimingTTL || dt.period > sc.interval || fs.work >= sc.interval {
 		return displayTarget{}
 	}
 	zero, ok := fs.clock.zero()

@@ -308,15 +308,18 @@ func TestAimDisplay(t *testing.T) {
 		hz       float32
 		received time.Time
 		noClock  bool
+		work     time.Duration
 	}{
-		{"display slower than the frame rate", 20, t0, false},
-		{"stale DisplayTiming", 60, t0.Add(-DisplayTimingTTL - time.Second), false},
-		{"client clock not mapped", 60, t0, true},
+		{"display slower than the frame rate", 20, t0, false, 0},
+		{"stale DisplayTiming", 60, t0.Add(-DisplayTimingTTL - time.Second), false, 0},
+		{"client clock not mapped", 60, t0, true, 0},
+		{"work does not fit a frame interval", 60, t0, false, 40 * time.Millisecond},
 	} {
 		s, fs, sc := newRig(tc.hz, tc.received)
 		if tc.noClock {
 			fs.clock = clientClock{}
 		}
+		fs.work = tc.work
 		if got := s.aimDisplay(fs, sc, t0.Add(480*time.Millisecond)); !got.start.IsZero() {
 			t.Errorf("%s: aimed at %v", tc.name, got.start.Sub(t0))
 		}
