@@ -11,14 +11,15 @@ import (
 )
 
 // TestDisplayTimingAimsFrames: a headset with a 60 Hz display sends its
-// DisplayTiming; the node then aims its frames at the display's vsyncs:
+// DisplayTiming; the node (at 10 fps) then aims its frames at the
+// display's vsyncs:
 // their FrameInfo names a display time that is one of the headset's
 // vsyncs and lies after the pose the frame was rendered for was sampled.
 func TestDisplayTimingAimsFrames(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sessionsURL, stop := startNode()
+	sessionsURL, stop := startNodeFPS(10) // work fits the interval even on a busy machine: the node aims
 	defer stop()
 	c, err := headset.Dial(ctx, sessionsURL, headset.Options{})
 	if err != nil {
@@ -41,7 +42,7 @@ func TestDisplayTimingAimsFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	aimed := 0
-	for aimed < 20 {
+	for aimed < 10 {
 		select {
 		case f, ok := <-c.Frames():
 			if !ok {
