@@ -13,6 +13,7 @@ import (
 
 	"github.com/holocast/holocast/clients/headset"
 	"github.com/holocast/holocast/node"
+	"github.com/holocast/holocast/render/scene"
 	"github.com/holocast/holocast/signaling"
 )
 
@@ -23,6 +24,13 @@ type env struct {
 	node *node.Node   // the embedded node; nil with a remote one
 	srv  *http.Server // serves the embedded node's signaling; nil with a remote one
 	nw   *network     // the virtual network with --impair; nil on loopback
+	// http is the headsets' HTTP client (offers, DELETEs); its idle
+	// keep-alive connections are closed after each level, so that they
+	// do not count in the node's open files after the sessions.
+	http *http.Client
+	// watch samples a remote node's metrics (Config.MetricsURL); nil
+	// without. Run starts it and finishes it.
+	watch *nodeWatch
 }
 
 // startEnv sets up the network (a pion virtual network with an
@@ -30,7 +38,11 @@ type env struct {
 // signaling on a loopback port. The caller owns the result and must close
 // it.
 func startEnv(ctx context.Context, cfg *Config) (*env, error) {
-	e := &env{url: cfg.URL}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.InsecureTLS {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
+	}
+	e := &env{url: cfg.URL, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	if cfg.Impair != nil {
 		nw, err := newNetwork(cfg.Impair)
 		if err != nil {
@@ -64,6 +76,16 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 		Predictor: cfg.Predictor, FixedHorizon: cfg.FixedHorizon, Logger: log,
 		MaxSessionsPerClient: -1, MaxNegotiations: -1, AllowLoopbackCandidates: true,
 	}
+	if cfg.Scene != "" {
+		cat, err := scene.LoadCatalog(cfg.Scene, scene.DefaultLimits, log)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if cat.Len() != 2 {
+			return fmt.Errorf("bench: scene %s: want one .gltf or .glb file", cfg.Scene)
+		}
+		ncfg.Scenes, ncfg.DefaultScene = cat, cat.List()[1].Name
+	}
 	if e.nw != nil {
 		nodeNet := e.nw.nodeNet
 		ncfg.SettingEngine = func(se *webrtc.SettingEngine) { vnetSettings(se, nodeNet) }
@@ -84,15 +106,11 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 }
 
 // headsetOptions are the client options that reach the node for headset
-// k: cfg.Token, TLS without verification with cfg.InsecureTLS, and
-// headset k's own interface on the virtual network when there is one.
+// k: cfg.Token, e's HTTP client (TLS without verification with
+// cfg.InsecureTLS), and headset k's own interface on the virtual network
+// when there is one.
 func (e *env) headsetOptions(cfg *Config, k int) (headset.Options, error) {
-	opts := headset.Options{FrameBuffer: 1024, Token: cfg.Token}
-	if cfg.InsecureTLS {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
-		opts.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	}
+	opts := headset.Options{FrameBuffer: 1024, Token: cfg.Token, HTTPClient: e.http}
 	if e.nw != nil {
 		cn, err := e.nw.client(k)
 		if err != nil {
@@ -107,9 +125,13 @@ func (e *env) headsetOptions(cfg *Config, k int) (headset.Options, error) {
 	return opts, nil
 }
 
+// closeIdle closes the headsets' idle keep-alive connections to the node.
+func (e *env) closeIdle() { e.http.CloseIdleConnections() }
+
 // close stops the signaling server (ending its goroutine), the embedded
 // node and the virtual network, whichever were started.
 func (e *env) close() {
+	e.closeIdle()
 	if e.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = e.srv.Shutdown(ctx)

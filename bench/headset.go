@@ -13,7 +13,8 @@ import (
 )
 
 // sim is one simulated headset in a run: a headset client replaying its
-// trace from offset and keeping every frame it receives.
+// trace from offset and scoring every frame it receives in the window
+// into bounded accumulators (its own, and the run's acc).
 //
 // runOnce owns its two goroutines: sendPoses, which ends when the run's
 // context is cancelled, and collect, which ends when the client is closed
@@ -29,15 +30,27 @@ type sim struct {
 	// silentDisplay keeps the display's timing from the node
 	// (Config.NoDisplayTiming).
 	silentDisplay bool
-	base          int64 // client clock (µs) at the run's t0
+	base          int64   // client clock (µs) at the run's t0
+	acc           *runAcc // the run's figures; set before the goroutines start
 
-	mu        sync.Mutex
-	frames    []*headset.Frame // Data dropped after recording
-	sizes     []int            // len(Data) of each frame
-	arrivals  []time.Duration  // all arrivals from t0, for the progress line
-	posesSent uint64
-	startSt   headset.Stats // at the window's start
-	endSt     headset.Stats // at the window's end
+	mu               sync.Mutex
+	total            int             // frames received since t0, for the progress line
+	recent           []time.Duration // arrivals from t0 within the last second, for the progress line
+	posesSent        uint64
+	winStart, winEnd time.Time     // the measured window; zero until measure sets them
+	startSt          headset.Stats // at the window's start
+	endSt            headset.Stats // at the window's end
+	win              sessionAcc    // this headset's frames of the window
+}
+
+// sessionAcc is one headset's figures of the window, accumulated as its
+// frames arrive.
+type sessionAcc struct {
+	frames, keyFrames int
+	bytes             int64
+	freeze            freezeCounter
+	p2f               *reservoir // pose-to-frame latencies, ms
+	bins              bins       // frames per fpsBin
 }
 
 // dialHeadset connects headset k to the node, waits for its control
@@ -73,10 +86,22 @@ func sendDeviceConfig(c *headset.Client, cfg *Config) error {
 	return c.SendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_DeviceConfig{DeviceConfig: dc}})
 }
 
-// snapshot stores the client's counters in *dst (startSt or endSt).
-func (s *sim) snapshot(dst *headset.Stats) {
+// startWindow starts the measured window at wStart: the client's
+// counters now, and the frames received from then on count.
+func (s *sim) startWindow(wStart time.Time) {
 	s.mu.Lock()
-	*dst = s.c.Stats()
+	s.startSt = s.c.Stats()
+	s.winStart = wStart
+	s.win = sessionAcc{freeze: newFreezeCounter(s.acc.interval), p2f: newReservoir(sessionReservoirCap)}
+	s.mu.Unlock()
+}
+
+// endWindow ends the measured window at wEnd: the client's counters now;
+// frames received after wEnd do not count.
+func (s *sim) endWindow(wEnd time.Time) {
+	s.mu.Lock()
+	s.endSt = s.c.Stats()
+	s.winEnd = wEnd
 	s.mu.Unlock()
 }
 
@@ -155,15 +180,42 @@ func (s *sim) collect(t0 time.Time, rec io.Writer, report time.Duration, display
 	}
 }
 
-// store keeps f without its data, its size and its arrival from t0.
+// store counts f, received since t0, for the progress line and, when
+// its last packet arrived within the window, scores it; its data is
+// dropped (nothing per frame is kept beyond the bounded accumulators).
 func (s *sim) store(f *headset.Frame, t0 time.Time) {
 	size := len(f.Data)
 	f.Data = nil
+	at0 := f.Received.Sub(t0)
 	s.mu.Lock()
-	s.frames = append(s.frames, f)
-	s.sizes = append(s.sizes, size)
-	s.arrivals = append(s.arrivals, f.Received.Sub(t0))
+	s.total++
+	i := 0
+	for i < len(s.recent) && at0-s.recent[i] > time.Second {
+		i++
+	}
+	s.recent = append(s.recent[i:], at0)
+	inWindow := !s.winStart.IsZero() && !f.Received.Before(s.winStart) && (s.winEnd.IsZero() || !f.Received.After(s.winEnd))
+	var at time.Duration
+	if inWindow {
+		at = f.Received.Sub(s.winStart)
+		w := &s.win
+		w.frames++
+		w.bytes += int64(size)
+		if f.KeyFrame {
+			w.keyFrames++
+		}
+		w.freeze.arrive(at)
+		w.bins.add(at)
+	}
 	s.mu.Unlock()
+	if !inWindow {
+		return
+	}
+	if p2f, ok := s.acc.frame(s, f, size, at); ok {
+		s.mu.Lock()
+		s.win.p2f.add(p2f)
+		s.mu.Unlock()
+	}
 }
 
 // clientReporter sends, every `every` of frame arrivals, the ClientReport

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -48,6 +49,16 @@ func WriteTable(w io.Writer, rep *Report) error {
 	fmt.Fprintln(w, "\n(stage columns are node p50s in ms; late = pose→frame over", rep.Config.LateAfterMS, "ms)")
 	if rep.Interrupted {
 		fmt.Fprintln(w, "interrupted: figures cover what was measured before the stop")
+	}
+	if np := rep.NodeProcess; np != nil {
+		fmt.Fprintf(w, "\n%s\n", nodeHeading(np))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		for _, row := range nodeTable(np) {
+			fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ svg text{font:11px system-ui,sans-serif;fill:#333}
 	reportSummary(&b, rep)
 	reportDistributions(&b, rep)
 	reportStages(&b, rep)
+	reportNode(&b, rep.NodeProcess)
 	b.WriteString("</body></html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -78,17 +79,8 @@ func reportDistributions(b *strings.Builder, rep *Report) {
 	var cdf, errCDF, fpsLines []series
 	for i, r := range rep.Runs {
 		name := fmt.Sprintf("%d session(s)", r.Sessions)
-		var lat, pe []float64
-		for _, f := range r.Frames {
-			if !math.IsNaN(f.PoseToFrame) {
-				lat = append(lat, f.PoseToFrame)
-			}
-			if !math.IsNaN(f.ErrDeg) {
-				pe = append(pe, f.ErrDeg)
-			}
-		}
-		cdf = append(cdf, cdfSeries(name, palette[i%len(palette)], lat))
-		errCDF = append(errCDF, cdfSeries(name, palette[i%len(palette)], pe))
+		cdf = append(cdf, cdfSeries(name, palette[i%len(palette)], r.LatencySample))
+		errCDF = append(errCDF, cdfSeries(name, palette[i%len(palette)], r.ErrorSample))
 		fpsLines = append(fpsLines, fpsSeries(name, palette[i%len(palette)], r))
 	}
 	b.WriteString("<h2>Pose-to-frame latency CDF</h2>\n<p class=\"note\">Pose sampled on the headset &rarr; last packet of the frame rendered from it received, all sessions.</p>\n")
@@ -99,8 +91,8 @@ func reportDistributions(b *strings.Builder, rep *Report) {
 	b.WriteString(lineChart("prediction-error-cdf", "prediction error CDF", "degrees", "fraction of frames", errCDF, false))
 	for i, r := range rep.Runs {
 		var xs, ys []float64
-		for _, f := range r.Frames {
-			if f.Session == 0 && !math.IsNaN(f.ErrDeg) {
+		for _, f := range r.Timeline {
+			if !math.IsNaN(f.ErrDeg) {
 				xs, ys = append(xs, f.At.Seconds()), append(ys, f.ErrDeg)
 			}
 		}
@@ -117,6 +109,47 @@ func reportStages(b *strings.Builder, rep *Report) {
 		fmt.Fprintf(b, "<h3>%d session(s)</h3>\n", r.Sessions)
 		b.WriteString(stageChart(fmt.Sprintf("stage-timeline-%d", i), r))
 	}
+}
+
+// reportNode writes the node process's summary table and its gauges over
+// time, when the run sampled the node's metrics.
+func reportNode(b *strings.Builder, np *NodeProcess) {
+	if np == nil {
+		return
+	}
+	fmt.Fprintf(b, "<h2>Node process</h2>\n<p class=\"note\">%s. Before: the last sample before the first headset connected; after: the last sample, once the headsets had gone.</p>\n<table>\n",
+		html.EscapeString(nodeHeading(np)))
+	for i, row := range nodeTable(np) {
+		cell := "td"
+		if i == 0 {
+			cell = "th"
+		}
+		b.WriteString("<tr>")
+		for _, c := range row {
+			fmt.Fprintf(b, "<%s>%s</%s>", cell, html.EscapeString(c), cell)
+		}
+		b.WriteString("</tr>\n")
+	}
+	b.WriteString("</table>\n")
+	line := func(name, color string, v func(NodeSample) float64) series {
+		s := series{name: name, color: color}
+		for _, x := range np.Samples {
+			if y := v(x); y >= 0 {
+				s.xs, s.ys = append(s.xs, x.TS), append(s.ys, y)
+			}
+		}
+		return s
+	}
+	const mib = 1 << 20
+	b.WriteString(lineChart("node-memory", "node memory", "s from the run's start", "MiB", []series{
+		line("RSS", palette[0], func(s NodeSample) float64 { return s.RSSBytes / mib }),
+		line("Go heap in use", palette[1], func(s NodeSample) float64 { return s.HeapInuseBytes / mib }),
+	}, true))
+	b.WriteString(lineChart("node-goroutines", "node goroutines, open files and sessions", "s from the run's start", "count", []series{
+		line("goroutines", palette[0], func(s NodeSample) float64 { return s.Goroutines }),
+		line("open fds", palette[1], func(s NodeSample) float64 { return s.OpenFDs }),
+		line("sessions active", palette[2], func(s NodeSample) float64 { return s.SessionsActive }),
+	}, true))
 }
 
 // rateText describes the pose rate: Hz, or "as recorded" for 0.
@@ -149,27 +182,12 @@ func cdfSeries(name, color string, v []float64) series {
 }
 
 // fpsSeries is run r's frames received per second per session, in 0.5 s
-// bins of its window (a last partial bin under 0.1 s is left out).
+// bins of its window.
 func fpsSeries(name, color string, r *RunResult) series {
-	const bin = 500 * time.Millisecond
-	n := int(math.Ceil(r.WindowS / bin.Seconds()))
-	counts := make([]float64, max(n, 1))
-	for _, f := range r.Frames {
-		if i := int(f.At / bin); i >= 0 && i < len(counts) {
-			counts[i]++
-		}
-	}
 	out := series{name: name, color: color}
-	for i, c := range counts {
-		width := bin.Seconds()
-		if i == len(counts)-1 {
-			width = r.WindowS - float64(i)*bin.Seconds() // last bin may be partial
-			if width < 0.1 {
-				continue
-			}
-		}
-		out.xs = append(out.xs, (float64(i)+0.5)*bin.Seconds())
-		out.ys = append(out.ys, c/width/float64(max(r.Sessions, 1)))
+	for i, v := range r.FPSOverTime {
+		out.xs = append(out.xs, (float64(i)+0.5)*fpsBin.Seconds())
+		out.ys = append(out.ys, v)
 	}
 	return out
 }
@@ -325,8 +343,8 @@ func stageChart(id string, r *RunResult) string {
 	b.WriteString("<title>per-frame stage timeline</title>\n")
 	var frames []FrameSample
 	ymax := 1.0
-	for _, f := range r.Frames {
-		if f.Session != 0 || math.IsNaN(f.PoseToFrame) {
+	for _, f := range r.Timeline {
+		if math.IsNaN(f.PoseToFrame) {
 			continue
 		}
 		frames = append(frames, f)

@@ -46,6 +46,10 @@ type Config struct {
 	// RequestOutput is set (the bit rate cannot be requested).
 	Width, Height, FPS, BitRate int
 	RequestOutput               bool
+	// Scene, if set, is a .gltf/.glb file the embedded node shows to
+	// every headset (loaded as holocast-node --scene loads it), to size a
+	// node for a model; URL must be empty.
+	Scene string
 	// Predictor and FixedHorizon configure the embedded node.
 	Predictor    string
 	FixedHorizon time.Duration
@@ -89,6 +93,14 @@ type Config struct {
 	Logger *slog.Logger
 	// ConnectTimeout bounds connecting each headset; 0 means 20 s.
 	ConnectTimeout time.Duration
+	// MetricsURL, if set, is the Prometheus endpoint of the node given by
+	// URL (its --metrics-listen, http://ADDR/metrics): Run samples the
+	// node process's resident memory, goroutines, open files and active
+	// sessions every MetricsInterval (0 means 2 s) from before the first
+	// headset connects until MetricsAfter after the last one has gone
+	// (the CLI's default is DefaultMetricsAfter), into Report.NodeProcess.
+	MetricsURL                    string
+	MetricsInterval, MetricsAfter time.Duration
 }
 
 // defaults checks c and fills in its defaults.
@@ -113,6 +125,9 @@ func (c *Config) defaults() error {
 	if len(c.Traces) == 0 {
 		return errors.New("bench: no trace")
 	}
+	if c.Scene != "" && c.URL != "" {
+		return errors.New("bench: a scene is for the embedded node; a node given by URL is started with its own --scene")
+	}
 	if c.Impair != nil && c.URL != "" {
 		return errors.New("bench: impairment needs the embedded node (no --url)")
 	}
@@ -129,6 +144,15 @@ func (c *Config) defaults() error {
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 20 * time.Second
+	}
+	if c.MetricsURL != "" && c.URL == "" {
+		return errors.New("bench: node metrics need a node given by URL (the embedded node runs in this process)")
+	}
+	if c.MetricsInterval < 0 || c.MetricsAfter < 0 {
+		return errors.New("bench: negative metrics interval or wait")
+	}
+	if c.MetricsInterval == 0 {
+		c.MetricsInterval = DefaultMetricsInterval
 	}
 	if c.URL == "" {
 		if c.Width == 0 || c.Height == 0 {
@@ -161,6 +185,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer env.close()
+	if cfg.MetricsURL != "" {
+		if env.watch, err = startNodeWatch(ctx, &cfg); err != nil {
+			return nil, err
+		}
+	}
+	// The node's samples go into the report however the levels end; after
+	// the last one the watch waits MetricsAfter for the node to clean up
+	// (cut short by ctx).
+	defer func() { rep.NodeProcess = env.watch.finish(ctx, cfg.MetricsAfter) }()
 	for i, n := range cfg.Sessions {
 		if ctx.Err() != nil {
 			rep.Interrupted = true
@@ -239,9 +272,12 @@ func newReport(cfg *Config) *Report {
 // sender and frame collector) and returns only after they have ended.
 func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int, rec io.Writer) (*RunResult, error) {
 	sims := newSims(cfg, motions, n)
+	e.watch.setPhase(PhaseWarmup, n)
+	defer e.watch.setPhase(PhaseTeardown, 0)
 	dialCtx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
 	err := connect(dialCtx, cfg, e, sims)
+	defer e.closeIdle()
 	defer closeHeadsets(sims)
 	if err != nil {
 		return nil, err
@@ -251,11 +287,14 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	t0 := time.Now()
+	acc := newRunAcc(cfg, t0, time.Duration(float64(time.Second)/res.FPSTarget))
 	for _, s := range sims {
 		s.base = s.c.Now()
+		s.acc = acc
 	}
 	loops := startHeadsets(runCtx, cfg, sims, t0, rec)
-	wStart, wEnd, interrupted := measure(ctx, cfg, sims, t0)
+	wStart, wEnd, interrupted := measure(ctx, cfg, e, sims, t0)
+	e.watch.setPhase(PhaseTeardown, 0)
 	stop()
 	if cfg.Progress != nil {
 		fmt.Fprint(cfg.Progress, "\n")
@@ -273,7 +312,7 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 		res.WindowS = 0
 		return res, nil
 	}
-	score(cfg, res, sims, t0, wStart, wEnd)
+	score(res, sims, acc, wStart, wEnd)
 	if res.FramesReceived == 0 && !interrupted {
 		return res, fmt.Errorf("%w in %v with %d session(s)", ErrNoFrames, wEnd.Sub(wStart).Round(time.Millisecond), n)
 	}
@@ -379,19 +418,20 @@ func startHeadsets(ctx context.Context, cfg *Config, sims []*sim, t0 time.Time, 
 // measure waits out the warm-up and the window, printing progress, and
 // takes the headsets' counters at the window's start and end. When ctx is
 // done first it returns at once with interrupted set.
-func measure(ctx context.Context, cfg *Config, sims []*sim, t0 time.Time) (wStart, wEnd time.Time, interrupted bool) {
+func measure(ctx context.Context, cfg *Config, e *env, sims []*sim, t0 time.Time) (wStart, wEnd time.Time, interrupted bool) {
 	tick := func() { progress(cfg, sims, t0, len(sims)) }
 	interrupted = waitUntil(ctx, t0.Add(cfg.Warmup), tick)
+	e.watch.setPhase(PhaseWindow, len(sims))
 	wStart = time.Now()
 	for _, s := range sims {
-		s.snapshot(&s.startSt)
+		s.startWindow(wStart)
 	}
 	if !interrupted {
 		interrupted = waitUntil(ctx, wStart.Add(cfg.Duration), tick)
 	}
 	wEnd = time.Now()
 	for _, s := range sims {
-		s.snapshot(&s.endSt)
+		s.endWindow(wEnd)
 	}
 	return wStart, wEnd, interrupted
 }
@@ -429,8 +469,8 @@ func progress(cfg *Config, sims []*sim, t0 time.Time, n int) {
 	var frames, recent int
 	for _, s := range sims {
 		s.mu.Lock()
-		frames += len(s.arrivals)
-		for i := len(s.arrivals) - 1; i >= 0 && el-s.arrivals[i] <= time.Second; i-- {
+		frames += s.total
+		for i := len(s.recent) - 1; i >= 0 && el-s.recent[i] <= time.Second; i-- {
 			recent++
 		}
 		s.mu.Unlock()

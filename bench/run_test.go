@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/holocast/holocast/render/scene/scenetest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/run_fields.golden")
@@ -238,6 +240,37 @@ func (w *cancelWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return w.b.Write(p)
+}
+
+// TestRunScene: the embedded node shows a model given as Scene, and a file
+// it cannot load is a clear error before any headset connects.
+func TestRunScene(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "parts.glb"), filepath.Join(dir, "bad.glb")
+	if err := os.WriteFile(good, scenetest.Spheres(9, 2000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := smallRun(t)
+	cfg.Scene = bad
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "bad.glb") {
+		t.Fatalf("bad scene: %v", err)
+	}
+	cfg.Scene = good
+	cfg.URL = "http://127.0.0.1:1/v1/sessions"
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "embedded") {
+		t.Fatalf("scene with URL: %v", err)
+	}
+	cfg.URL = ""
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Runs[0]; r.FPS < 5 {
+		t.Errorf("%.1f fps with a scene", r.FPS)
+	}
 }
 
 // TestRunDisplay: with a simulated 60 Hz display the headset sends its

@@ -26,6 +26,10 @@ type Report struct {
 	// Runs ("runs") holds one result per concurrency level measured, in
 	// the order of Config.Sessions.
 	Runs []*RunResult `json:"runs"`
+	// NodeProcess ("node_process") is what the node's metrics endpoint
+	// showed through the run (Config.MetricsURL): its resident memory,
+	// goroutines and open files over time; null without one.
+	NodeProcess *NodeProcess `json:"node_process"`
 	// The first concurrency level's figures are repeated at the top level,
 	// so that a one-level run reads as one flat object
 	// (pose_to_frame_ms.p50, fps, stages_ms.render.p50, …). The top-level
@@ -185,8 +189,17 @@ type RunResult struct {
 	// PerSession ("per_session") holds each headset's own figures.
 	PerSession []Session `json:"per_session"`
 
-	// Frames are the per-frame samples of the window (for the report).
-	Frames []FrameSample `json:"-"`
+	// Timeline is headset 0's frames of the window in arrival order, for
+	// the report's per-frame charts: every frame up to 4096, else every
+	// 2nd, 4th, … frame so that they span the window.
+	Timeline []FrameSample `json:"-"`
+	// LatencySample and ErrorSample are the pose-to-frame latencies (ms)
+	// and prediction errors (degrees) of all headsets' frames, for the
+	// report's CDFs: every one up to 2^18, else a uniform random sample.
+	LatencySample, ErrorSample []float64 `json:"-"`
+	// FPSOverTime is frames received per second per headset in each
+	// 0.5 s of the window (a last part under 0.1 s left out).
+	FPSOverTime []float64 `json:"-"`
 	// Start is when the window began.
 	Start time.Time `json:"-"`
 }
@@ -221,7 +234,7 @@ type Session struct {
 }
 
 // FrameSample is one received frame (not part of the JSON; WriteReport
-// charts them).
+// charts headset 0's).
 type FrameSample struct {
 	Session     int
 	At          time.Duration // arrival of the last packet, from the window start

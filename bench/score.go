@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"sync"
 	"time"
 
 	"github.com/holocast/holocast/clients/headset"
@@ -9,180 +10,220 @@ import (
 	"github.com/holocast/holocast/proto/wire"
 )
 
-// scorer turns the frames the headsets of one run collected into the
-// run's figures. It runs after the headsets' goroutines have ended.
-type scorer struct {
-	cfg          *Config
-	res          *RunResult
-	t0           time.Time     // the run's start: trace time offset of each headset
-	wStart, wEnd time.Time     // the measured window
-	win          time.Duration // wEnd - wStart
-	interval     time.Duration // the nominal frame interval, for freezes
+// runAcc scores the frames of one run as the headsets receive them, into
+// bounded accumulators (accum.go): the run's distributions, its late and
+// unmatched frames, and headset 0's timeline for the report. The
+// headsets' collect goroutines add to it; score reads it after they have
+// ended.
+type runAcc struct {
+	cfg      *Config
+	t0       time.Time     // the run's start: trace time offset of each headset
+	interval time.Duration // the nominal frame interval, for freezes
 
-	// Per-frame samples over all headsets, in ms (degrees, cm for the
-	// errors), summarised into the run's distributions.
-	p2f, m2p, age, queue, render, convert, encode, send, horizon, errDeg, errCM []float64
-	totalBytes                                                                  int
+	// Per-frame figures over all headsets, in ms (degrees, cm for the
+	// errors), guarded by mu.
+	mu                                                                          sync.Mutex
+	p2f, m2p, age, queue, render, convert, encode, send, horizon, errDeg, errCM *reservoir
+	late, unmatched, aimed, onTarget                                            int
+	head0                                                                       timeline
 }
 
-// score fills res with the figures of the frames received between wStart
-// and wEnd.
-func score(cfg *Config, res *RunResult, sims []*sim, t0, wStart, wEnd time.Time) {
-	sc := &scorer{cfg: cfg, res: res, t0: t0, wStart: wStart, wEnd: wEnd, win: wEnd.Sub(wStart),
-		interval: time.Duration(float64(time.Second) / res.FPSTarget)}
-	res.WindowS = round3(sc.win.Seconds())
-	res.FPSMin = math.Inf(1)
-	for _, s := range sims {
-		sc.session(s)
+// newRunAcc starts scoring a run that began at t0 with frames every
+// interval.
+func newRunAcc(cfg *Config, t0 time.Time, interval time.Duration) *runAcc {
+	r := func() *reservoir { return newReservoir(reservoirCap) }
+	return &runAcc{cfg: cfg, t0: t0, interval: interval,
+		p2f: r(), m2p: r(), age: r(), queue: r(), render: r(), convert: r(), encode: r(), send: r(), horizon: r(), errDeg: r(), errCM: r()}
+}
+
+// frame scores one frame of headset s that arrived at `at` in the
+// window, size bytes: the node's stage times from its FrameInfo (a frame
+// without one counts as unmatched) and, when the client matched it to
+// the pose it was rendered from, its pose-to-frame latency, the node's
+// horizon and the prediction error. It returns the pose-to-frame latency
+// in ms, and whether there was one.
+func (a *runAcc) frame(s *sim, f *headset.Frame, size int, at time.Duration) (p2f float64, matched bool) {
+	fs := FrameSample{Session: s.idx, At: at, PoseToFrame: math.NaN(), ErrDeg: math.NaN(), KeyFrame: f.KeyFrame, Bytes: size}
+	var errCM, m2p float64
+	hasCM, hasM2P, aimed, onTarget := false, false, false, false
+	if f.Info != nil {
+		tm := f.Info.GetTimings()
+		fs.PoseAge, fs.Render, fs.Convert = usMS(tm.GetPoseAgeUs()), usMS(tm.GetRenderUs()), usMS(tm.GetConvertUs())
+		fs.Encode, fs.Send, fs.Queue = usMS(tm.GetEncodeUs()), usMS(tm.GetSendUs()), usMS(tm.GetQueueUs())
+		if d, ok := s.c.PoseToFrame(f); ok {
+			matched = true
+			fs.PoseToFrame = ms(d)
+			shown := a.shown(s, f)
+			if target := f.Info.GetTargetDisplayTimeUs(); target != 0 {
+				aimed = true
+				d := s.c.ClockAt(shown) - target
+				onTarget = s.display != nil && d >= -2 && d <= 2 // µs rounding
+			}
+			if sampled := time.Duration(f.Info.GetPoseSampleTimeUs()) * time.Microsecond; sampled > 0 {
+				m2p, hasM2P = ms(time.Duration(s.c.ClockAt(shown))*time.Microsecond-sampled), true
+			}
+			errCM, hasCM = a.predictionError(s, f, shown, &fs)
+		}
 	}
-	sc.summarize(len(sims))
-}
-
-// session scores one headset: its frames of the window, its own figures
-// (added to res.PerSession) and its share of res's totals.
-func (sc *scorer) session(s *sim) {
-	ss := Session{Index: s.idx, Trace: s.m.name, OffsetS: round3(s.offset.Seconds()), PosesSent: s.posesSent}
-	arrivals, bytes, p2f := sc.frames(s, &ss)
-	nf, fd := freezes(append(arrivals, sc.win), sc.interval)
-	ss.FreezeMS = round3(ms(fd))
-	ss.FPS = round3(float64(ss.Frames) / sc.win.Seconds())
-	ss.BitrateKbps = round3(kbps(int64(bytes), sc.win.Seconds()))
-	ss.FramesLost = s.endSt.FramesLost - s.startSt.FramesLost
-	ss.FramesDropped = s.endSt.FramesDropped - s.startSt.FramesDropped
-	ss.PLIsSent = s.endSt.PLIsSent - s.startSt.PLIsSent
-	ss.PoseToFrameMS = summarize(p2f).P50
-
-	res := sc.res
-	res.FreezeCount += nf
-	res.FreezeMS += ms(fd)
-	res.FramesReceived += ss.Frames
-	res.FramesLost += ss.FramesLost
-	res.FramesDropped += ss.FramesDropped
-	res.KeyFrames += ss.KeyFrames
-	res.PLIsSent += ss.PLIsSent
-	res.PacketsRecovered += s.endSt.PacketsRecovered - s.startSt.PacketsRecovered
-	res.PacketsGivenUp += s.endSt.PacketsGivenUp - s.startSt.PacketsGivenUp
-	res.FPS += ss.FPS
-	res.FPSMin = min(res.FPSMin, ss.FPS)
-	sc.totalBytes += bytes
-	res.PerSession = append(res.PerSession, ss)
-}
-
-// frames scores headset s's frames that arrived within the window,
-// appending their samples to res.Frames and counting them in ss. It
-// returns their arrivals from the window start (after a leading 0, the
-// start counting as a frame for the freezes), their bytes and their
-// pose-to-frame latencies in ms.
-func (sc *scorer) frames(s *sim, ss *Session) (arrivals []time.Duration, bytes int, p2f []float64) {
-	s.mu.Lock()
-	frames, sizes := s.frames, s.sizes
-	s.mu.Unlock()
-	arrivals = []time.Duration{0}
-	for i, f := range frames {
-		if f.Received.Before(sc.wStart) || f.Received.After(sc.wEnd) {
-			continue
-		}
-		ss.Frames++
-		arrivals = append(arrivals, f.Received.Sub(sc.wStart))
-		bytes += sizes[i]
-		if f.KeyFrame {
-			ss.KeyFrames++
-		}
-		fs, matched := sc.frame(s, f, sizes[i])
-		if matched {
-			p2f = append(p2f, fs.PoseToFrame)
-		}
-		sc.res.Frames = append(sc.res.Frames, fs)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s.idx == 0 {
+		a.head0.add(fs)
 	}
-	return arrivals, bytes, p2f
-}
-
-// frame scores one frame of the window: the node's stage times from its
-// FrameInfo (a frame without one counts as unmatched) and, when the
-// client matched it to the pose it was rendered from, its pose-to-frame
-// latency, the node's horizon and the prediction error. matched reports
-// the latter.
-func (sc *scorer) frame(s *sim, f *headset.Frame, size int) (fs FrameSample, matched bool) {
-	fs = FrameSample{Session: s.idx, At: f.Received.Sub(sc.wStart), PoseToFrame: math.NaN(), ErrDeg: math.NaN(),
-		KeyFrame: f.KeyFrame, Bytes: size}
 	if f.Info == nil {
-		sc.res.FramesUnmatched++
-		return fs, false
+		a.unmatched++
+		return 0, false
 	}
-	tm := f.Info.GetTimings()
-	fs.PoseAge, fs.Render, fs.Convert = usMS(tm.GetPoseAgeUs()), usMS(tm.GetRenderUs()), usMS(tm.GetConvertUs())
-	fs.Encode, fs.Send, fs.Queue = usMS(tm.GetEncodeUs()), usMS(tm.GetSendUs()), usMS(tm.GetQueueUs())
-	sc.queue = append(sc.queue, fs.Queue)
-	sc.render, sc.convert = append(sc.render, fs.Render), append(sc.convert, fs.Convert)
-	sc.encode, sc.send = append(sc.encode, fs.Encode), append(sc.send, fs.Send)
-	d, ok := s.c.PoseToFrame(f)
-	if !ok {
-		return fs, false
+	a.queue.add(fs.Queue)
+	a.render.add(fs.Render)
+	a.convert.add(fs.Convert)
+	a.encode.add(fs.Encode)
+	a.send.add(fs.Send)
+	if !matched {
+		return 0, false
 	}
-	fs.PoseToFrame = ms(d)
-	sc.p2f = append(sc.p2f, fs.PoseToFrame)
-	sc.age = append(sc.age, fs.PoseAge)
-	sc.horizon = append(sc.horizon, usMS(f.Info.GetHorizonUs()))
-	if d > sc.cfg.LateAfter {
-		sc.res.FramesLate++
+	a.p2f.add(fs.PoseToFrame)
+	if hasM2P {
+		a.m2p.add(m2p)
 	}
-	shown := sc.shown(s, f)
-	if target := f.Info.GetTargetDisplayTimeUs(); target != 0 {
-		sc.res.FramesAimed++
-		if d := s.c.ClockAt(shown) - target; s.display != nil && d >= -2 && d <= 2 { // µs rounding
-			sc.res.FramesOnTarget++
-		}
+	if aimed {
+		a.aimed++
 	}
-	if sampled := time.Duration(f.Info.GetPoseSampleTimeUs()) * time.Microsecond; sampled > 0 {
-		sc.m2p = append(sc.m2p, ms(time.Duration(s.c.ClockAt(shown))*time.Microsecond-sampled))
+	if onTarget {
+		a.onTarget++
 	}
-	sc.predictionError(s, f, shown, &fs)
-	return fs, true
+	a.age.add(fs.PoseAge)
+	a.horizon.add(usMS(f.Info.GetHorizonUs()))
+	if fs.PoseToFrame > ms(a.cfg.LateAfter) {
+		a.late++
+	}
+	if !math.IsNaN(fs.ErrDeg) {
+		a.errDeg.add(fs.ErrDeg)
+	}
+	if hasCM {
+		a.errCM.add(errCM)
+	}
+	return fs.PoseToFrame, true
 }
 
 // shown returns when frame f is shown, on the headset's clock: at the
 // first vsync of its display at least the display's lead after the frame
 // arrived, or without a display DisplayDelay after it arrived.
-func (sc *scorer) shown(s *sim, f *headset.Frame) time.Time {
+func (a *runAcc) shown(s *sim, f *headset.Frame) time.Time {
 	if s.display == nil {
-		return f.Received.Add(sc.cfg.DisplayDelay)
+		return f.Received.Add(a.cfg.DisplayDelay)
 	}
 	rx := s.c.ClockAt(f.Received)
 	return f.Received.Add(time.Duration(s.display.Shown(rx)-rx) * time.Microsecond)
 }
 
 // predictionError compares the pose frame f was rendered for with the
-// trace's pose when it is shown: the angle in degrees (also set in fs)
-// and, for traces with positions, the distance in cm.
-func (sc *scorer) predictionError(s *sim, f *headset.Frame, shownAt time.Time, fs *FrameSample) {
-	shown := shownAt.Sub(sc.t0)
+// trace's pose when it is shown (shownAt): the angle in degrees (set in
+// fs.ErrDeg when there is a rendered orientation) and, for traces with
+// positions, the distance in cm (returned, with ok).
+func (a *runAcc) predictionError(s *sim, f *headset.Frame, shownAt time.Time, fs *FrameSample) (cm float64, ok bool) {
+	shown := shownAt.Sub(a.t0)
 	tq, tp := s.m.at(s.offset + shown)
 	if rq := f.Info.GetRenderedOrientation(); rq != nil {
 		q := wire.QuatFromProto(rq)
 		if l := q.Len(); l > 0.5 {
 			fs.ErrDeg = pose.QuatAngle(q.Scale(1/l), tq) * 180 / math.Pi
-			sc.errDeg = append(sc.errDeg, fs.ErrDeg)
 		}
 	}
 	if rp := f.Info.GetRenderedPosition(); rp != nil && s.m.HasPosition {
-		sc.errCM = append(sc.errCM, wire.Vec3FromProto(rp).Sub(tp).Len()*100)
+		return wire.Vec3FromProto(rp).Sub(tp).Len() * 100, true
 	}
+	return 0, false
 }
 
-// summarize turns the totals of n headsets into means and the samples
-// into distributions.
-func (sc *scorer) summarize(n int) {
-	res := sc.res
+// score fills res with the figures of the frames received between wStart
+// and wEnd, from what the headsets and a accumulated. It runs after the
+// headsets' goroutines have ended.
+func score(res *RunResult, sims []*sim, a *runAcc, wStart, wEnd time.Time) {
+	win := wEnd.Sub(wStart)
+	res.WindowS = round3(win.Seconds())
+	res.FPSMin = math.Inf(1)
+	var totalBytes int64
+	var allBins []int32
+	for _, s := range sims {
+		ss, b := sessionFigures(s, win)
+		res.FreezeCount += s.win.freeze.n
+		res.FreezeMS += ms(s.win.freeze.total)
+		res.FramesReceived += ss.Frames
+		res.FramesLost += ss.FramesLost
+		res.FramesDropped += ss.FramesDropped
+		res.KeyFrames += ss.KeyFrames
+		res.PLIsSent += ss.PLIsSent
+		res.PacketsRecovered += s.endSt.PacketsRecovered - s.startSt.PacketsRecovered
+		res.PacketsGivenUp += s.endSt.PacketsGivenUp - s.startSt.PacketsGivenUp
+		res.FPS += ss.FPS
+		res.FPSMin = min(res.FPSMin, ss.FPS)
+		totalBytes += s.win.bytes
+		res.PerSession = append(res.PerSession, ss)
+		for i, c := range b {
+			for len(allBins) <= i {
+				allBins = append(allBins, 0)
+			}
+			allBins[i] += c
+		}
+	}
+	n := len(sims)
 	res.FPS = round3(res.FPS / float64(n))
 	res.FPSMin = round3(res.FPSMin)
 	res.FreezeMS = round3(res.FreezeMS)
-	res.BitrateKbpsTotal = round3(kbps(int64(sc.totalBytes), sc.win.Seconds()))
+	res.BitrateKbpsTotal = round3(kbps(totalBytes, win.Seconds()))
 	res.BitrateKbps = round3(res.BitrateKbpsTotal / float64(n))
-	res.PoseToFrameMS = summarize(sc.p2f)
-	res.MotionToPhotonMS = summarize(sc.m2p)
-	res.StagesMS = StagesMS{PoseAge: summarize(sc.age), Queue: summarize(sc.queue), Render: summarize(sc.render), Convert: summarize(sc.convert),
-		Encode: summarize(sc.encode), Send: summarize(sc.send)}
-	res.HorizonMS = summarize(sc.horizon)
-	res.PredictionErrorDeg = summarize(sc.errDeg)
-	res.PredictionErrorCM = summarize(sc.errCM)
+	res.FramesLate, res.FramesUnmatched = a.late, a.unmatched
+	res.PoseToFrameMS = a.p2f.dist()
+	res.MotionToPhotonMS = a.m2p.dist()
+	res.FramesAimed, res.FramesOnTarget = a.aimed, a.onTarget
+	res.StagesMS = StagesMS{PoseAge: a.age.dist(), Queue: a.queue.dist(), Render: a.render.dist(), Convert: a.convert.dist(),
+		Encode: a.encode.dist(), Send: a.send.dist()}
+	res.HorizonMS = a.horizon.dist()
+	res.PredictionErrorDeg = a.errDeg.dist()
+	res.PredictionErrorCM = a.errCM.dist()
+	res.Timeline = a.head0.frames
+	res.LatencySample = a.p2f.sample
+	res.ErrorSample = a.errDeg.sample
+	res.FPSOverTime = fpsOverTime(allBins, win, n)
+}
+
+// sessionFigures is headset s's own figures over a window of length win,
+// and its frames-per-bin counts.
+func sessionFigures(s *sim, win time.Duration) (Session, bins) {
+	w := &s.win
+	w.freeze.arrive(win) // the window's end counts as a frame
+	ss := Session{Index: s.idx, Trace: s.m.name, OffsetS: round3(s.offset.Seconds()), PosesSent: s.posesSent,
+		Frames: w.frames, KeyFrames: w.keyFrames}
+	ss.FreezeMS = round3(ms(w.freeze.total))
+	ss.FPS = round3(float64(ss.Frames) / win.Seconds())
+	ss.BitrateKbps = round3(kbps(w.bytes, win.Seconds()))
+	ss.FramesLost = s.endSt.FramesLost - s.startSt.FramesLost
+	ss.FramesDropped = s.endSt.FramesDropped - s.startSt.FramesDropped
+	ss.PLIsSent = s.endSt.PLIsSent - s.startSt.PLIsSent
+	ss.PoseToFrameMS = w.p2f.dist().P50
+	return ss, w.bins
+}
+
+// fpsOverTime is frames received per second per headset in each fpsBin
+// of a window of length win, from the headsets' counts per bin (a last
+// partial bin under 0.1 s is left out).
+func fpsOverTime(counts []int32, win time.Duration, sessions int) []float64 {
+	n := int(math.Ceil(win.Seconds() / fpsBin.Seconds()))
+	out := make([]float64, 0, n)
+	for i := range n {
+		width := fpsBin.Seconds()
+		if i == n-1 {
+			width = win.Seconds() - float64(i)*fpsBin.Seconds() // the last bin may be partial
+			if width < 0.1 {
+				break
+			}
+		}
+		var c int32
+		if i < len(counts) {
+			c = counts[i]
+		}
+		out = append(out, float64(c)/width/float64(max(sessions, 1)))
+	}
+	return out
 }

@@ -50,20 +50,3 @@ func usMS(us uint32) float64 { return float64(us) / 1000 }
 
 // kbps is the bit rate, in kbit/s, of bytes received over seconds.
 func kbps(bytes int64, seconds float64) float64 { return float64(bytes) * 8 / seconds / 1000 }
-
-// freezes returns the count and total length of the gaps between
-// consecutive arrival times (sorted) that count as freezes: longer than
-// max(3 frame intervals, 1 interval + 150 ms), the rule WebRTC's
-// freezeCount uses with the nominal frame interval.
-func freezes(arrivals []time.Duration, interval time.Duration) (int, time.Duration) {
-	limit := max(3*interval, interval+150*time.Millisecond)
-	var n int
-	var total time.Duration
-	for i := 1; i < len(arrivals); i++ {
-		if g := arrivals[i] - arrivals[i-1]; g > limit {
-			n++
-			total += g
-		}
-	}
-	return n, total
-}

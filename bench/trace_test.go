@@ -110,9 +110,16 @@ func TestSummarizeAndFreezes(t *testing.T) {
 	}
 	iv := 33 * time.Millisecond
 	arr := []time.Duration{0, 33 * time.Millisecond, 66 * time.Millisecond, 300 * time.Millisecond, 333 * time.Millisecond}
-	n, tot := freezes(arr, iv)
-	if n != 1 || tot != 234*time.Millisecond {
-		t.Errorf("freezes %d %v", n, tot)
+	f := newFreezeCounter(iv) // the window's start at 0 counts as a frame
+	for _, a := range arr[1:] {
+		f.arrive(a)
+	}
+	if f.n != 1 || f.total != 234*time.Millisecond {
+		t.Errorf("freezes %d %v", f.n, f.total)
+	}
+	f.arrive(900 * time.Millisecond) // the window's end
+	if f.n != 2 || f.total != 801*time.Millisecond {
+		t.Errorf("with the window's end: freezes %d %v", f.n, f.total)
 	}
 }
 

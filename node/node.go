@@ -5,6 +5,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
+	"github.com/holocast/holocast/render/scene"
 	"github.com/holocast/holocast/session"
 	"github.com/holocast/holocast/signaling"
 )
@@ -112,6 +114,16 @@ type Config struct {
 	RenderWorkers int
 	// EGLPlatform forces "device" or "surfaceless"; "" picks automatically.
 	EGLPlatform string
+	// Scenes are the scenes a session may show (GET /v1/scenes, the
+	// "scene" query of a session request, SelectScene); nil offers the
+	// built-in scene only.
+	Scenes *scene.Catalog
+	// SceneFitNone keeps a model in its file's units instead of scaling
+	// it to about 1.5 m; either way it stands on the floor 2 m ahead.
+	SceneFitNone bool
+	// DefaultScene is shown by a session whose request names none; ""
+	// means scene.Builtin.
+	DefaultScene string
 	// Renderers, if set, makes the sessions' render targets instead of the
 	// node's own GL workers (RenderWorkers and EGLPlatform are then
 	// unused). The caller owns it: the node does not close it.
@@ -148,6 +160,7 @@ type Node struct {
 	workers *workerPool // nil when Config.Renderers is set
 	se      webrtc.SettingEngine
 	sig     *signaling.Server
+	scenes  scenes
 }
 
 // New starts a node: it opens the GL contexts (unless Config.Renderers is
@@ -185,6 +198,15 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "node")}
+	if cfg.Scenes == nil {
+		cfg.Scenes, _ = scene.NewCatalog()
+	}
+	n.scenes = scenes{cat: cfg.Scenes, fit: !cfg.SceneFitNone}
+	if cfg.DefaultScene != "" {
+		if _, err := cfg.Scenes.Get(cfg.DefaultScene); err != nil {
+			return nil, fmt.Errorf("node: default scene: %w", err)
+		}
+	}
 
 	if cfg.Encoders.New == nil {
 		cfg.Encoders = builtin.Factory
@@ -304,6 +326,9 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 }
 
 func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling.Session, error) {
+	if err := n.checkScene(req.Scene); err != nil {
+		return nil, err
+	}
 	api, estimators, err := newSessionAPI(n.cfg, n.se)
 	if err != nil {
 		return nil, err
@@ -320,6 +345,7 @@ func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling
 			}
 		},
 		Renderers: n.cfg.Renderers,
+		Scenes:    n.scenes,
 		Encoders:  n.cfg.Encoders,
 		Logger:    n.cfg.Logger,
 	}
@@ -329,6 +355,7 @@ func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling
 		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.cfg.ICEServers,
 		IdleTimeout: n.cfg.IdleTimeout, PoseRate: n.cfg.PoseRate, ControlRate: n.cfg.ControlRate,
 		MaxRejectedChannels: n.cfg.MaxRejectedChannels, RebuildInterval: n.cfg.RebuildInterval, MaxMessageSize: n.cfg.MaxMessageSize,
+		Scene: cmp.Or(req.Scene, n.cfg.DefaultScene),
 	}, deps)
 	if err == nil && obs != nil {
 		obs.Started()
@@ -360,6 +387,7 @@ func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(signaling.SessionsPath, n.sig.Handler())
 	mux.Handle(signaling.SessionsPath+"/", n.sig.Handler())
+	mux.Handle(signaling.ScenesPath, n.sig.ListHandler(func() any { return n.SceneList() }))
 	mux.Handle("GET /healthz", n.HealthzHandler())
 	mux.Handle("GET /readyz", n.ReadyzHandler())
 	if n.cfg.Static != nil {

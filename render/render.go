@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-gl/mathgl/mgl32"
+
+	"github.com/holocast/holocast/render/scene"
 )
 
 // Eye is what one eye sees: a view matrix (world to eye) and a projection.
@@ -42,6 +44,9 @@ type Frame struct {
 	Width, Height int
 	Y, U, V       []byte
 	Timings       Timings
+	// Triangles is how many triangles were drawn for both eyes, after
+	// culling and level of detail (0 if the Renderer does not count).
+	Triangles int
 }
 
 // Renderer draws stereo views into a Frame. A Renderer is owned by one
@@ -74,6 +79,15 @@ type Factory interface {
 // the renderer. Frames returned before SetSize must not be used after it.
 type Resizer interface {
 	SetSize(width, height int) error
+}
+
+// ModelViewer is implemented by Renderers that can draw a loaded model
+// (package render/scene) in place of their built-in scene.
+type ModelViewer interface {
+	// SetModel shows m with the model-to-world transform; nil m shows the
+	// built-in scene again. The model must not be changed afterwards; one
+	// Model may be shown by many Renderers at once.
+	SetModel(m *scene.Model, transform mgl32.Mat4) error
 }
 
 // DefaultWidth and DefaultHeight are the default side-by-side frame size

@@ -99,6 +99,10 @@ func (s *Session) onControl(b []byte) {
 		}
 	case *holocastv1.ControlMessage_DisplayTiming:
 		s.onDisplayTiming(msg.DisplayTiming)
+	case *holocastv1.ControlMessage_SelectScene:
+		s.onSelectScene(msg.SelectScene)
+	case *holocastv1.ControlMessage_ModelTransform:
+		s.onModelTransform(msg.ModelTransform)
 	default:
 		s.notice("unexpected control message")
 	}
@@ -113,6 +117,7 @@ func (s *Session) sendSessionInfo() {
 	s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_SessionInfo{SessionInfo: &holocastv1.SessionInfo{
 		SessionId: s.cfg.ID, Width: uint32(out.Width), Height: uint32(out.Height), Fps: uint32(out.FPS),
 		Encoder: s.deps.Encoders.Name, Renderer: s.deps.Renderers.Name(), Predictor: s.predictor.Name(),
+		Scene: s.sceneName(),
 	}}})
 }
 

@@ -191,6 +191,7 @@ func (s *Session) startFrame(fs *frameState, due frameDue) bool {
 		return false
 	}
 	fs.pipe = pipe
+	s.applyScene(fs)
 	s.mu.Lock()
 	s.rendering = pipe.out
 	s.mu.Unlock()
@@ -236,6 +237,8 @@ type frameState struct {
 	// estimate of a frame's work (due → sent). Both serve display aiming.
 	clock clientClock
 	work  time.Duration
+	// scene is what applyScene last gave the renderer.
+	scene sceneFrame
 }
 
 // frame makes and sends one frame: bit rate, ping, then renderAndSend.
@@ -312,7 +315,7 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 	t := stageTimes{poseAge: a.poseAge, queue: renderCall.Sub(due.at) + frame.Timings.Wait,
 		frame: frame.Timings, encode: encDur, send: s.cfg.Now().Sub(sendStart)}
 	s.recordFrame(au, t)
-	s.sendFrameInfo(fs.frameID, ts, a, frame, au, t, due.display)
+	s.sendFrameInfo(fs, ts, a, frame, au, t, due.display)
 	if s.deps.OnFrame != nil {
 		s.deps.OnFrame(s, FrameStats{
 			HasPose: a.ok, PoseAge: t.poseAge, Queue: t.queue, Render: t.frame.Render, Convert: t.frame.Convert,
@@ -401,10 +404,10 @@ func (s *Session) recordFrame(au encoder.AccessUnit, t stageTimes) {
 }
 
 // sendFrameInfo tells the client what the frame with RTP timestamp ts shows.
-func (s *Session) sendFrameInfo(frameID uint64, ts uint32, a aim, frame *render.Frame, au encoder.AccessUnit, t stageTimes, target displayTarget) {
+func (s *Session) sendFrameInfo(fs *frameState, ts uint32, a aim, frame *render.Frame, au encoder.AccessUnit, t stageTimes, target displayTarget) {
 	q, p := poseProto(a.target)
 	info := &holocastv1.FrameInfo{
-		RtpTimestamp: ts, FrameId: frameID,
+		RtpTimestamp: ts, FrameId: fs.frameID,
 		RenderedOrientation: q, RenderedPosition: p,
 		HorizonUs: uint32(a.horizon.Microseconds()),
 		Timings: &holocastv1.StageTimings{
@@ -412,7 +415,9 @@ func (s *Session) sendFrameInfo(frameID uint64, ts uint32, a aim, frame *render.
 			EncodeUs: us(t.encode), SendUs: us(t.send), QueueUs: us(t.queue),
 		},
 		KeyFrame: au.KeyFrame, Width: uint32(frame.Width), Height: uint32(frame.Height),
-		EncodedBytes: uint32(len(au.Data)), TargetDisplayTimeUs: target.displayUs,
+		EncodedBytes:      uint32(len(au.Data)),
+		ModelTransformSeq: fs.scene.seq, Triangles: uint32(max(frame.Triangles, 0)), Scene: fs.scene.name,
+		TargetDisplayTimeUs: target.displayUs,
 	}
 	if a.ok {
 		info.PoseSeq = a.latest.Seq

@@ -32,7 +32,7 @@ func TestSessionStreams(t *testing.T) {
 
 	want := &holocastv1.SessionInfo{
 		SessionId: "test-session", Width: 256, Height: 128, Fps: 30,
-		Encoder: encodertest.FakeName, Renderer: rendertest.Name, Predictor: "none",
+		Encoder: encodertest.FakeName, Renderer: rendertest.Name, Predictor: "none", Scene: "builtin",
 	}
 	if got := h.hs.sessionInfos()[0]; !proto.Equal(got, want) {
 		t.Errorf("SessionInfo = %v, want %v", got, want)

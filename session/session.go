@@ -83,6 +83,10 @@ type Config struct {
 	// comes sooner is applied when the interval is up, the newest config
 	// winning. 0 means DefaultRebuildInterval, negative no limit.
 	RebuildInterval time.Duration
+	// Scene names the scene shown first (Deps.Scenes); "" means
+	// scene.Builtin. An unknown name fails New with an error wrapping
+	// scene.ErrUnknownScene.
+	Scene string
 	// Now is the session's clock for timestamps and stage timings; nil
 	// means time.Now.
 	Now func() time.Time
@@ -103,6 +107,9 @@ type Deps struct {
 	// Renderers makes the session's render target; its Name is reported
 	// in SessionInfo.
 	Renderers render.Factory
+	// Scenes, if set, finds the scenes a client may select (Config.Scene,
+	// SelectScene); nil offers only the built-in scene.
+	Scenes SceneSource
 	// Encoders makes the session's H.264 encoder; its Name is reported in
 	// SessionInfo. The frame loop forces key frames and follows the
 	// congestion controller through the encoder's optional
@@ -171,6 +178,8 @@ type Session struct {
 	ending                chan struct{} // closed by endWith
 
 	stats counters
+
+	scene sceneState
 }
 
 // New creates a session from a client's SDP offer and returns once the
@@ -217,6 +226,9 @@ func New(ctx context.Context, offer string, cfg Config, deps Deps) (*Session, er
 		ending:    make(chan struct{}),
 		output:    cfg.Output,
 		rendering: cfg.Output,
+	}
+	if err := s.initScene(); err != nil {
+		return nil, err
 	}
 	s.poseIn, s.controlIn = newBucket(cfg.PoseRate), newBucket(cfg.ControlRate)
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -11,7 +11,8 @@ const (
 	// refused (401).
 	ResultUnauthorized = "unauthorized"
 	// ResultBadRequest means a wrong Content-Type (415), an offer over
-	// MaxOfferSize (413) or a body that could not be read (400).
+	// MaxOfferSize (413), a body that could not be read (400) or an
+	// unknown scene (404).
 	ResultBadRequest = "bad_request"
 	// ResultBadOffer means an offer that was refused: malformed SDP, no
 	// receivable H.264 video, too many or no usable ICE candidates, or a
@@ -54,6 +55,8 @@ func refusalResult(err error) string {
 		return ResultNegotiationLimit
 	case errors.Is(err, ErrBadOffer):
 		return ResultBadOffer
+	case errors.Is(err, ErrNotFound):
+		return ResultBadRequest
 	}
 	return ResultInternal
 }

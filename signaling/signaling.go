@@ -74,6 +74,9 @@ type Request struct {
 	// RemoteAddr is the HTTP client's address (http.Request.RemoteAddr;
 	// behind a reverse proxy, the proxy's).
 	RemoteAddr string
+	// Scene is the request's "scene" query parameter: the scene the
+	// session starts with ("" for the node's default; see ScenesPath).
+	Scene string
 }
 
 // Factory creates a session for a request. ctx bounds only the creation
@@ -416,12 +419,16 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.NegotiateTimeout)
 	defer cancel()
-	sess, err := s.factory(ctx, Request{ID: id, Offer: offer, Grant: grant, RemoteAddr: r.RemoteAddr})
+	sess, err := s.factory(ctx, Request{ID: id, Offer: offer, Grant: grant, RemoteAddr: r.RemoteAddr, Scene: r.URL.Query().Get("scene")})
 	if err != nil {
 		s.release(client)
 		s.result(refusalResult(err))
 		if errors.Is(err, ErrBadOffer) {
 			s.refuse(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		if errors.Is(err, ErrNotFound) {
+			s.refuse(w, r, http.StatusNotFound, err.Error())
 			return
 		}
 		s.log.Error("creating session", "err", err)

@@ -43,8 +43,10 @@ var signalContext = func() context.Context {
 func runUsage(w io.Writer) {
 	fmt.Fprintf(w, `usage: holocast-bench run [--url URL] [--sessions 1,2,4] [--duration 10s] [--warmup 2s]
                           [--rate 0|60|72|90] [--trace FILE]... [--width W --height H --fps N --bitrate BPS]
+                          [--scene FILE.glb]
                           [--display-delay 16ms] [--display-rate HZ [--display-lead 4ms]]
                           [--impair SPEC|wifi|lte|vnet]
+                          [--metrics-url URL [--metrics-interval 2s] [--metrics-after 10s]]
                           [--json FILE] [--report FILE.html] [--record FILE.h264] [TRACE...]
 
 Starts simulated headsets against a render node (an embedded one when no
@@ -71,6 +73,7 @@ flags:
                         requested from the node only when given)
   --fps N               node frame rate (embedded default 30)
   --bitrate BPS         embedded node's encoder bit rate (default 4000000)
+  --scene FILE          a .gltf/.glb model the embedded node shows (default: built-in scene)
   --predictor NAME      embedded node's pose predictor (default: the node's)
   --horizon D           embedded node's fixed prediction horizon (default: measured)
   --display-delay D     receive -> display delay for the prediction error (default 16ms)
@@ -93,6 +96,14 @@ flags:
   --token TOKEN         bearer token for --url: the node's token (printed after #token=
                         in its URL, kept in its --cert-dir/token) or a JWT; default
                         $HOLOCAST_TOKEN
+  --metrics-url URL     with --url: the node's Prometheus endpoint (its --metrics-listen,
+                        e.g. http://127.0.0.1:9464/metrics); samples the node process's
+                        resident memory, Go heap, goroutines, open files and active
+                        sessions from before the first headset connects until
+                        --metrics-after after the last one has gone (soak runs)
+  --metrics-interval D  time between two samples (default 2s)
+  --metrics-after D     how long to keep sampling after the headsets have gone, for the
+                        node to clean up (default 10s)
   --no-client-report    do not send the once-a-second ClientReport (motion-to-photon =
                         median pose->frame + display delay) that real clients send and
                         the node uses as its prediction horizon
@@ -122,6 +133,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fps := fs.Int("fps", 0, "")
 	bitrate := fs.Int("bitrate", 0, "")
 	predictor := fs.String("predictor", "", "")
+	scenePath := fs.String("scene", "", "")
 	horizon := fs.Duration("horizon", 0, "")
 	displayDelay := fs.Duration("display-delay", 16*time.Millisecond, "")
 	displayRate := fs.Float64("display-rate", 0, "")
@@ -135,6 +147,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	noReport := fs.Bool("no-client-report", false, "")
 	insecure := fs.Bool("insecure", false, "")
 	token := fs.String("token", "", "")
+	metricsURL := fs.String("metrics-url", "", "")
+	metricsInterval := fs.Duration("metrics-interval", bench.DefaultMetricsInterval, "")
+	metricsAfter := fs.Duration("metrics-after", bench.DefaultMetricsAfter, "")
 	quiet := fs.Bool("quiet", false, "")
 	verbose := fs.Bool("verbose", false, "")
 	positional, code := parseInterleaved(fs, args, "run", runUsage, stdout, stderr)
@@ -148,9 +163,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := bench.Config{
 		URL: *url, Duration: *duration, Warmup: *warmup, Rate: *rate, TraceFormat: *format,
-		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon,
-		DisplayDelay: *displayDelay, DisplayRate: *displayRate, DisplayLead: *displayLead, NoDisplayTiming: *noDisplayTiming, LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure,
-		Token: *token,
+		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon, Scene: *scenePath,
+		DisplayDelay: *displayDelay, DisplayRate: *displayRate, DisplayLead: *displayLead, NoDisplayTiming: *noDisplayTiming,
+		LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure,
+		Token: *token, MetricsURL: *metricsURL, MetricsInterval: *metricsInterval, MetricsAfter: *metricsAfter,
 	}
 	if cfg.Token == "" {
 		cfg.Token = os.Getenv("HOLOCAST_TOKEN")
@@ -181,6 +197,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	} else if *token != "" {
 		return usageErr("--token is for a node given by --url; the embedded node needs none")
+	} else if *metricsURL != "" {
+		return usageErr("--metrics-url is for a node given by --url (a separate process)")
+	}
+	if *metricsInterval <= 0 || *metricsAfter < 0 {
+		return usageErr("--metrics-interval must be positive, --metrics-after not negative")
 	}
 	if *impair != "" {
 		if *url != "" {

@@ -39,6 +39,10 @@ func main() {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "holocast-node:", err)
+		var se sceneError
+		if errors.As(err, &se) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
@@ -71,6 +75,8 @@ func run(args []string) error {
 		iceServers  listFlag
 		iceUser     = fs.String("ice-username", "", "username for TURN servers in --ice-server")
 		iceCred     = fs.String("ice-credential", "", "credential for TURN servers in --ice-server")
+		scenePath   = fs.String("scene", "", "glTF 2.0 `path`: a .gltf/.glb file (shown by default) or a directory of them (skipping those that fail to load), each a scene named by its file name without extension; the built-in scene is \"builtin\", the default without --scene")
+		sceneFit    = fs.String("scene-fit", "auto", "model placement: auto (scaled to about 1.5 m) or none (the file's own units); either way on the floor 2 m ahead")
 		metricsAddr = fs.String("metrics-listen", defaultMetricsListen, "`address` to serve Prometheus metrics (/metrics), /healthz and /readyz on, in plain HTTP without authentication; empty disables")
 	)
 	fs.Var(&iceServers, "ice-server", "STUN/TURN `URL` for ICE, e.g. stun:stun.example.org:3478 (repeatable)")
@@ -99,6 +105,9 @@ func run(args []string) error {
 		Static: web.FS(), Logger: log,
 	}
 	cfg.Limits.MaxWidth, cfg.Limits.MaxHeight, cfg.Limits.MaxFPS = *maxW, *maxH, *maxFPS
+	if err := loadScenes(&cfg, *scenePath, *sceneFit, log); err != nil {
+		return err
+	}
 	if err := lim.apply(&cfg); err != nil {
 		return err
 	}

@@ -628,8 +628,16 @@ type FrameInfo struct {
 	// when the frame was not aimed (no DisplayTiming, or no estimate of the
 	// client's clock yet).
 	TargetDisplayTimeUs int64 `protobuf:"varint,30,opt,name=target_display_time_us,json=targetDisplayTimeUs,proto3" json:"target_display_time_us,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// model_transform_seq echoes the seq of the ModelTransform in force
+	// when the frame was rendered (0: none received yet).
+	ModelTransformSeq uint64 `protobuf:"varint,20,opt,name=model_transform_seq,json=modelTransformSeq,proto3" json:"model_transform_seq,omitempty"`
+	// triangles drawn for the frame, both eyes, after culling and level of
+	// detail.
+	Triangles uint32 `protobuf:"varint,21,opt,name=triangles,proto3" json:"triangles,omitempty"`
+	// scene is the name of the scene the frame shows.
+	Scene         string `protobuf:"bytes,22,opt,name=scene,proto3" json:"scene,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FrameInfo) Reset() {
@@ -758,6 +766,27 @@ func (x *FrameInfo) GetTargetDisplayTimeUs() int64 {
 		return x.TargetDisplayTimeUs
 	}
 	return 0
+}
+
+func (x *FrameInfo) GetModelTransformSeq() uint64 {
+	if x != nil {
+		return x.ModelTransformSeq
+	}
+	return 0
+}
+
+func (x *FrameInfo) GetTriangles() uint32 {
+	if x != nil {
+		return x.Triangles
+	}
+	return 0
+}
+
+func (x *FrameInfo) GetScene() string {
+	if x != nil {
+		return x.Scene
+	}
+	return ""
 }
 
 // ClientReport carries what only the client can measure, on its own clock.
@@ -921,14 +950,16 @@ func (x *DisplayTiming) GetLeadUs() uint32 {
 // SessionInfo is sent by the node on "control" when the channel opens and
 // after every DeviceConfig: the parameters actually in force.
 type SessionInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	Width         uint32                 `protobuf:"varint,2,opt,name=width,proto3" json:"width,omitempty"`
-	Height        uint32                 `protobuf:"varint,3,opt,name=height,proto3" json:"height,omitempty"`
-	Fps           uint32                 `protobuf:"varint,4,opt,name=fps,proto3" json:"fps,omitempty"`
-	Encoder       string                 `protobuf:"bytes,5,opt,name=encoder,proto3" json:"encoder,omitempty"`
-	Predictor     string                 `protobuf:"bytes,6,opt,name=predictor,proto3" json:"predictor,omitempty"`
-	Renderer      string                 `protobuf:"bytes,7,opt,name=renderer,proto3" json:"renderer,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Width     uint32                 `protobuf:"varint,2,opt,name=width,proto3" json:"width,omitempty"`
+	Height    uint32                 `protobuf:"varint,3,opt,name=height,proto3" json:"height,omitempty"`
+	Fps       uint32                 `protobuf:"varint,4,opt,name=fps,proto3" json:"fps,omitempty"`
+	Encoder   string                 `protobuf:"bytes,5,opt,name=encoder,proto3" json:"encoder,omitempty"`
+	Predictor string                 `protobuf:"bytes,6,opt,name=predictor,proto3" json:"predictor,omitempty"`
+	Renderer  string                 `protobuf:"bytes,7,opt,name=renderer,proto3" json:"renderer,omitempty"`
+	// scene is the name of the scene shown ("builtin": the built-in one).
+	Scene         string `protobuf:"bytes,20,opt,name=scene,proto3" json:"scene,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1008,6 +1039,13 @@ func (x *SessionInfo) GetPredictor() string {
 func (x *SessionInfo) GetRenderer() string {
 	if x != nil {
 		return x.Renderer
+	}
+	return ""
+}
+
+func (x *SessionInfo) GetScene() string {
+	if x != nil {
+		return x.Scene
 	}
 	return ""
 }
@@ -1165,6 +1203,129 @@ func (x *Notice) GetMessage() string {
 	return ""
 }
 
+// SelectScene asks the node to show another of its scenes (GET /v1/scenes
+// lists them; "builtin" is the built-in one). An unknown name is answered
+// with a Notice; otherwise SessionInfo follows with the new scene.
+type SelectScene struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelectScene) Reset() {
+	*x = SelectScene{}
+	mi := &file_holocast_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelectScene) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelectScene) ProtoMessage() {}
+
+func (x *SelectScene) ProtoReflect() protoreflect.Message {
+	mi := &file_holocast_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelectScene.ProtoReflect.Descriptor instead.
+func (*SelectScene) Descriptor() ([]byte, []int) {
+	return file_holocast_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SelectScene) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ModelTransform moves, turns and scales the shown model relative to
+// where the node placed it: the model is scaled by scale and turned by
+// orientation about the centre of its placed bounds, then moved by
+// position (metres, in the world frame). The identity (zero position,
+// identity or unset orientation, scale 0 or 1) is the node's placement.
+type ModelTransform struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// seq is increasing per session; older values are ignored. FrameInfo
+	// echoes the one in force.
+	Seq         uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Position    *Vec3  `protobuf:"bytes,2,opt,name=position,proto3" json:"position,omitempty"`
+	Orientation *Quat  `protobuf:"bytes,3,opt,name=orientation,proto3" json:"orientation,omitempty"`
+	// scale is uniform, in [0.01, 100]; 0 means 1.
+	Scale         float32 `protobuf:"fixed32,4,opt,name=scale,proto3" json:"scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelTransform) Reset() {
+	*x = ModelTransform{}
+	mi := &file_holocast_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelTransform) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelTransform) ProtoMessage() {}
+
+func (x *ModelTransform) ProtoReflect() protoreflect.Message {
+	mi := &file_holocast_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelTransform.ProtoReflect.Descriptor instead.
+func (*ModelTransform) Descriptor() ([]byte, []int) {
+	return file_holocast_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ModelTransform) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ModelTransform) GetPosition() *Vec3 {
+	if x != nil {
+		return x.Position
+	}
+	return nil
+}
+
+func (x *ModelTransform) GetOrientation() *Quat {
+	if x != nil {
+		return x.Orientation
+	}
+	return nil
+}
+
+func (x *ModelTransform) GetScale() float32 {
+	if x != nil {
+		return x.Scale
+	}
+	return 0
+}
+
 // ControlMessage is the envelope of every message on the "control" channel.
 type ControlMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1178,6 +1339,8 @@ type ControlMessage struct {
 	//	*ControlMessage_Pong
 	//	*ControlMessage_Notice
 	//	*ControlMessage_DisplayTiming
+	//	*ControlMessage_SelectScene
+	//	*ControlMessage_ModelTransform
 	Message       isControlMessage_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1185,7 +1348,7 @@ type ControlMessage struct {
 
 func (x *ControlMessage) Reset() {
 	*x = ControlMessage{}
-	mi := &file_holocast_proto_msgTypes[14]
+	mi := &file_holocast_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1197,7 +1360,7 @@ func (x *ControlMessage) String() string {
 func (*ControlMessage) ProtoMessage() {}
 
 func (x *ControlMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[14]
+	mi := &file_holocast_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1210,7 +1373,7 @@ func (x *ControlMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlMessage.ProtoReflect.Descriptor instead.
 func (*ControlMessage) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{14}
+	return file_holocast_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ControlMessage) GetMessage() isControlMessage_Message {
@@ -1292,6 +1455,24 @@ func (x *ControlMessage) GetDisplayTiming() *DisplayTiming {
 	return nil
 }
 
+func (x *ControlMessage) GetSelectScene() *SelectScene {
+	if x != nil {
+		if x, ok := x.Message.(*ControlMessage_SelectScene); ok {
+			return x.SelectScene
+		}
+	}
+	return nil
+}
+
+func (x *ControlMessage) GetModelTransform() *ModelTransform {
+	if x != nil {
+		if x, ok := x.Message.(*ControlMessage_ModelTransform); ok {
+			return x.ModelTransform
+		}
+	}
+	return nil
+}
+
 type isControlMessage_Message interface {
 	isControlMessage_Message()
 }
@@ -1328,6 +1509,14 @@ type ControlMessage_DisplayTiming struct {
 	DisplayTiming *DisplayTiming `protobuf:"bytes,20,opt,name=display_timing,json=displayTiming,proto3,oneof"`
 }
 
+type ControlMessage_SelectScene struct {
+	SelectScene *SelectScene `protobuf:"bytes,10,opt,name=select_scene,json=selectScene,proto3,oneof"`
+}
+
+type ControlMessage_ModelTransform struct {
+	ModelTransform *ModelTransform `protobuf:"bytes,11,opt,name=model_transform,json=modelTransform,proto3,oneof"`
+}
+
 func (*ControlMessage_DeviceConfig) isControlMessage_Message() {}
 
 func (*ControlMessage_SessionInfo) isControlMessage_Message() {}
@@ -1343,6 +1532,10 @@ func (*ControlMessage_Pong) isControlMessage_Message() {}
 func (*ControlMessage_Notice) isControlMessage_Message() {}
 
 func (*ControlMessage_DisplayTiming) isControlMessage_Message() {}
+
+func (*ControlMessage_SelectScene) isControlMessage_Message() {}
+
+func (*ControlMessage_ModelTransform) isControlMessage_Message() {}
 
 var File_holocast_proto protoreflect.FileDescriptor
 
@@ -1391,7 +1584,7 @@ const file_holocast_proto_rawDesc = "" +
 	"convert_us\x18\x03 \x01(\rR\tconvertUs\x12\x1b\n" +
 	"\tencode_us\x18\x04 \x01(\rR\bencodeUs\x12\x17\n" +
 	"\asend_us\x18\x05 \x01(\rR\x06sendUs\x12\x19\n" +
-	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\xc0\x04\n" +
+	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\xa4\x05\n" +
 	"\tFrameInfo\x12#\n" +
 	"\rrtp_timestamp\x18\x01 \x01(\rR\frtpTimestamp\x12\x19\n" +
 	"\bframe_id\x18\x02 \x01(\x04R\aframeId\x12\x19\n" +
@@ -1408,7 +1601,10 @@ const file_holocast_proto_rawDesc = "" +
 	"\x05width\x18\v \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\f \x01(\rR\x06height\x12#\n" +
 	"\rencoded_bytes\x18\r \x01(\rR\fencodedBytes\x123\n" +
-	"\x16target_display_time_us\x18\x1e \x01(\x03R\x13targetDisplayTimeUs\"\xe4\x01\n" +
+	"\x16target_display_time_us\x18\x1e \x01(\x03R\x13targetDisplayTimeUs\x12.\n" +
+	"\x13model_transform_seq\x18\x14 \x01(\x04R\x11modelTransformSeq\x12\x1c\n" +
+	"\ttriangles\x18\x15 \x01(\rR\ttriangles\x12\x14\n" +
+	"\x05scene\x18\x16 \x01(\tR\x05scene\"\xe4\x01\n" +
 	"\fClientReport\x12-\n" +
 	"\x13motion_to_photon_us\x18\x01 \x01(\rR\x10motionToPhotonUs\x12(\n" +
 	"\x10display_delay_us\x18\x02 \x01(\rR\x0edisplayDelayUs\x12'\n" +
@@ -1418,7 +1614,7 @@ const file_holocast_proto_rawDesc = "" +
 	"\rDisplayTiming\x12&\n" +
 	"\x0frefresh_rate_hz\x18\x01 \x01(\x02R\rrefreshRateHz\x12/\n" +
 	"\x14next_display_time_us\x18\x02 \x01(\x03R\x11nextDisplayTimeUs\x12\x17\n" +
-	"\alead_us\x18\x03 \x01(\rR\x06leadUs\"\xc0\x01\n" +
+	"\alead_us\x18\x03 \x01(\rR\x06leadUs\"\xd6\x01\n" +
 	"\vSessionInfo\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x14\n" +
@@ -1427,7 +1623,8 @@ const file_holocast_proto_rawDesc = "" +
 	"\x03fps\x18\x04 \x01(\rR\x03fps\x12\x18\n" +
 	"\aencoder\x18\x05 \x01(\tR\aencoder\x12\x1c\n" +
 	"\tpredictor\x18\x06 \x01(\tR\tpredictor\x12\x1a\n" +
-	"\brenderer\x18\a \x01(\tR\brenderer\"/\n" +
+	"\brenderer\x18\a \x01(\tR\brenderer\x12\x14\n" +
+	"\x05scene\x18\x14 \x01(\tR\x05scene\"/\n" +
 	"\x04Ping\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x17\n" +
 	"\atime_us\x18\x02 \x01(\x03R\x06timeUs\"/\n" +
@@ -1435,7 +1632,14 @@ const file_holocast_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x17\n" +
 	"\atime_us\x18\x02 \x01(\x03R\x06timeUs\"\"\n" +
 	"\x06Notice\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage\"\xdd\x03\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"!\n" +
+	"\vSelectScene\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x9c\x01\n" +
+	"\x0eModelTransform\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
+	"\bposition\x18\x02 \x01(\v2\x11.holocast.v1.Vec3R\bposition\x123\n" +
+	"\vorientation\x18\x03 \x01(\v2\x11.holocast.v1.QuatR\vorientation\x12\x14\n" +
+	"\x05scale\x18\x04 \x01(\x02R\x05scale\"\xe4\x04\n" +
 	"\x0eControlMessage\x12@\n" +
 	"\rdevice_config\x18\x01 \x01(\v2\x19.holocast.v1.DeviceConfigH\x00R\fdeviceConfig\x12=\n" +
 	"\fsession_info\x18\x02 \x01(\v2\x18.holocast.v1.SessionInfoH\x00R\vsessionInfo\x127\n" +
@@ -1445,7 +1649,10 @@ const file_holocast_proto_rawDesc = "" +
 	"\x04ping\x18\x05 \x01(\v2\x11.holocast.v1.PingH\x00R\x04ping\x12'\n" +
 	"\x04pong\x18\x06 \x01(\v2\x11.holocast.v1.PongH\x00R\x04pong\x12-\n" +
 	"\x06notice\x18\a \x01(\v2\x13.holocast.v1.NoticeH\x00R\x06notice\x12C\n" +
-	"\x0edisplay_timing\x18\x14 \x01(\v2\x1a.holocast.v1.DisplayTimingH\x00R\rdisplayTimingB\t\n" +
+	"\x0edisplay_timing\x18\x14 \x01(\v2\x1a.holocast.v1.DisplayTimingH\x00R\rdisplayTiming\x12=\n" +
+	"\fselect_scene\x18\n" +
+	" \x01(\v2\x18.holocast.v1.SelectSceneH\x00R\vselectScene\x12F\n" +
+	"\x0fmodel_transform\x18\v \x01(\v2\x1b.holocast.v1.ModelTransformH\x00R\x0emodelTransformB\t\n" +
 	"\amessageB:Z8github.com/holocast/holocast/proto/holocastv1;holocastv1b\x06proto3"
 
 var (
@@ -1460,7 +1667,7 @@ func file_holocast_proto_rawDescGZIP() []byte {
 	return file_holocast_proto_rawDescData
 }
 
-var file_holocast_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_holocast_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_holocast_proto_goTypes = []any{
 	(*Vec3)(nil),           // 0: holocast.v1.Vec3
 	(*Quat)(nil),           // 1: holocast.v1.Quat
@@ -1476,7 +1683,9 @@ var file_holocast_proto_goTypes = []any{
 	(*Ping)(nil),           // 11: holocast.v1.Ping
 	(*Pong)(nil),           // 12: holocast.v1.Pong
 	(*Notice)(nil),         // 13: holocast.v1.Notice
-	(*ControlMessage)(nil), // 14: holocast.v1.ControlMessage
+	(*SelectScene)(nil),    // 14: holocast.v1.SelectScene
+	(*ModelTransform)(nil), // 15: holocast.v1.ModelTransform
+	(*ControlMessage)(nil), // 16: holocast.v1.ControlMessage
 }
 var file_holocast_proto_depIdxs = []int32{
 	1,  // 0: holocast.v1.Pose.orientation:type_name -> holocast.v1.Quat
@@ -1490,19 +1699,23 @@ var file_holocast_proto_depIdxs = []int32{
 	1,  // 8: holocast.v1.FrameInfo.rendered_orientation:type_name -> holocast.v1.Quat
 	0,  // 9: holocast.v1.FrameInfo.rendered_position:type_name -> holocast.v1.Vec3
 	6,  // 10: holocast.v1.FrameInfo.timings:type_name -> holocast.v1.StageTimings
-	5,  // 11: holocast.v1.ControlMessage.device_config:type_name -> holocast.v1.DeviceConfig
-	10, // 12: holocast.v1.ControlMessage.session_info:type_name -> holocast.v1.SessionInfo
-	7,  // 13: holocast.v1.ControlMessage.frame_info:type_name -> holocast.v1.FrameInfo
-	8,  // 14: holocast.v1.ControlMessage.client_report:type_name -> holocast.v1.ClientReport
-	11, // 15: holocast.v1.ControlMessage.ping:type_name -> holocast.v1.Ping
-	12, // 16: holocast.v1.ControlMessage.pong:type_name -> holocast.v1.Pong
-	13, // 17: holocast.v1.ControlMessage.notice:type_name -> holocast.v1.Notice
-	9,  // 18: holocast.v1.ControlMessage.display_timing:type_name -> holocast.v1.DisplayTiming
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	0,  // 11: holocast.v1.ModelTransform.position:type_name -> holocast.v1.Vec3
+	1,  // 12: holocast.v1.ModelTransform.orientation:type_name -> holocast.v1.Quat
+	5,  // 13: holocast.v1.ControlMessage.device_config:type_name -> holocast.v1.DeviceConfig
+	10, // 14: holocast.v1.ControlMessage.session_info:type_name -> holocast.v1.SessionInfo
+	7,  // 15: holocast.v1.ControlMessage.frame_info:type_name -> holocast.v1.FrameInfo
+	8,  // 16: holocast.v1.ControlMessage.client_report:type_name -> holocast.v1.ClientReport
+	11, // 17: holocast.v1.ControlMessage.ping:type_name -> holocast.v1.Ping
+	12, // 18: holocast.v1.ControlMessage.pong:type_name -> holocast.v1.Pong
+	13, // 19: holocast.v1.ControlMessage.notice:type_name -> holocast.v1.Notice
+	9,  // 20: holocast.v1.ControlMessage.display_timing:type_name -> holocast.v1.DisplayTiming
+	14, // 21: holocast.v1.ControlMessage.select_scene:type_name -> holocast.v1.SelectScene
+	15, // 22: holocast.v1.ControlMessage.model_transform:type_name -> holocast.v1.ModelTransform
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_holocast_proto_init() }
@@ -1510,7 +1723,7 @@ func file_holocast_proto_init() {
 	if File_holocast_proto != nil {
 		return
 	}
-	file_holocast_proto_msgTypes[14].OneofWrappers = []any{
+	file_holocast_proto_msgTypes[16].OneofWrappers = []any{
 		(*ControlMessage_DeviceConfig)(nil),
 		(*ControlMessage_SessionInfo)(nil),
 		(*ControlMessage_FrameInfo)(nil),
@@ -1519,6 +1732,8 @@ func file_holocast_proto_init() {
 		(*ControlMessage_Pong)(nil),
 		(*ControlMessage_Notice)(nil),
 		(*ControlMessage_DisplayTiming)(nil),
+		(*ControlMessage_SelectScene)(nil),
+		(*ControlMessage_ModelTransform)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1526,7 +1741,7 @@ func file_holocast_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_holocast_proto_rawDesc), len(file_holocast_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -28,6 +28,12 @@ type Renderer struct {
 	rgba          []byte // readback, bottom-up rows
 	frame         *render.Frame
 	closed        bool
+
+	model     *shown     // nil: the built-in scene only
+	eyes      [2]eyeDraw // per-eye draw lists, reused
+	triangles int        // drawn by the last frame
+	noCull    bool       // see SetCulling
+	noLOD     bool
 }
 
 var _ render.Renderer = (*Renderer)(nil)
@@ -173,6 +179,7 @@ func (r *Renderer) RenderBy(v render.StereoViews, deadline time.Time) (*render.F
 	}
 	t.Convert = time.Since(start)
 	r.frame.Timings = t
+	r.frame.Triangles = r.triangles
 	return r.frame, nil
 }
 
@@ -218,14 +225,23 @@ func (r *Renderer) drawEyes(v render.StereoViews) {
 
 	eyeW := int32(r.width / 2)
 	floorLight := 0.3 + 0.75*max(s.LightDir.Normalize()[1], 0)
+	r.triangles = 0
 	for i, e := range []render.Eye{v.Left, v.Right} {
 		gl.Viewport(int32(i)*eyeW, 0, eyeW, int32(r.height))
 		vp := e.Projection.Mul4(e.View)
 		eye := e.View.Inv().Col(3).Vec3()
+		d := &r.eyes[i]
+		if r.model != nil {
+			// Opaque model first (nearest), then the floor and sky behind
+			// it, then blended geometry over all of them.
+			r.model.plan(e, r.height, d)
+			r.triangles += d.triangles
+			r.drawModel(e, d, false)
+		}
 		var cur *program
-		for _, d := range s.Draws {
+		for _, dr := range s.Draws {
 			p := ps.lit
-			if d.Material == MaterialGrid {
+			if dr.Material == MaterialGrid {
 				p = ps.grid
 			}
 			if p != cur {
@@ -241,7 +257,8 @@ func (r *Renderer) drawEyes(v render.StereoViews) {
 					gl.Uniform1f(p.loc("uFloorLight"), floorLight)
 				}
 			}
-			gl.DrawElementsWithOffset(gl.TRIANGLES, int32(d.Count), gl.UNSIGNED_INT, uintptr(d.First*4))
+			gl.DrawElementsWithOffset(gl.TRIANGLES, int32(dr.Count), gl.UNSIGNED_INT, uintptr(dr.First*4))
+			r.triangles += dr.Count / 3
 		}
 		if s.Sky {
 			rot := e.View
@@ -254,6 +271,9 @@ func (r *Renderer) drawEyes(v render.StereoViews) {
 			gl.DepthMask(false)
 			gl.DrawArrays(gl.TRIANGLES, 0, 3)
 			gl.DepthMask(true)
+		}
+		if r.model != nil {
+			r.drawModel(e, d, true)
 		}
 	}
 	gl.BindVertexArray(0)

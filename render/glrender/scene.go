@@ -331,3 +331,23 @@ func DefaultScene() *Scene {
 		FogDensity: 0.008,
 	}
 }
+
+// EnvironmentScene is what surrounds a user's model: the built-in scene's
+// floor grid and sky without its landmarks, so that a model stands on a
+// floor under a horizon.
+func EnvironmentScene() *Scene {
+	var b builder
+	f := float32(FloorY)
+	const r = 100
+	b.quad(mgl32.Vec3{-r, f, r}, mgl32.Vec3{r, f, r}, mgl32.Vec3{r, f, -r}, mgl32.Vec3{-r, f, -r}, mgl32.Vec3{})
+	d := DefaultScene()
+	return &Scene{
+		Vertices:   b.v,
+		Indices:    b.idx,
+		Draws:      []Draw{{Material: MaterialGrid, First: 0, Count: len(b.idx)}},
+		Sky:        true,
+		LightDir:   d.LightDir,
+		FogColor:   d.FogColor,
+		FogDensity: d.FogDensity,
+	}
+}

@@ -104,6 +104,85 @@ void main() {
 }
 `
 
+// The model program shades a user's glTF model per fragment: base colour
+// (factor × vertex colour × sRGB texture through KHR_texture_transform),
+// alpha mask by discard, and metallic-roughness approximated by one
+// directional light (Lambert diffuse weighted by 1−metallic plus a
+// normalised Blinn-Phong highlight whose exponent follows roughness, with
+// Schlick's F0 of 0.04 for dielectrics and the base colour for metals)
+// and a hemisphere ambient from sky and ground colours. Lighting is in
+// linear space; the result is encoded to sRGB for the 8-bit framebuffer.
+// Back faces of double-sided materials flip their normal.
+const modelVS = `#version 330 core
+layout(location = 0) in vec3 aPos;
+layout(location = 1) in vec3 aNormal;
+layout(location = 2) in vec2 aUV;
+layout(location = 3) in vec4 aColor;
+uniform mat4 uViewProj;
+uniform mat4 uModel;
+uniform mat3 uNormalMat;
+out vec3 vWorld;
+out vec3 vNormal;
+out vec2 vUV;
+out vec4 vColor;
+void main() {
+	vec4 w = uModel * vec4(aPos, 1.0);
+	gl_Position = uViewProj * w;
+	vWorld = w.xyz;
+	vNormal = uNormalMat * aNormal;
+	vUV = aUV;
+	vColor = aColor;
+}
+`
+
+const modelFS = `#version 330 core
+in vec3 vWorld;
+in vec3 vNormal;
+in vec2 vUV;
+in vec4 vColor;
+uniform sampler2D uTex;
+uniform bool uHasTex;
+uniform mat3 uUVT;
+uniform vec4 uBase;
+uniform vec3 uEmissive;
+uniform float uMetal;
+uniform float uRough;
+uniform int uAlphaMode;
+uniform float uCutoff;
+uniform bool uUnlit;
+uniform vec3 uEye;
+uniform vec3 uLightDir;
+uniform vec3 uFogColor;
+uniform float uFogDensity;
+out vec4 fragColor;
+void main() {
+	vec4 c = uBase * vColor;
+	if (uHasTex) c *= texture(uTex, (uUVT * vec3(vUV, 1.0)).xy);
+	if (uAlphaMode == 1 && c.a < uCutoff) discard;
+	if (uAlphaMode != 2) c.a = 1.0;
+	vec3 col = c.rgb;
+	if (!uUnlit) {
+		vec3 n = normalize(vNormal);
+		if (!gl_FrontFacing) n = -n;
+		vec3 v = normalize(uEye - vWorld);
+		vec3 h = normalize(uLightDir + v);
+		float ndl = max(dot(n, uLightDir), 0.0);
+		vec3 amb = mix(vec3(0.10, 0.09, 0.08), vec3(0.28, 0.32, 0.40), n.y * 0.5 + 0.5);
+		vec3 sun = vec3(1.0, 0.95, 0.85) * 2.2;
+		float r = max(uRough, 0.05);
+		float shin = clamp(2.0 / (r * r * r * r) - 2.0, 1.0, 2048.0);
+		float spec = pow(max(dot(n, h), 0.0), shin) * (shin + 8.0) / 25.13;
+		vec3 f0 = mix(vec3(0.04), c.rgb, uMetal);
+		vec3 diff = c.rgb * (1.0 - uMetal);
+		col = diff * (amb + sun * ndl) + f0 * (spec * sun * ndl + amb * 0.5);
+	}
+	col += uEmissive;
+	col = pow(clamp(col, 0.0, 1.0), vec3(1.0 / 2.2));
+	float fog = exp(-distance(vWorld, uEye) * uFogDensity);
+	fragColor = vec4(mix(uFogColor, col, fog), c.a);
+}
+`
+
 // program is a linked shader program with its uniform locations.
 type program struct {
 	id       uint32
@@ -114,7 +193,7 @@ func (p *program) loc(name string) int32 { return p.uniforms[name] }
 
 // programs are the worker's shared shader programs.
 type programs struct {
-	lit, grid, sky *program
+	lit, grid, sky, model *program
 }
 
 func newPrograms() (*programs, error) {
@@ -131,11 +210,16 @@ func newPrograms() (*programs, error) {
 		ps.delete()
 		return nil, err
 	}
+	if ps.model, err = link("model", modelVS, modelFS, "uViewProj", "uModel", "uNormalMat", "uTex", "uHasTex", "uUVT",
+		"uBase", "uEmissive", "uMetal", "uRough", "uAlphaMode", "uCutoff", "uUnlit", "uEye", "uLightDir", "uFogColor", "uFogDensity"); err != nil {
+		ps.delete()
+		return nil, err
+	}
 	return &ps, nil
 }
 
 func (ps *programs) delete() {
-	for _, p := range []*program{ps.lit, ps.grid, ps.sky} {
+	for _, p := range []*program{ps.lit, ps.grid, ps.sky, ps.model} {
 		if p != nil {
 			gl.DeleteProgram(p.id)
 		}

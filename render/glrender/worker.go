@@ -15,6 +15,7 @@ import (
 	"github.com/holocast/holocast/render"
 	"github.com/holocast/holocast/render/edf"
 	"github.com/holocast/holocast/render/egl"
+	"github.com/holocast/holocast/render/scene"
 )
 
 // Info describes the GL context of a Worker.
@@ -45,7 +46,8 @@ type Worker struct {
 	info Info
 
 	// Owned by the worker goroutine.
-	progs *programs
+	progs  *programs
+	models map[*scene.Model]*gpuModel // uploaded models, shared by Renderers
 }
 
 // glInit loads GL function pointers once per process. They are looked up
@@ -69,6 +71,8 @@ func NewWorker(ctx context.Context, opts ...Option) (*Worker, error) {
 		jobs: edf.New(),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
+
+		models: map[*scene.Model]*gpuModel{},
 	}
 	ready := make(chan error, 1)
 	go w.loop(ctx, o, ready)
@@ -125,6 +129,9 @@ func (w *Worker) loop(ctx context.Context, o options, ready chan<- error) {
 
 func (w *Worker) shutdown(c *egl.Context) error {
 	w.progs.delete()
+	for _, g := range w.models {
+		g.delete()
+	}
 	gl.Finish()
 	if err := c.Close(); err != nil {
 		return fmt.Errorf("glrender: close worker: %w", err)

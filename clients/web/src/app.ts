@@ -50,7 +50,7 @@ export interface Stats {
   session: { id: string; width: number; height: number; fps: number; encoder: string; renderer: string; predictor: string } | null;
   lastPose: { seq: number; orientation: Quat; position: Vec3 } | null;
   /** targetDisplayMs: the display time (performance.now() ms) the node aimed the frame at; 0 when not aimed. */
-  lastFrameInfo: { frameId: number; poseSeq: number; horizonMs: number; targetDisplayMs: number; renderedOrientation: Quat | null } | null;
+  lastFrameInfo: { frameId: number; poseSeq: number; horizonMs: number; targetDisplayMs: number; renderedOrientation: Quat | null; scene: string; modelTransformSeq: number; triangles: number } | null;
   /** Last motion-to-photon value reported to the node (its prediction horizon). */
   reportedMotionToPhotonMs: number;
   /** HUD toggled on inside an XR session (select gesture). */
@@ -82,6 +82,10 @@ export class App {
 
   // Head pose.
   yaw = 0;
+  /** Model transform driven on desktop: shift-drag turns, the wheel scales. */
+  modelYaw = 0;
+  modelScale = 1;
+  private modelSeq = 0;
   pitch = 0;
   private keys = new Set<string>();
   private head: Quat = { ...IDENTITY };
@@ -444,8 +448,10 @@ export class App {
   private installInput(): void {
     let drag: { x: number; y: number; id: number } | null = null;
     const c = this.canvas;
+    let turning = false;
     c.addEventListener("pointerdown", (e) => {
       if (this.mode !== "flat") return;
+      turning = e.shiftKey;
       drag = { x: e.clientX, y: e.clientY, id: e.pointerId };
       try { c.setPointerCapture(e.pointerId); } catch { /* synthetic pointers */ }
     });
@@ -454,11 +460,25 @@ export class App {
     c.addEventListener("pointercancel", end);
     c.addEventListener("pointermove", (e) => {
       if (!drag || this.mode !== "flat") return;
+      if (turning) {
+        // Shift-drag turns the model about its vertical axis.
+        this.modelYaw += (e.clientX - drag.x) * DRAG_RATE * 2;
+        drag.x = e.clientX; drag.y = e.clientY;
+        this.sendModelTransform();
+        return;
+      }
       // Drag the world: moving right turns the view left.
       this.yaw += (e.clientX - drag.x) * DRAG_RATE;
       this.pitch = clampPitch(this.pitch + (e.clientY - drag.y) * DRAG_RATE);
       drag.x = e.clientX; drag.y = e.clientY;
     });
+    c.addEventListener("wheel", (e) => {
+      if (this.mode !== "flat") return;
+      e.preventDefault();
+      // The wheel scales the model, within what the node accepts.
+      this.modelScale = Math.min(100, Math.max(0.01, this.modelScale * Math.exp(-e.deltaY * 0.001)));
+      this.sendModelTransform();
+    }, { passive: false });
     c.addEventListener("dblclick", () => { if (this.mode === "cardboard") this.recenter(); });
     window.addEventListener("keydown", (e) => {
       if ((e.target as HTMLElement | null)?.tagName === "INPUT" || (e.target as HTMLElement | null)?.tagName === "SELECT") return;
@@ -701,10 +721,18 @@ export class App {
       reportedMotionToPhotonMs: this.reportedMtpUs / 1000,
       hudInXR: this.hudInXR,
       displayTimingsSent: this.displayTimingsSent,
-      lastFrameInfo: fi ? { frameId: Number(fi.frameId), poseSeq: Number(fi.poseSeq), horizonMs: fi.horizonUs / 1000, targetDisplayMs: Number(fi.targetDisplayTimeUs) / 1000, renderedOrientation: fi.renderedOrientation ? { x: fi.renderedOrientation.x, y: fi.renderedOrientation.y, z: fi.renderedOrientation.z, w: fi.renderedOrientation.w } : null } : null,
+      lastFrameInfo: fi ? { frameId: Number(fi.frameId), poseSeq: Number(fi.poseSeq), horizonMs: fi.horizonUs / 1000, targetDisplayMs: Number(fi.targetDisplayTimeUs) / 1000, renderedOrientation: fi.renderedOrientation ? { x: fi.renderedOrientation.x, y: fi.renderedOrientation.y, z: fi.renderedOrientation.z, w: fi.renderedOrientation.w } : null, scene: fi.scene, modelTransformSeq: Number(fi.modelTransformSeq), triangles: fi.triangles } : null,
       nodeTimingsMs: t ? { poseAge: t.poseAgeUs / 1000, queue: t.queueUs / 1000, render: t.renderUs / 1000, convert: t.convertUs / 1000, encode: t.encodeUs / 1000, send: t.sendUs / 1000 } : null,
       error: this.error,
     };
+  }
+
+  /** Sends the model transform (modelYaw, modelScale) to the node. */
+  sendModelTransform(): void {
+    const h = this.modelYaw / 2;
+    this.conn?.sendControl(newControl({ message: { case: "modelTransform", value: {
+      seq: BigInt(++this.modelSeq), orientation: { x: 0, y: Math.sin(h), z: 0, w: Math.cos(h) }, scale: this.modelScale,
+    } } }));
   }
 
   /** Luminance of the next composited frame (tests). */

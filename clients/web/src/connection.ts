@@ -94,6 +94,10 @@ export class Connection {
     if (this.closed) throw new ClientError("network", "closed");
     let resp: Response;
     const url = new URL(SESSIONS_PATH, this.base);
+    // The scene the session starts with: the page's ?scene=NAME, if any
+    // (GET /v1/scenes lists them; without it the node's default).
+    const scene = new URLSearchParams(this.base.search || location.search).get("scene");
+    if (scene) url.searchParams.set("scene", scene);
     try {
       resp = await fetch(url, { method: "POST", headers: this.headers({ "Content-Type": "application/sdp" }), body: pc.localDescription!.sdp, signal });
     } catch (err) {

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file holocast.proto.
  */
 export const file_holocast: GenFile = /*@__PURE__*/
-  fileDesc("Cg5ob2xvY2FzdC5wcm90bxILaG9sb2Nhc3QudjEiJwoEVmVjMxIJCgF4GAEgASgCEgkKAXkYAiABKAISCQoBehgDIAEoAiIyCgRRdWF0EgkKAXgYASABKAISCQoBeRgCIAEoAhIJCgF6GAMgASgCEgkKAXcYBCABKAIi0QEKBFBvc2USCwoDc2VxGAEgASgEEhYKDnNhbXBsZV90aW1lX3VzGAIgASgDEiYKC29yaWVudGF0aW9uGAMgASgLMhEuaG9sb2Nhc3QudjEuUXVhdBIjCghwb3NpdGlvbhgEIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKwoQYW5ndWxhcl92ZWxvY2l0eRgFIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKgoPbGluZWFyX3ZlbG9jaXR5GAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMyI8CgNGb3YSDAoEbGVmdBgBIAEoAhINCgVyaWdodBgCIAEoAhIKCgJ1cBgDIAEoAhIMCgRkb3duGAQgASgCImYKB0V5ZVZpZXcSHQoDZm92GAEgASgLMhAuaG9sb2Nhc3QudjEuRm92EhkKEXByb2plY3Rpb25fbWF0cml4GAIgAygCEiEKBm9mZnNldBgDIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMixAEKDERldmljZUNvbmZpZxIiCgRsZWZ0GAEgASgLMhQuaG9sb2Nhc3QudjEuRXllVmlldxIjCgVyaWdodBgCIAEoCzIULmhvbG9jYXN0LnYxLkV5ZVZpZXcSDQoFaXBkX20YAyABKAISFwoPcmVmcmVzaF9yYXRlX2h6GAQgASgCEg0KBXdpZHRoGAUgASgNEg4KBmhlaWdodBgGIAEoDRIPCgdtYXhfZnBzGAcgASgNEhMKC2RldmljZV9uYW1lGAggASgJIoABCgxTdGFnZVRpbWluZ3MSEwoLcG9zZV9hZ2VfdXMYASABKA0SEQoJcmVuZGVyX3VzGAIgASgNEhIKCmNvbnZlcnRfdXMYAyABKA0SEQoJZW5jb2RlX3VzGAQgASgNEg8KB3NlbmRfdXMYBSABKA0SEAoIcXVldWVfdXMYBiABKA0ihgMKCUZyYW1lSW5mbxIVCg1ydHBfdGltZXN0YW1wGAEgASgNEhAKCGZyYW1lX2lkGAIgASgEEhAKCHBvc2Vfc2VxGAMgASgEEhsKE3Bvc2Vfc2FtcGxlX3RpbWVfdXMYBCABKAMSLwoUcmVuZGVyZWRfb3JpZW50YXRpb24YBSABKAsyES5ob2xvY2FzdC52MS5RdWF0EiwKEXJlbmRlcmVkX3Bvc2l0aW9uGAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMxISCgpob3Jpem9uX3VzGAcgASgNEhkKEXByZWRpY3RlZF90aW1lX3VzGAggASgDEioKB3RpbWluZ3MYCSABKAsyGS5ob2xvY2FzdC52MS5TdGFnZVRpbWluZ3MSEQoJa2V5X2ZyYW1lGAogASgIEg0KBXdpZHRoGAsgASgNEg4KBmhlaWdodBgMIAEoDRIVCg1lbmNvZGVkX2J5dGVzGA0gASgNEh4KFnRhcmdldF9kaXNwbGF5X3RpbWVfdXMYHiABKAMikgEKDENsaWVudFJlcG9ydBIbChNtb3Rpb25fdG9fcGhvdG9uX3VzGAEgASgNEhgKEGRpc3BsYXlfZGVsYXlfdXMYAiABKA0SGAoQcG9zZV90b19mcmFtZV91cxgDIAEoDRIXCg9mcmFtZXNfcmVjZWl2ZWQYBCABKAQSGAoQZnJhbWVzX2Rpc3BsYXllZBgFIAEoBCJXCg1EaXNwbGF5VGltaW5nEhcKD3JlZnJlc2hfcmF0ZV9oehgBIAEoAhIcChRuZXh0X2Rpc3BsYXlfdGltZV91cxgCIAEoAxIPCgdsZWFkX3VzGAMgASgNIoMBCgtTZXNzaW9uSW5mbxISCgpzZXNzaW9uX2lkGAEgASgJEg0KBXdpZHRoGAIgASgNEg4KBmhlaWdodBgDIAEoDRILCgNmcHMYBCABKA0SDwoHZW5jb2RlchgFIAEoCRIRCglwcmVkaWN0b3IYBiABKAkSEAoIcmVuZGVyZXIYByABKAkiIwoEUGluZxIKCgJpZBgBIAEoBBIPCgd0aW1lX3VzGAIgASgDIiMKBFBvbmcSCgoCaWQYASABKAQSDwoHdGltZV91cxgCIAEoAyIZCgZOb3RpY2USDwoHbWVzc2FnZRgBIAEoCSKGAwoOQ29udHJvbE1lc3NhZ2USMgoNZGV2aWNlX2NvbmZpZxgBIAEoCzIZLmhvbG9jYXN0LnYxLkRldmljZUNvbmZpZ0gAEjAKDHNlc3Npb25faW5mbxgCIAEoCzIYLmhvbG9jYXN0LnYxLlNlc3Npb25JbmZvSAASLAoKZnJhbWVfaW5mbxgDIAEoCzIWLmhvbG9jYXN0LnYxLkZyYW1lSW5mb0gAEjIKDWNsaWVudF9yZXBvcnQYBCABKAsyGS5ob2xvY2FzdC52MS5DbGllbnRSZXBvcnRIABIhCgRwaW5nGAUgASgLMhEuaG9sb2Nhc3QudjEuUGluZ0gAEiEKBHBvbmcYBiABKAsyES5ob2xvY2FzdC52MS5Qb25nSAASJQoGbm90aWNlGAcgASgLMhMuaG9sb2Nhc3QudjEuTm90aWNlSAASNAoOZGlzcGxheV90aW1pbmcYFCABKAsyGi5ob2xvY2FzdC52MS5EaXNwbGF5VGltaW5nSABCCQoHbWVzc2FnZUI6WjhnaXRodWIuY29tL2hvbG9jYXN0L2hvbG9jYXN0L3Byb3RvL2hvbG9jYXN0djE7aG9sb2Nhc3R2MWIGcHJvdG8z");
+  fileDesc("Cg5ob2xvY2FzdC5wcm90bxILaG9sb2Nhc3QudjEiJwoEVmVjMxIJCgF4GAEgASgCEgkKAXkYAiABKAISCQoBehgDIAEoAiIyCgRRdWF0EgkKAXgYASABKAISCQoBeRgCIAEoAhIJCgF6GAMgASgCEgkKAXcYBCABKAIi0QEKBFBvc2USCwoDc2VxGAEgASgEEhYKDnNhbXBsZV90aW1lX3VzGAIgASgDEiYKC29yaWVudGF0aW9uGAMgASgLMhEuaG9sb2Nhc3QudjEuUXVhdBIjCghwb3NpdGlvbhgEIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKwoQYW5ndWxhcl92ZWxvY2l0eRgFIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKgoPbGluZWFyX3ZlbG9jaXR5GAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMyI8CgNGb3YSDAoEbGVmdBgBIAEoAhINCgVyaWdodBgCIAEoAhIKCgJ1cBgDIAEoAhIMCgRkb3duGAQgASgCImYKB0V5ZVZpZXcSHQoDZm92GAEgASgLMhAuaG9sb2Nhc3QudjEuRm92EhkKEXByb2plY3Rpb25fbWF0cml4GAIgAygCEiEKBm9mZnNldBgDIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMixAEKDERldmljZUNvbmZpZxIiCgRsZWZ0GAEgASgLMhQuaG9sb2Nhc3QudjEuRXllVmlldxIjCgVyaWdodBgCIAEoCzIULmhvbG9jYXN0LnYxLkV5ZVZpZXcSDQoFaXBkX20YAyABKAISFwoPcmVmcmVzaF9yYXRlX2h6GAQgASgCEg0KBXdpZHRoGAUgASgNEg4KBmhlaWdodBgGIAEoDRIPCgdtYXhfZnBzGAcgASgNEhMKC2RldmljZV9uYW1lGAggASgJIoABCgxTdGFnZVRpbWluZ3MSEwoLcG9zZV9hZ2VfdXMYASABKA0SEQoJcmVuZGVyX3VzGAIgASgNEhIKCmNvbnZlcnRfdXMYAyABKA0SEQoJZW5jb2RlX3VzGAQgASgNEg8KB3NlbmRfdXMYBSABKA0SEAoIcXVldWVfdXMYBiABKA0ixQMKCUZyYW1lSW5mbxIVCg1ydHBfdGltZXN0YW1wGAEgASgNEhAKCGZyYW1lX2lkGAIgASgEEhAKCHBvc2Vfc2VxGAMgASgEEhsKE3Bvc2Vfc2FtcGxlX3RpbWVfdXMYBCABKAMSLwoUcmVuZGVyZWRfb3JpZW50YXRpb24YBSABKAsyES5ob2xvY2FzdC52MS5RdWF0EiwKEXJlbmRlcmVkX3Bvc2l0aW9uGAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMxISCgpob3Jpem9uX3VzGAcgASgNEhkKEXByZWRpY3RlZF90aW1lX3VzGAggASgDEioKB3RpbWluZ3MYCSABKAsyGS5ob2xvY2FzdC52MS5TdGFnZVRpbWluZ3MSEQoJa2V5X2ZyYW1lGAogASgIEg0KBXdpZHRoGAsgASgNEg4KBmhlaWdodBgMIAEoDRIVCg1lbmNvZGVkX2J5dGVzGA0gASgNEh4KFnRhcmdldF9kaXNwbGF5X3RpbWVfdXMYHiABKAMSGwoTbW9kZWxfdHJhbnNmb3JtX3NlcRgUIAEoBBIRCgl0cmlhbmdsZXMYFSABKA0SDQoFc2NlbmUYFiABKAkikgEKDENsaWVudFJlcG9ydBIbChNtb3Rpb25fdG9fcGhvdG9uX3VzGAEgASgNEhgKEGRpc3BsYXlfZGVsYXlfdXMYAiABKA0SGAoQcG9zZV90b19mcmFtZV91cxgDIAEoDRIXCg9mcmFtZXNfcmVjZWl2ZWQYBCABKAQSGAoQZnJhbWVzX2Rpc3BsYXllZBgFIAEoBCJXCg1EaXNwbGF5VGltaW5nEhcKD3JlZnJlc2hfcmF0ZV9oehgBIAEoAhIcChRuZXh0X2Rpc3BsYXlfdGltZV91cxgCIAEoAxIPCgdsZWFkX3VzGAMgASgNIpIBCgtTZXNzaW9uSW5mbxISCgpzZXNzaW9uX2lkGAEgASgJEg0KBXdpZHRoGAIgASgNEg4KBmhlaWdodBgDIAEoDRILCgNmcHMYBCABKA0SDwoHZW5jb2RlchgFIAEoCRIRCglwcmVkaWN0b3IYBiABKAkSEAoIcmVuZGVyZXIYByABKAkSDQoFc2NlbmUYFCABKAkiIwoEUGluZxIKCgJpZBgBIAEoBBIPCgd0aW1lX3VzGAIgASgDIiMKBFBvbmcSCgoCaWQYASABKAQSDwoHdGltZV91cxgCIAEoAyIZCgZOb3RpY2USDwoHbWVzc2FnZRgBIAEoCSIbCgtTZWxlY3RTY2VuZRIMCgRuYW1lGAEgASgJInkKDk1vZGVsVHJhbnNmb3JtEgsKA3NlcRgBIAEoBBIjCghwb3NpdGlvbhgCIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSJgoLb3JpZW50YXRpb24YAyABKAsyES5ob2xvY2FzdC52MS5RdWF0Eg0KBXNjYWxlGAQgASgCIvADCg5Db250cm9sTWVzc2FnZRIyCg1kZXZpY2VfY29uZmlnGAEgASgLMhkuaG9sb2Nhc3QudjEuRGV2aWNlQ29uZmlnSAASMAoMc2Vzc2lvbl9pbmZvGAIgASgLMhguaG9sb2Nhc3QudjEuU2Vzc2lvbkluZm9IABIsCgpmcmFtZV9pbmZvGAMgASgLMhYuaG9sb2Nhc3QudjEuRnJhbWVJbmZvSAASMgoNY2xpZW50X3JlcG9ydBgEIAEoCzIZLmhvbG9jYXN0LnYxLkNsaWVudFJlcG9ydEgAEiEKBHBpbmcYBSABKAsyES5ob2xvY2FzdC52MS5QaW5nSAASIQoEcG9uZxgGIAEoCzIRLmhvbG9jYXN0LnYxLlBvbmdIABIlCgZub3RpY2UYByABKAsyEy5ob2xvY2FzdC52MS5Ob3RpY2VIABI0Cg5kaXNwbGF5X3RpbWluZxgUIAEoCzIaLmhvbG9jYXN0LnYxLkRpc3BsYXlUaW1pbmdIABIwCgxzZWxlY3Rfc2NlbmUYCiABKAsyGC5ob2xvY2FzdC52MS5TZWxlY3RTY2VuZUgAEjYKD21vZGVsX3RyYW5zZm9ybRgLIAEoCzIbLmhvbG9jYXN0LnYxLk1vZGVsVHJhbnNmb3JtSABCCQoHbWVzc2FnZUI6WjhnaXRodWIuY29tL2hvbG9jYXN0L2hvbG9jYXN0L3Byb3RvL2hvbG9jYXN0djE7aG9sb2Nhc3R2MWIGcHJvdG8z");
 
 /**
  * Vec3 is a 3-vector (metres, m/s or rad/s as the field says).
@@ -439,6 +439,29 @@ export type FrameInfo = Message<"holocast.v1.FrameInfo"> & {
    * @generated from field: int64 target_display_time_us = 30;
    */
   targetDisplayTimeUs: bigint;
+
+  /**
+   * model_transform_seq echoes the seq of the ModelTransform in force
+   * when the frame was rendered (0: none received yet).
+   *
+   * @generated from field: uint64 model_transform_seq = 20;
+   */
+  modelTransformSeq: bigint;
+
+  /**
+   * triangles drawn for the frame, both eyes, after culling and level of
+   * detail.
+   *
+   * @generated from field: uint32 triangles = 21;
+   */
+  triangles: number;
+
+  /**
+   * scene is the name of the scene the frame shows.
+   *
+   * @generated from field: string scene = 22;
+   */
+  scene: string;
 };
 
 /**
@@ -583,6 +606,13 @@ export type SessionInfo = Message<"holocast.v1.SessionInfo"> & {
    * @generated from field: string renderer = 7;
    */
   renderer: string;
+
+  /**
+   * scene is the name of the scene shown ("builtin": the built-in one).
+   *
+   * @generated from field: string scene = 20;
+   */
+  scene: string;
 };
 
 /**
@@ -662,6 +692,70 @@ export const NoticeSchema: GenMessage<Notice> = /*@__PURE__*/
   messageDesc(file_holocast, 13);
 
 /**
+ * SelectScene asks the node to show another of its scenes (GET /v1/scenes
+ * lists them; "builtin" is the built-in one). An unknown name is answered
+ * with a Notice; otherwise SessionInfo follows with the new scene.
+ *
+ * @generated from message holocast.v1.SelectScene
+ */
+export type SelectScene = Message<"holocast.v1.SelectScene"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message holocast.v1.SelectScene.
+ * Use `create(SelectSceneSchema)` to create a new message.
+ */
+export const SelectSceneSchema: GenMessage<SelectScene> = /*@__PURE__*/
+  messageDesc(file_holocast, 14);
+
+/**
+ * ModelTransform moves, turns and scales the shown model relative to
+ * where the node placed it: the model is scaled by scale and turned by
+ * orientation about the centre of its placed bounds, then moved by
+ * position (metres, in the world frame). The identity (zero position,
+ * identity or unset orientation, scale 0 or 1) is the node's placement.
+ *
+ * @generated from message holocast.v1.ModelTransform
+ */
+export type ModelTransform = Message<"holocast.v1.ModelTransform"> & {
+  /**
+   * seq is increasing per session; older values are ignored. FrameInfo
+   * echoes the one in force.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: holocast.v1.Vec3 position = 2;
+   */
+  position?: Vec3 | undefined;
+
+  /**
+   * @generated from field: holocast.v1.Quat orientation = 3;
+   */
+  orientation?: Quat | undefined;
+
+  /**
+   * scale is uniform, in [0.01, 100]; 0 means 1.
+   *
+   * @generated from field: float scale = 4;
+   */
+  scale: number;
+};
+
+/**
+ * Describes the message holocast.v1.ModelTransform.
+ * Use `create(ModelTransformSchema)` to create a new message.
+ */
+export const ModelTransformSchema: GenMessage<ModelTransform> = /*@__PURE__*/
+  messageDesc(file_holocast, 15);
+
+/**
  * ControlMessage is the envelope of every message on the "control" channel.
  *
  * @generated from message holocast.v1.ControlMessage
@@ -718,6 +812,18 @@ export type ControlMessage = Message<"holocast.v1.ControlMessage"> & {
      */
     value: DisplayTiming;
     case: "displayTiming";
+  } | {
+    /**
+     * @generated from field: holocast.v1.SelectScene select_scene = 10;
+     */
+    value: SelectScene;
+    case: "selectScene";
+  } | {
+    /**
+     * @generated from field: holocast.v1.ModelTransform model_transform = 11;
+     */
+    value: ModelTransform;
+    case: "modelTransform";
   } | { case: undefined; value?: undefined };
 };
 
@@ -726,5 +832,5 @@ export type ControlMessage = Message<"holocast.v1.ControlMessage"> & {
  * Use `create(ControlMessageSchema)` to create a new message.
  */
 export const ControlMessageSchema: GenMessage<ControlMessage> = /*@__PURE__*/
-  messageDesc(file_holocast, 14);
+  messageDesc(file_holocast, 16);
 
