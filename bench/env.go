@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/clients/headset"
@@ -31,6 +32,9 @@ type env struct {
 	// watch samples a remote node's metrics (Config.MetricsURL); nil
 	// without. Run starts it and finishes it.
 	watch *nodeWatch
+	nt    *netTrace // --trace-net; nil without
+	// traceErr is what closing the trace returned.
+	traceErr error
 }
 
 // startEnv sets up the network (a pion virtual network with an
@@ -43,11 +47,16 @@ func startEnv(ctx context.Context, cfg *Config) (*env, error) {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
 	}
 	e := &env{url: cfg.URL, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	if cfg.TraceNet != nil {
+		e.nt = newNetTrace(cfg.TraceNet)
+	}
 	if cfg.Impair != nil {
 		nw, err := newNetwork(cfg.Impair)
 		if err != nil {
+			e.close()
 			return nil, fmt.Errorf("bench: %w", err)
 		}
+		nw.trace = e.nt
 		e.nw = nw
 	}
 	if cfg.URL != "" {
@@ -85,6 +94,10 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 			return fmt.Errorf("bench: scene %s: want one .gltf or .glb file", cfg.Scene)
 		}
 		ncfg.Scenes, ncfg.DefaultScene = cat, cat.List()[1].Name
+	}
+	if e.nt != nil {
+		ncfg.Interceptors = []interceptor.Factory{e.nt}
+		ncfg.OnBandwidthEstimator = e.nt.onEstimator
 	}
 	if e.nw != nil {
 		nodeNet := e.nw.nodeNet
@@ -142,5 +155,8 @@ func (e *env) close() {
 	}
 	if e.nw != nil {
 		e.nw.close()
+	}
+	if e.nt != nil {
+		e.traceErr = e.nt.close()
 	}
 }

@@ -31,6 +31,9 @@ type Impairment struct {
 	// RateBps caps each headset's downlink (node → headset) with a token
 	// bucket, in bits per second; 0 means no cap.
 	RateBps int64 `json:"rate_bps"`
+	// RateSteps change the cap during the run ("rate@8s=1mbit"), each At
+	// after the headset's link was made, in increasing order.
+	RateSteps []RateStep `json:"rate_steps,omitempty"`
 
 	// For JSON.
 	DelayMS  float64 `json:"delay_ms"`
@@ -46,7 +49,8 @@ var Presets = map[string]string{
 }
 
 // ParseImpairment reads "delay=20ms,jitter=5ms,loss=1%,rate=20mbit" or a
-// preset name (see Presets).
+// preset name (see Presets). "rate@8s=1mbit" changes the rate cap 8 s
+// after each headset's link was made (it needs a rate=).
 func ParseImpairment(spec string) (*Impairment, error) {
 	spec = strings.TrimSpace(spec)
 	text := spec
@@ -68,6 +72,12 @@ func ParseImpairment(spec string) (*Impairment, error) {
 		}
 		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
 		var err error
+		if at, ok := strings.CutPrefix(k, "rate@"); ok {
+			if err := imp.addStep(at, v); err != nil {
+				return nil, fmt.Errorf("impairment %q: %w", kv, err)
+			}
+			continue
+		}
 		switch k {
 		case "delay":
 			imp.Delay, err = nonNegDuration(v)
@@ -84,9 +94,30 @@ func ParseImpairment(spec string) (*Impairment, error) {
 			return nil, fmt.Errorf("impairment %q: %w", kv, err)
 		}
 	}
+	if len(imp.RateSteps) > 0 && imp.RateBps == 0 {
+		return nil, fmt.Errorf("impairment %q: rate@ steps need a rate= to start from", spec)
+	}
 	imp.DelayMS = ms(imp.Delay)
 	imp.JitterMS = ms(imp.Jitter)
 	return imp, nil
+}
+
+// addStep adds the rate step "at=v" (rate@at=v); steps must come in
+// increasing time order.
+func (imp *Impairment) addStep(at, v string) error {
+	d, err := time.ParseDuration(at)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("rate@%s: want a positive time such as rate@8s", at)
+	}
+	if n := len(imp.RateSteps); n > 0 && d <= imp.RateSteps[n-1].At {
+		return fmt.Errorf("rate@%s: steps must be in increasing time order", at)
+	}
+	bps, err := parseRate(v)
+	if err != nil {
+		return err
+	}
+	imp.RateSteps = append(imp.RateSteps, RateStep{At: d, Bps: bps, AtS: d.Seconds()})
+	return nil
 }
 
 // nonNegDuration parses a duration that must not be negative.
@@ -150,7 +181,8 @@ type network struct {
 
 	mu      sync.Mutex
 	clients []*vnet.Net
-	queues  []*vnet.Queue
+	delays  []*vnet.DelayFilter
+	trace   *netTrace // nil without --trace-net; records headset 0's link
 }
 
 // vnetCIDR is the virtual network's address range.
@@ -204,15 +236,20 @@ func (n *network) client(i int) (*vnet.Net, error) {
 		}
 		var nic vnet.NIC = c
 		if n.imp.RateBps > 0 {
-			// Burst of 10 full packets; a queue of 100 ms at the rate
-			// (at least 64 KiB) before packets are dropped.
-			qbytes := max(int64(64<<10), n.imp.RateBps/8/10)
-			q, err := vnet.NewQueue(c, vnet.NewTBFQueue(int(n.imp.RateBps), 10*1500, qbytes))
+			// A drop-tail queue of 100 ms at the rate (at least 64 KiB)
+			// drained at the rate (see bottleneck).
+			df, err := vnet.NewDelayFilter(c)
 			if err != nil {
 				return nil, err
 			}
-			n.queues = append(n.queues, q)
-			nic = q
+			n.delays = append(n.delays, df)
+			b := &bottleneck{dst: ip, delay: df, start: time.Now(),
+				steps: append([]RateStep{{Bps: n.imp.RateBps}}, n.imp.RateSteps...)}
+			if len(n.clients) == 0 {
+				b.trace = n.trace
+			}
+			n.router.AddChunkFilter(b.filter)
+			nic = df
 		}
 		if err := n.router.AddNet(nic); err != nil {
 			return nil, err
@@ -229,13 +266,13 @@ func vnetSettings(se *webrtc.SettingEngine, nw *vnet.Net) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 }
 
-// close stops the router and the rate-limiting queues.
+// close stops the router, then the bottlenecks' delay filters.
 func (n *network) close() {
 	_ = n.router.Stop()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for _, q := range n.queues {
-		_ = q.Close()
+	for _, d := range n.delays {
+		_ = d.Close()
 	}
 }
 

@@ -72,6 +72,11 @@ type Config struct {
 	// Impair, if set, runs the embedded node and the headsets over pion's
 	// virtual network with this impairment (URL must be empty).
 	Impair *Impairment
+	// TraceNet, if set, receives the packet-by-packet trace of the first
+	// session of the embedded node (see docs/network.md): RTP sent, RTCP
+	// read, the congestion controller's state and, with a rate cap, the
+	// first headset's bottleneck queue.
+	TraceNet io.Writer
 	// Record, if set, receives the Annex-B stream of headset 0 of the
 	// first run, every frame received from its start.
 	Record io.Writer
@@ -131,6 +136,9 @@ func (c *Config) defaults() error {
 	if c.Impair != nil && c.URL != "" {
 		return errors.New("bench: impairment needs the embedded node (no --url)")
 	}
+	if c.TraceNet != nil && c.URL != "" {
+		return errors.New("bench: the network trace needs the embedded node (no --url)")
+	}
 	if c.LateAfter <= 0 {
 		c.LateAfter = 100 * time.Millisecond
 	}
@@ -171,7 +179,7 @@ func (c *Config) defaults() error {
 // Run measures each concurrency level in turn and returns what it
 // measured. When ctx is cancelled (Ctrl-C) it stops, marks the report
 // interrupted and returns what was measured so far with a nil error.
-func Run(ctx context.Context, cfg Config) (*Report, error) {
+func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -184,7 +192,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer env.close()
+	defer func() {
+		env.close()
+		if err == nil {
+			err = env.traceErr
+		}
+	}()
 	if cfg.MetricsURL != "" {
 		if env.watch, err = startNodeWatch(ctx, &cfg); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package node
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
@@ -32,6 +33,16 @@ func (g *guardedEstimator) WriteRTCP(pkts []rtcp.Packet, attr interceptor.Attrib
 		g.failures.Add(1)
 	}
 	return nil
+}
+
+// Backlog is how long the packets the estimator's pacer holds take to
+// leave (0 for an estimator without a pacer); the session skips frames
+// while it exceeds a frame interval.
+func (g *guardedEstimator) Backlog() time.Duration {
+	if b, ok := g.BandwidthEstimator.(interface{ Backlog() time.Duration }); ok {
+		return b.Backlog()
+	}
+	return 0
 }
 
 // Failures counts the feedback batches the estimator rejected.

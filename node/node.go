@@ -16,9 +16,9 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/holocast/holocast/congestion"
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/encoder/builtin"
 	"github.com/holocast/holocast/metrics"
@@ -145,6 +145,16 @@ type Config struct {
 	// to run ICE and media over pion's virtual network
 	// (se.SetNet(vnetNet)) for impaired-network measurements.
 	SettingEngine func(se *webrtc.SettingEngine)
+	// Interceptors, if set, are added to every session's interceptor
+	// registry before the node's own, so that they sit closest to the
+	// network: they see every RTP packet as it leaves (retransmissions and
+	// transport-wide sequence numbers included) and every RTCP packet as it
+	// arrives. holocast-bench's --trace-net records a session with one.
+	Interceptors []interceptor.Factory
+	// OnBandwidthEstimator, if set, is called with each session's
+	// congestion controller when its peer connection is made (to observe
+	// its target; the session owns it).
+	OnBandwidthEstimator func(cc.BandwidthEstimator)
 }
 
 // DefaultBitRate is the encoder target when Config.BitRate is 0.
@@ -281,25 +291,29 @@ const MinBitRate = 300_000
 
 // newSessionAPI builds the WebRTC API for one session: H.264 codecs, pion's
 // default interceptors (NACK, RTCP reports, TWCC feedback), the TWCC header
-// extension on sent packets, and a send-side congestion controller (Google
-// Congestion Control) whose estimator arrives on the returned channel when
-// the session's peer connection is created. It is built per session so
-// that each estimator reaches its own session. GCC runs without a pacer:
-// a frame's packets leave at once (latency first) and only the encoder's
-// bit rate follows the estimate.
+// extension on sent packets, and the node's send-side congestion
+// controller (package congestion, behind pion's cc interceptor), whose
+// estimator arrives on the returned channel when the session's peer
+// connection is created. It is built per session so that each estimator
+// reaches its own session. The controller starts at
+// congestion.DefaultStartBitRate (at most the configured rate) and probes
+// up to Config.BitRate; its pacer spreads each frame's packets at
+// congestion.PacingFactor times the target, and the encoder's bit rate
+// follows the target.
 func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.BandwidthEstimator, error) {
 	m := &webrtc.MediaEngine{}
 	if err := wire.RegisterH264(m); err != nil {
 		return nil, nil, fmt.Errorf("node: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	for _, f := range cfg.Interceptors {
+		ir.Add(f)
+	}
 	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		e, err := gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(cfg.BitRate),
-			gcc.SendSideBWEMaxBitrate(cfg.BitRate),
-			gcc.SendSideBWEMinBitrate(min(MinBitRate, cfg.BitRate)),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-		)
+		e, err := congestion.NewEstimator(congestion.Config{
+			StartBitRate: min(congestion.DefaultStartBitRate, cfg.BitRate),
+			MinBitRate:   min(MinBitRate, cfg.BitRate), MaxBitRate: cfg.BitRate,
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -310,6 +324,9 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 	}
 	estimators := make(chan cc.BandwidthEstimator, 1)
 	bwe.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) {
+		if cfg.OnBandwidthEstimator != nil {
+			cfg.OnBandwidthEstimator(e)
+		}
 		select {
 		case estimators <- e:
 		default:

@@ -3,6 +3,7 @@ package session
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestBitRateFollowsBandwidth: the encoder's bit rate follows the
@@ -60,5 +61,63 @@ func TestBitRateFollowsBandwidth(t *testing.T) {
 	}
 	if got := len(h.encoders.all()); got != 1 {
 		t.Errorf("%d encoders made; a bit rate change must not rebuild the encoder", got)
+	}
+}
+
+// pacedBandwidth is a congestion controller with a pacer whose backlog
+// the test sets.
+type pacedBandwidth struct {
+	target  int
+	backlog time.Duration
+}
+
+func (b *pacedBandwidth) GetTargetBitrate() int  { return b.target }
+func (b *pacedBandwidth) Backlog() time.Duration { return b.backlog }
+
+// TestSendBudget: the frame loop sends at most the controller's target
+// (plus 250 ms of savings): a 40 kB key frame at 800 kbit/s makes it skip
+// frames until the budget has recovered, and a pacer holding more than a
+// frame interval makes it skip whatever the budget; a target below the
+// floor counts as the floor. The clock is the test's.
+func TestSendBudget(t *testing.T) {
+	s := &Session{cfg: Config{MinBitRate: 300_000, BitRate: 3_000_000}}
+	bwe := &pacedBandwidth{target: 800_000} // 100 kB/s; 25 kB of savings
+	fs := &frameState{pipe: &pipeline{out: Output{FPS: 30}}, bwe: bwe}
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	steps := []struct {
+		ms      int
+		sent    uint64 // bytes sent just before
+		backlog time.Duration
+		skip    bool
+	}{
+		{0, 0, 0, false},
+		{33, 40_000, 0, true},  // 25 + 3.3 - 40 kB
+		{100, 0, 0, true},      // 25 + 10 - 40
+		{150, 0, 0, false},     // 25 + 15 - 40 = 0: even
+		{183, 3_000, 0, false}, // 3.3 - 3
+		{216, 0, 40 * time.Millisecond, true},
+		{250, 0, 20 * time.Millisecond, false},
+	}
+	var skips uint64
+	for _, st := range steps {
+		s.stats.bytesSent.Add(st.sent)
+		bwe.backlog = st.backlog
+		if got := s.sendBacklogged(fs, at(st.ms)); got != st.skip {
+			t.Errorf("at %d ms: skip %v, want %v (budget %.0f bytes)", st.ms, got, st.skip, fs.budget.tokens)
+		}
+		if st.skip {
+			skips++
+		}
+	}
+	if got := s.stats.congestionSkips.Load(); got != skips {
+		t.Errorf("CongestionSkips %d, want %d", got, skips)
+	}
+	// A target under the floor is budgeted at the floor (37.5 kB/s).
+	bwe.target, bwe.backlog = 1, 0
+	fs.budget = sendBudget{}
+	s.sendBacklogged(fs, at(1000))
+	if want := 37_500 * 0.25; fs.budget.tokens != want {
+		t.Errorf("budget at the floor: %.0f bytes, want %.0f", fs.budget.tokens, want)
 	}
 }

@@ -106,6 +106,9 @@ func (s *Session) frameLoop() {
 	if s.deps.Bandwidth != nil {
 		fs.bwe = s.deps.Bandwidth()
 	}
+	if fs.bwe != nil {
+		fs.bitRate = s.controlledBitRate(fs.bwe) // the encoder starts where the controller does
+	}
 	s.stats.bitRate.Store(int64(fs.bitRate))
 	defer func() {
 		if fs.pipe != nil {
@@ -227,6 +230,7 @@ type frameState struct {
 	lastPing time.Time
 	bitRate  int
 	bwe      BandwidthEstimator
+	budget   sendBudget
 	// lastForcedKey is when the last receiver-requested key frame was
 	// forced.
 	lastForcedKey time.Time
@@ -247,6 +251,9 @@ func (s *Session) frame(fs *frameState, due frameDue) {
 		fs.bitRate = s.followBandwidth(fs.pipe, fs.bwe, fs.bitRate)
 	}
 	start := s.cfg.Now()
+	if fs.bwe != nil && s.sendBacklogged(fs, start) {
+		return
+	}
 	if start.Sub(fs.lastPing) >= time.Second {
 		fs.lastPing = start
 		s.sendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_Ping{
@@ -260,7 +267,7 @@ func (s *Session) frame(fs *frameState, due frameDue) {
 // controller's target, kept within [Config.MinBitRate, Config.BitRate],
 // when it differs by more than 10 %, and returns the rate in force.
 func (s *Session) followBandwidth(pipe *pipeline, bwe BandwidthEstimator, cur int) int {
-	target := min(max(bwe.GetTargetBitrate(), s.cfg.MinBitRate), s.cfg.BitRate)
+	target := s.controlledBitRate(bwe)
 	if target <= 0 || math.Abs(float64(target-cur)) <= 0.1*float64(cur) {
 		return cur
 	}

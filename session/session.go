@@ -321,7 +321,7 @@ func (s *Session) supervise() {
 	st := s.Stats()
 	s.log.Info("session ended", "reason", s.Err(), "frames", st.FramesSent, "skipped_ticks", st.SkippedTicks,
 		"poses", st.Intake.Accepted, "bad_poses", st.Intake.Malformed+st.Intake.Invalid,
-		"bitrate", st.BitRate, "bitrate_changes", st.BitRateChanges,
+		"bitrate", st.BitRate, "bitrate_changes", st.BitRateChanges, "congestion_skips", st.CongestionSkips,
 		"rejected_channels", st.RejectedChannels, "poses_rate_limited", st.PosesRateLimited,
 		"control_rate_limited", st.ControlRateLimited, "rebuilds", st.PipelineRebuilds)
 	close(s.done)

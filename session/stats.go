@@ -30,7 +30,10 @@ type Stats struct {
 	// congestion controller; BitRateChanges counts its changes.
 	BitRate        int
 	BitRateChanges uint64
-	Intake         pose.IntakeStats
+	// CongestionSkips counts frames not made because the congestion
+	// controller's pacer still held more than a frame interval of packets.
+	CongestionSkips uint64
+	Intake          pose.IntakeStats
 
 	// Limits (see Config).
 
@@ -56,7 +59,7 @@ type counters struct {
 	keyFrameRequests, badControl, controlDropped, rtcpErrors    atomic.Uint64
 	nacks                                                       atomic.Uint64
 	rttUS, bitRate                                              atomic.Int64
-	bitRateChanges                                              atomic.Uint64
+	bitRateChanges, congestionSkips                             atomic.Uint64
 	lastPoseLog                                                 atomic.Int64
 
 	rejectedChannels, oversizeMessages        atomic.Uint64
@@ -83,6 +86,7 @@ func (s *Session) Stats() Stats {
 		BadControl:    c.badControl.Load(), ControlDropped: c.controlDropped.Load(), RTCPErrors: c.rtcpErrors.Load(),
 		RTT:     time.Duration(c.rttUS.Load()) * time.Microsecond,
 		BitRate: int(c.bitRate.Load()), BitRateChanges: c.bitRateChanges.Load(),
+		CongestionSkips:  c.congestionSkips.Load(),
 		Intake:           s.intake.Stats(),
 		RejectedChannels: c.rejectedChannels.Load(), OversizeMessages: c.oversizeMessages.Load(),
 		PosesRateLimited: c.posesRateLimited.Load(), ControlRateLimited: c.controlRateLimited.Load(),

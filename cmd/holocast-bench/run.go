@@ -47,7 +47,7 @@ func runUsage(w io.Writer) {
                           [--display-delay 16ms] [--display-rate HZ [--display-lead 4ms]]
                           [--impair SPEC|wifi|lte|vnet]
                           [--metrics-url URL [--metrics-interval 2s] [--metrics-after 10s]]
-                          [--json FILE] [--report FILE.html] [--record FILE.h264] [TRACE...]
+                          [--trace-net FILE.jsonl] [--json FILE] [--report FILE.html] [--record FILE.h264] [TRACE...]
 
 Starts simulated headsets against a render node (an embedded one when no
 --url is given), each replaying a head-motion trace from its own start
@@ -87,8 +87,13 @@ flags:
   --late D              a frame is late when pose->frame exceeds D (default 100ms)
   --impair SPEC         run embedded node and headsets over pion's virtual network:
                         "delay=20ms,jitter=5ms,loss=1%%,rate=20mbit" (delay one way,
-                        loss each direction, rate caps each headset's downlink) or a
-                        preset: vnet (no impairment), wifi (%s), lte (%s)
+                        loss each direction, rate caps each headset's downlink; add
+                        rate@8s=1mbit to change the cap 8 s after the headset's link
+                        was made) or a preset: vnet (no impairment), wifi (%s), lte (%s)
+  --trace-net FILE      write the embedded node's first session packet by packet as
+                        JSON lines: RTP sent, RTCP read, the congestion controller's
+                        target every 50 ms and, with a rate cap, the bottleneck queue
+                        (format in docs/network.md)
   --json FILE           write every figure as JSON ("-": stdout instead of the table)
   --report FILE.html    write a self-contained HTML report with charts
   --record FILE.h264    write headset 0's received stream (first level) as Annex-B
@@ -144,6 +149,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.String("json", "", "")
 	reportOut := fs.String("report", "", "")
 	recordOut := fs.String("record", "", "")
+	traceNet := fs.String("trace-net", "", "")
 	noReport := fs.Bool("no-client-report", false, "")
 	insecure := fs.Bool("insecure", false, "")
 	token := fs.String("token", "", "")
@@ -239,6 +245,19 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer func() { _ = rec.Close() }() // for early returns; the end checks Close
 		recBuf = bufio.NewWriterSize(rec, 1<<20)
 		cfg.Record = recBuf
+	}
+
+	var tn *os.File
+	if *traceNet != "" {
+		if *url != "" {
+			return usageErr("--trace-net needs the embedded node (no --url)")
+		}
+		if tn, err = os.Create(*traceNet); err != nil {
+			fmt.Fprintf(stderr, "holocast-bench run: %v\n", err)
+			return 1
+		}
+		defer func() { _ = tn.Close() }()
+		cfg.TraceNet = tn
 	}
 
 	rep, runErr := bench.Run(ctx, cfg)

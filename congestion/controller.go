@@ -1,0 +1,303 @@
+// Package congestion is the node's send-side congestion control: a
+// delay- and loss-based rate Controller fed with transport-wide
+// congestion control feedback (TWCC), a Pacer that spreads each frame's
+// packets over time instead of handing the bottleneck one burst, and
+// Estimator, which joins them behind pion/interceptor's cc interceptor
+// (it is a cc.BandwidthEstimator).
+//
+// The Controller and the Pacer are pure: they take the time as an
+// argument, so that tests drive them with synthetic feedback and a
+// made-up clock. Estimator owns the one goroutine that sends paced
+// packets.
+package congestion
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config bounds a Controller.
+type Config struct {
+	// StartBitRate is the target before any feedback: a rate most links
+	// carry, from which the controller probes up. 0 means
+	// DefaultStartBitRate (at most MaxBitRate).
+	StartBitRate int
+	// MinBitRate and MaxBitRate bound the target, in bits per second.
+	MinBitRate, MaxBitRate int
+}
+
+// DefaultStartBitRate is the target before any feedback when
+// Config.StartBitRate is 0.
+const DefaultStartBitRate = 800_000
+
+// The controller's tuning. The queue delay is the "standing" one: the
+// smallest one-way delay in a feedback report above the smallest ever
+// seen (less the packet's own serialisation at the target), so that the
+// short queue of one paced frame does not count and a queue that never
+// drains between frames does.
+const (
+	// highQueueDelay: a standing queue above it is overuse.
+	highQueueDelay = 50 * time.Millisecond
+	// lowQueueDelay: below it (and with little loss) the link has room.
+	lowQueueDelay = 15 * time.Millisecond
+	// highLoss and lowLoss are the smoothed loss ratios above which the
+	// target falls, and below which it may rise.
+	highLoss, lowLoss = 0.10, 0.02
+	// fastGrowth is the target's growth per second far from the rate at
+	// the last decrease (probing a link of unknown capacity), slowGrowth
+	// near it.
+	fastGrowth, slowGrowth = 0.6, 0.12
+	// rateWindow is the window over which the delivered rate is measured.
+	rateWindow = 500 * time.Millisecond
+	// baseWindow is how long a smallest one-way delay is remembered.
+	baseWindow = 20 * time.Second
+	// historySize is how many sent packets are remembered for feedback.
+	historySize = 1 << 14
+)
+
+// Ack is the fate of one sent packet, as feedback reported it.
+type Ack struct {
+	// Seq is the packet's transport-wide sequence number, unwrapped
+	// (see Unwrapper).
+	Seq int64
+	// Arrived is when it arrived, on the receiver's clock (only the
+	// differences between arrivals matter); zero means it was lost.
+	Arrived time.Time
+}
+
+// Stats is what a Controller knows of the link.
+type Stats struct {
+	// Target is the bit rate the sender should stay under.
+	Target int
+	// Delivered is the rate at which packets arrived over the last
+	// rateWindow, in bits per second (0 before feedback).
+	Delivered int
+	// QueueDelay is the standing queue delay of the last report.
+	QueueDelay time.Duration
+	// Loss is the smoothed ratio of packets reported lost.
+	Loss float64
+	// State is "increase", "hold" or "decrease": what the last report did.
+	State string
+	// RTT is the time from sending the newest packet a report acked to
+	// reading the report (round trip plus the receiver's report delay).
+	RTT time.Duration
+}
+
+// sent is one packet the controller was told about.
+type sent struct {
+	seq  int64
+	size int
+	at   time.Time
+}
+
+// arrival is a received packet, for the delivered rate.
+type arrival struct {
+	at   time.Time
+	size int
+}
+
+// Controller turns feedback into a target bit rate. It is not safe for
+// concurrent use (Estimator serialises it).
+type Controller struct {
+	cfg     Config
+	target  float64
+	history []sent
+
+	arrivals []arrival // received within rateWindow of the newest
+	loss     float64
+	base     [2]time.Duration // smallest one-way delay: this and last baseWindow
+	baseAt   time.Time        // when base[0] started
+	baseSet  bool
+
+	lastUpdate, lastDecrease time.Time
+	decreasedTo              float64 // the target after the last decrease; 0 before any
+	stats                    Stats
+}
+
+// NewController returns a Controller at cfg's start rate.
+func NewController(cfg Config) (*Controller, error) {
+	if cfg.MinBitRate <= 0 || cfg.MaxBitRate < cfg.MinBitRate {
+		return nil, fmt.Errorf("congestion: bit rate bounds [%d, %d]: want 0 < min <= max", cfg.MinBitRate, cfg.MaxBitRate)
+	}
+	if cfg.StartBitRate == 0 {
+		cfg.StartBitRate = DefaultStartBitRate
+	}
+	cfg.StartBitRate = min(max(cfg.StartBitRate, cfg.MinBitRate), cfg.MaxBitRate)
+	c := &Controller{cfg: cfg, target: float64(cfg.StartBitRate), history: make([]sent, historySize)}
+	c.stats = Stats{Target: cfg.StartBitRate, State: "increase"}
+	return c, nil
+}
+
+// Target is the bit rate the sender should stay under.
+func (c *Controller) Target() int { return int(c.target) }
+
+// Stats reports what the controller knows of the link.
+func (c *Controller) Stats() Stats { return c.stats }
+
+// OnSent records a packet of size bytes with transport-wide sequence
+// number seq leaving at at.
+func (c *Controller) OnSent(seq int64, size int, at time.Time) {
+	c.history[seq&(historySize-1)] = sent{seq: seq, size: size, at: at}
+}
+
+// OnFeedback takes one feedback report read at now and updates the
+// target. Acks of packets the controller was not told about (or has
+// forgotten) are ignored.
+func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
+	var total, lost int
+	minQueue := time.Duration(-1)
+	var newestSent time.Time
+	for _, a := range acks {
+		s := c.history[a.Seq&(historySize-1)]
+		if s.seq != a.Seq || s.at.IsZero() {
+			continue
+		}
+		total++
+		if a.Arrived.IsZero() {
+			lost++
+			continue
+		}
+		if s.at.After(newestSent) {
+			newestSent = s.at
+		}
+		owd := a.Arrived.Sub(s.at)
+		c.observeBase(owd, now)
+		// The packet's own serialisation at the target is not queueing
+		// (at 300 kbit/s one full packet takes 30 ms).
+		q := max(0, owd-c.baseDelay()-time.Duration(float64(s.size)*8/c.target*float64(time.Second)))
+		if minQueue < 0 || q < minQueue {
+			minQueue = q
+		}
+		c.arrivals = append(c.arrivals, arrival{at: a.Arrived, size: s.size})
+	}
+	if total == 0 {
+		return
+	}
+	c.loss += 0.3 * (float64(lost)/float64(total) - c.loss)
+	delivered := c.delivered()
+	rtt := c.stats.RTT
+	if !newestSent.IsZero() {
+		rtt = now.Sub(newestSent)
+	}
+	c.stats.RTT, c.stats.Delivered, c.stats.Loss = rtt, int(delivered), c.loss
+	if minQueue >= 0 {
+		c.stats.QueueDelay = minQueue
+	}
+	c.update(now, delivered)
+}
+
+// update moves the target for the report just read.
+func (c *Controller) update(now time.Time, delivered float64) {
+	q := c.stats.QueueDelay
+	// Wait a round trip without the queue (plus a report interval) for
+	// a decrease to show before the next: a standing queue's delay must
+	// not slow the reaction to it.
+	holdOff := min(max(c.stats.RTT-c.stats.QueueDelay+100*time.Millisecond, 200*time.Millisecond), time.Second)
+	canDecrease := c.lastDecrease.IsZero() || now.Sub(c.lastDecrease) >= holdOff
+	dt := 0.0
+	if !c.lastUpdate.IsZero() {
+		dt = min(now.Sub(c.lastUpdate), 200*time.Millisecond).Seconds()
+	}
+	c.lastUpdate = now
+	switch {
+	case q > highQueueDelay && canDecrease:
+		// Overuse: go under what the link delivered, deeper the longer
+		// the standing queue, so that it drains; but by at most half at
+		// a time (a sender that sends less than its target, or a busy
+		// machine's scheduling delays, would otherwise drop it to the
+		// floor at once).
+		f := max(0.5, 0.85-q.Seconds())
+		c.decrease(now, min(c.target, max(f*delivered, 0.5*c.target)))
+	case c.loss > highLoss && canDecrease:
+		c.decrease(now, c.target*(1-0.5*c.loss))
+	case q < lowQueueDelay && c.loss < lowLoss:
+		g := fastGrowth
+		if c.decreasedTo > 0 && c.target < 1.5*c.decreasedTo {
+			g = slowGrowth
+		}
+		next := c.target * (1 + g*dt)
+		// Do not run away from what the sender actually sends (an
+		// encoder below its target tells nothing about the link).
+		if delivered > 0 {
+			next = min(next, max(c.target, 1.5*delivered+float64(c.cfg.MinBitRate)))
+		}
+		c.target = next
+		c.stats.State = "increase"
+	default:
+		c.stats.State = "hold"
+	}
+	c.target = min(max(c.target, float64(c.cfg.MinBitRate)), float64(c.cfg.MaxBitRate))
+	c.stats.Target = int(c.target)
+}
+
+// decrease sets the target to to (a decrease) at now.
+func (c *Controller) decrease(now time.Time, to float64) {
+	c.target = max(to, float64(c.cfg.MinBitRate))
+	c.decreasedTo = c.target
+	c.lastDecrease = now
+	c.stats.State = "decrease"
+}
+
+// delivered is the rate at which packets arrived over the rateWindow
+// before the newest arrival, in bits per second; 0 with too few.
+func (c *Controller) delivered() float64 {
+	if len(c.arrivals) == 0 {
+		return 0
+	}
+	newest := c.arrivals[0].at
+	for _, a := range c.arrivals {
+		if a.at.After(newest) {
+			newest = a.at
+		}
+	}
+	keep := c.arrivals[:0]
+	bytes := 0
+	oldest := newest
+	for _, a := range c.arrivals {
+		if newest.Sub(a.at) <= rateWindow {
+			keep = append(keep, a)
+			bytes += a.size
+			if a.at.Before(oldest) {
+				oldest = a.at
+			}
+		}
+	}
+	c.arrivals = keep
+	span := max(newest.Sub(oldest), 100*time.Millisecond)
+	return float64(bytes) * 8 / span.Seconds()
+}
+
+// observeBase keeps the smallest one-way delay of the last one to two
+// baseWindows (the path's delay without a queue; the two clocks'
+// offset is in it and cancels out).
+func (c *Controller) observeBase(owd time.Duration, now time.Time) {
+	if !c.baseSet {
+		c.base = [2]time.Duration{owd, owd}
+		c.baseAt, c.baseSet = now, true
+		return
+	}
+	if now.Sub(c.baseAt) >= baseWindow {
+		c.base[1], c.base[0], c.baseAt = c.base[0], owd, now
+	}
+	c.base[0] = min(c.base[0], owd)
+}
+
+// baseDelay is the smallest one-way delay remembered.
+func (c *Controller) baseDelay() time.Duration { return min(c.base[0], c.base[1]) }
+
+// Unwrapper extends 16-bit sequence numbers to 64 bits.
+type Unwrapper struct {
+	last int64
+	init bool
+}
+
+// Unwrap returns the 64-bit sequence number of seq nearest the last one.
+func (u *Unwrapper) Unwrap(seq uint16) int64 {
+	if !u.init {
+		u.init, u.last = true, int64(seq)
+		return u.last
+	}
+	d := int64(int16(seq - uint16(u.last))) //nolint:gosec // the wrap is the point
+	u.last += d
+	return u.last
+}

@@ -1,0 +1,255 @@
+package congestion
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// simLink is a drop-tail bottleneck of a rate that may change, a fixed
+// propagation delay each way and random loss: the synthetic network the
+// controller is tested against.
+type simLink struct {
+	rate    func(at time.Duration) float64 // bits per second
+	limit   float64                        // queue bytes
+	prop    time.Duration
+	lossPct float64
+	rng     *rand.Rand
+
+	queued float64
+	last   time.Duration
+}
+
+// send returns when a packet of size bytes sent at at arrives, or false.
+func (l *simLink) send(size int, at time.Duration) (time.Duration, bool) {
+	r := l.rate(at)
+	l.queued = max(0, l.queued-r/8*(at-l.last).Seconds())
+	l.last = at
+	if l.queued+float64(size) > l.limit {
+		return 0, false
+	}
+	if l.rng != nil && l.rng.Float64()*100 < l.lossPct {
+		return 0, false
+	}
+	l.queued += float64(size)
+	return at + l.prop + time.Duration(l.queued*8/r*float64(time.Second)), true
+}
+
+// simResult is what a simulated run saw, per 100 ms.
+type simResult struct {
+	target  []int     // the controller's target
+	sentBps []float64 // what was sent
+	qdelay  []time.Duration
+	lost    []int
+}
+
+// simulate sends 30 fps of frames at the controller's target through a
+// pacer into l for d, with a feedback report every 100 ms, all on a
+// made-up clock starting at epoch.
+func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
+	t.Helper()
+	c, err := NewController(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := time.Unix(1_000_000, 0)
+	p := NewPacer(int(PacingFactor*float64(c.Target())), DefaultMaxPacerDelay)
+	type inflight struct {
+		seq     int64
+		arrival time.Duration
+		ok      bool
+	}
+	var pending []inflight
+	var res simResult
+	var seq int64
+	sentBytes, lostN := 0, 0
+	for now := time.Duration(0); now < d; now += time.Millisecond {
+		at := epoch.Add(now)
+		if now%(time.Second/30) < time.Millisecond {
+			frame := c.Target() / 30 / 8
+			for frame > 0 {
+				n := min(frame, 1200)
+				p.Push(n, n, at)
+				frame -= n
+			}
+		}
+		for {
+			v, ok, _ := p.Pop(at)
+			if !ok {
+				break
+			}
+			size := v.(int)
+			c.OnSent(seq, size, at)
+			arr, delivered := l.send(size, now)
+			if !delivered {
+				lostN++
+			}
+			pending = append(pending, inflight{seq, arr, delivered})
+			sentBytes += size
+			seq++
+		}
+		if now%(100*time.Millisecond) == 0 && now > 0 {
+			// Report every packet up to the newest that arrived by now
+			// (less the reverse path): the ones before it that did not
+			// arrive are lost.
+			last := -1
+			for i, f := range pending {
+				if f.ok && f.arrival+l.prop <= now {
+					last = i
+				}
+			}
+			var acks []Ack
+			for _, f := range pending[:last+1] {
+				a := Ack{Seq: f.seq}
+				if f.ok {
+					a.Arrived = time.Unix(5, 0).Add(f.arrival) // another clock
+				}
+				acks = append(acks, a)
+			}
+			pending = pending[last+1:]
+			c.OnFeedback(acks, at)
+			p.SetRate(int(PacingFactor * float64(c.Target())))
+			res.target = append(res.target, c.Target())
+			res.sentBps = append(res.sentBps, float64(sentBytes)*80)
+			res.qdelay = append(res.qdelay, time.Duration(l.queued*8/l.rate(now)*float64(time.Second)))
+			res.lost = append(res.lost, lostN)
+			sentBytes, lostN = 0, 0
+		}
+	}
+	return res
+}
+
+// mean of xs[from:to] (indices of 100 ms steps).
+func mean(xs []float64, from, to int) float64 {
+	s := 0.0
+	for _, x := range xs[from:to] {
+		s += x
+	}
+	return s / float64(to-from)
+}
+
+func constRate(bps float64) func(time.Duration) float64 {
+	return func(time.Duration) float64 { return bps }
+}
+
+// TestControllerCaps: on every cap from 500 kbit/s to 50 Mbit/s, starting
+// at the default start rate with a ceiling above the cap, the controller
+// reaches at least 60 % of the cap and in the last 5 s sends no more than
+// the cap on average, with the queue mostly drained and little loss.
+func TestControllerCaps(t *testing.T) {
+	for _, c := range []struct {
+		capBps float64
+		reach  time.Duration // the target must reach 60 % of the cap by then
+	}{
+		{500e3, 3 * time.Second}, {800e3, 3 * time.Second}, {2e6, 4 * time.Second}, {5e6, 6 * time.Second},
+		{10e6, 8 * time.Second}, {50e6, 12 * time.Second},
+	} {
+		l := &simLink{rate: constRate(c.capBps), limit: max(64<<10, c.capBps/80), prop: 10 * time.Millisecond}
+		r := simulate(t, Config{MinBitRate: 300_000, MaxBitRate: 60_000_000}, l, 20*time.Second)
+		reached := -1
+		for i, tg := range r.target {
+			if float64(tg) >= 0.6*c.capBps {
+				reached = i
+				break
+			}
+		}
+		sent := mean(r.sentBps, 150, 200)
+		lost := 0
+		for _, n := range r.lost[150:] {
+			lost += n
+		}
+		var worstQ time.Duration
+		for _, q := range r.qdelay[150:] {
+			worstQ = max(worstQ, q)
+		}
+		t.Logf("cap %5.1f Mbit/s: 60%% reached at %4.1f s, last 5 s sent %5.2f Mbit/s (%3.0f %%), lost %d, worst queue %v",
+			c.capBps/1e6, float64(reached)/10, sent/1e6, 100*sent/c.capBps, lost, worstQ)
+		if reached < 0 || time.Duration(reached)*100*time.Millisecond > c.reach {
+			t.Errorf("cap %.1f Mbit/s: 60 %% of the cap not reached within %v (at step %d)", c.capBps/1e6, c.reach, reached)
+		}
+		if sent > c.capBps || sent < 0.5*c.capBps {
+			t.Errorf("cap %.1f Mbit/s: sent %.2f Mbit/s in the last 5 s", c.capBps/1e6, sent/1e6)
+		}
+		if worstQ > 300*time.Millisecond {
+			t.Errorf("cap %.1f Mbit/s: queue up to %v in the last 5 s", c.capBps/1e6, worstQ)
+		}
+	}
+}
+
+// TestControllerStartAboveCap: 3 Mbit/s configured into an 800 kbit/s
+// link, started at the ceiling (the old behaviour's worst case): the
+// controller comes down under the cap within 2 s.
+func TestControllerStartAboveCap(t *testing.T) {
+	l := &simLink{rate: constRate(800e3), limit: 64 << 10, prop: 10 * time.Millisecond}
+	r := simulate(t, Config{StartBitRate: 3_000_000, MinBitRate: 300_000, MaxBitRate: 3_000_000}, l, 8*time.Second)
+	if tg := r.target[20]; tg > 800_000 {
+		t.Errorf("target %d bit/s 2 s after starting at 3 Mbit/s on an 800 kbit/s link", tg)
+	}
+	if sent := mean(r.sentBps, 40, 80); sent > 800e3 || sent < 400e3 {
+		t.Errorf("sent %.0f kbit/s from 4 to 8 s on an 800 kbit/s link", sent/1e3)
+	}
+}
+
+// TestControllerSteps: the link steps from 4 to 1 Mbit/s at 8 s and back
+// at 16 s: the target is under the new cap within 2 s of the step down,
+// and back over 60 % of 4 Mbit/s within 5 s of the step up.
+func TestControllerSteps(t *testing.T) {
+	rate := func(at time.Duration) float64 {
+		if at >= 8*time.Second && at < 16*time.Second {
+			return 1e6
+		}
+		return 4e6
+	}
+	l := &simLink{rate: rate, limit: 64 << 10, prop: 20 * time.Millisecond}
+	r := simulate(t, Config{MinBitRate: 300_000, MaxBitRate: 10_000_000}, l, 24*time.Second)
+	t.Logf("target before the step %d, 2 s after it %d, 5 s after the step up %d", r.target[79], r.target[100], r.target[210])
+	if r.target[79] < 2_400_000 {
+		t.Errorf("target %d before the step down", r.target[79])
+	}
+	if r.target[100] > 1_000_000 {
+		t.Errorf("target %d 2 s after the step down to 1 Mbit/s", r.target[100])
+	}
+	if r.target[210] < 2_400_000 {
+		t.Errorf("target %d 5 s after the step up to 4 Mbit/s", r.target[210])
+	}
+}
+
+// TestControllerLoss: heavy random loss with no queue brings the target
+// down; light loss does not.
+func TestControllerLoss(t *testing.T) {
+	for _, c := range []struct {
+		loss     float64
+		wantDown bool
+	}{{1, false}, {25, true}} {
+		l := &simLink{rate: constRate(20e6), limit: 1 << 20, prop: 25 * time.Millisecond, lossPct: c.loss, rng: rand.New(rand.NewPCG(1, 2))}
+		r := simulate(t, Config{StartBitRate: 2_000_000, MinBitRate: 300_000, MaxBitRate: 2_000_000}, l, 6*time.Second)
+		final := r.target[len(r.target)-1]
+		if down := final < 1_500_000; down != c.wantDown {
+			t.Errorf("%.0f %% loss: target %d bit/s", c.loss, final)
+		}
+	}
+}
+
+func TestNewControllerBounds(t *testing.T) {
+	for _, cfg := range []Config{{}, {MinBitRate: 100, MaxBitRate: 50}, {MinBitRate: -1, MaxBitRate: 10}} {
+		if _, err := NewController(cfg); err == nil {
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+	c, err := NewController(Config{StartBitRate: 10_000_000, MinBitRate: 100_000, MaxBitRate: 2_000_000})
+	if err != nil || c.Target() != 2_000_000 {
+		t.Errorf("start above the ceiling: %v %v", c.Target(), err)
+	}
+}
+
+func TestUnwrapper(t *testing.T) {
+	var u Unwrapper
+	for _, c := range []struct {
+		in   uint16
+		want int64
+	}{{65530, 65530}, {65535, 65535}, {2, 65538}, {65534, 65534}, {100, 65636}} {
+		if got := u.Unwrap(c.in); got != c.want {
+			t.Errorf("Unwrap(%d) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}

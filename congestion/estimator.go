@@ -1,0 +1,282 @@
+package congestion
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+// transportCCURI names the transport-wide sequence number header extension.
+const transportCCURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+// DefaultMaxPacerDelay is the Pacer's queue bound in an Estimator.
+const DefaultMaxPacerDelay = 500 * time.Millisecond
+
+// ErrClosed is returned by an Estimator's writers after Close.
+var ErrClosed = errors.New("congestion: estimator closed")
+
+// Estimator is a cc.BandwidthEstimator (pion/interceptor/pkg/cc): the
+// cc interceptor hands it every local stream (AddStream) and every RTCP
+// batch the sender reads (WriteRTCP). It paces the streams' packets at
+// PacingFactor times the Controller's target and feeds the Controller
+// the transport-wide feedback. Its goroutine sends the paced packets and
+// ends with Close.
+type Estimator struct {
+	mu       sync.Mutex
+	ctl      *Controller
+	pacer    *Pacer
+	writers  map[uint32]streamWriter
+	sentSeq  Unwrapper
+	fbSeq    Unwrapper
+	onChange func(int)
+	closed   bool
+	lastSent int // target last reported to onChange
+
+	wake chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// streamWriter is where a stream's paced packets go.
+type streamWriter struct {
+	w      interceptor.RTPWriter
+	twccID uint8
+}
+
+// packet is one queued RTP packet (copied: the caller may reuse its
+// buffers once Write returns).
+type packet struct {
+	h    rtp.Header
+	p    []byte
+	attr interceptor.Attributes
+}
+
+// NewEstimator returns a running Estimator with a Controller of cfg.
+func NewEstimator(cfg Config) (*Estimator, error) {
+	ctl, err := NewController(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e := &Estimator{
+		ctl: ctl, pacer: NewPacer(int(PacingFactor*float64(ctl.Target())), DefaultMaxPacerDelay),
+		writers: map[uint32]streamWriter{}, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		lastSent: ctl.Target(),
+	}
+	e.wg.Add(1)
+	go e.run()
+	return e, nil
+}
+
+// AddStream paces the stream's packets; it returns the writer to write
+// them to.
+func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	sw := streamWriter{w: w}
+	for _, x := range info.RTPHeaderExtensions {
+		if x.URI == transportCCURI {
+			sw.twccID = uint8(x.ID) //nolint:gosec // header extension IDs are 1..255
+		}
+	}
+	e.mu.Lock()
+	e.writers[info.SSRC] = sw
+	e.mu.Unlock()
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, attr interceptor.Attributes) (int, error) {
+		pkt := &packet{h: h.Clone(), p: append([]byte(nil), payload...), attr: maps.Clone(attr)}
+		size := h.MarshalSize() + len(payload)
+		e.mu.Lock()
+		if e.closed {
+			e.mu.Unlock()
+			return 0, ErrClosed
+		}
+		e.pacer.Push(pkt, size, time.Now())
+		e.mu.Unlock()
+		select {
+		case e.wake <- struct{}{}:
+		default:
+		}
+		return size, nil
+	})
+}
+
+// run sends paced packets until Close.
+func (e *Estimator) run() {
+	defer e.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		e.mu.Lock()
+		v, ok, wait := e.pacer.Pop(time.Now())
+		e.mu.Unlock()
+		if ok {
+			e.send(v.(*packet)) //nolint:forcetypeassert // only packets are pushed
+			continue
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+		}
+		select {
+		case <-e.done:
+			return
+		case <-e.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// send writes pkt to its stream and tells the controller.
+func (e *Estimator) send(pkt *packet) {
+	e.mu.Lock()
+	sw, ok := e.writers[pkt.h.SSRC]
+	if ok && sw.twccID != 0 {
+		if ext := pkt.h.GetExtension(sw.twccID); len(ext) >= 2 {
+			seq := e.sentSeq.Unwrap(binary.BigEndian.Uint16(ext))
+			e.ctl.OnSent(seq, pkt.h.MarshalSize()+len(pkt.p), time.Now())
+		}
+	}
+	e.mu.Unlock()
+	if ok {
+		_, _ = sw.w.Write(&pkt.h, pkt.p, pkt.attr)
+	}
+}
+
+// WriteRTCP feeds the transport-wide feedback in pkts to the controller.
+// A malformed report is skipped and reported; the others still count.
+func (e *Estimator) WriteRTCP(pkts []rtcp.Packet, _ interceptor.Attributes) error {
+	now := time.Now()
+	var errs []error
+	e.mu.Lock()
+	for _, p := range pkts {
+		fb, ok := p.(*rtcp.TransportLayerCC)
+		if !ok {
+			continue
+		}
+		acks, err := TWCCAcks(fb, &e.fbSeq)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		e.ctl.OnFeedback(acks, now)
+	}
+	target := e.ctl.Target()
+	e.pacer.SetRate(int(PacingFactor * float64(target)))
+	var notify func(int)
+	if target != e.lastSent {
+		e.lastSent, notify = target, e.onChange
+	}
+	e.mu.Unlock()
+	if notify != nil {
+		notify(target)
+	}
+	return errors.Join(errs...)
+}
+
+// GetTargetBitrate returns the controller's target in bits per second.
+func (e *Estimator) GetTargetBitrate() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ctl.Target()
+}
+
+// OnTargetBitrateChange sets f to be called (on the RTCP reader's
+// goroutine; it must not block) when the target changes.
+func (e *Estimator) OnTargetBitrateChange(f func(bitrate int)) {
+	e.mu.Lock()
+	e.onChange = f
+	e.mu.Unlock()
+}
+
+// Backlog is how long the packets waiting in the pacer take to leave.
+func (e *Estimator) Backlog() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pacer.Backlog()
+}
+
+// GetStats reports the controller's and the pacer's state.
+func (e *Estimator) GetStats() map[string]any {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.ctl.Stats()
+	return map[string]any{
+		"deliveredBitrate": s.Delivered, "queueDelayMs": float64(s.QueueDelay.Microseconds()) / 1000,
+		"loss": s.Loss, "state": s.State, "rttMs": float64(s.RTT.Microseconds()) / 1000,
+		"pacerRate": e.pacer.Rate(), "pacerBacklogMs": float64(e.pacer.Backlog().Microseconds()) / 1000,
+		"pacerQueued": e.pacer.Len(), "pacerDropped": e.pacer.Dropped(),
+	}
+}
+
+// Close stops the pacer's goroutine and drops what it still held. It is
+// idempotent.
+func (e *Estimator) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	close(e.done)
+	e.mu.Unlock()
+	e.wg.Wait()
+	return nil
+}
+
+// TWCCAcks turns a transport-wide feedback report into Acks, unwrapping
+// its sequence numbers with u. Arrival times are on the receiver's
+// clock, from its reference time.
+func TWCCAcks(fb *rtcp.TransportLayerCC, u *Unwrapper) ([]Ack, error) {
+	acks := make([]Ack, 0, fb.PacketStatusCount)
+	base := u.Unwrap(fb.BaseSequenceNumber)
+	at := time.Unix(0, 0).Add(time.Duration(fb.ReferenceTime) * 64 * time.Millisecond)
+	deltas := fb.RecvDeltas
+	add := func(symbol uint16) error {
+		if len(acks) >= int(fb.PacketStatusCount) {
+			return nil
+		}
+		a := Ack{Seq: base + int64(len(acks))}
+		switch symbol {
+		case rtcp.TypeTCCPacketReceivedSmallDelta, rtcp.TypeTCCPacketReceivedLargeDelta:
+			if len(deltas) == 0 {
+				return fmt.Errorf("congestion: TWCC feedback %d: fewer receive deltas than received packets", fb.FbPktCount)
+			}
+			at = at.Add(time.Duration(deltas[0].Delta) * time.Microsecond)
+			deltas = deltas[1:]
+			a.Arrived = at
+		case rtcp.TypeTCCPacketReceivedWithoutDelta:
+			a.Arrived = at
+		}
+		acks = append(acks, a)
+		return nil
+	}
+	for _, ch := range fb.PacketChunks {
+		switch ch := ch.(type) {
+		case *rtcp.RunLengthChunk:
+			for range ch.RunLength {
+				if err := add(ch.PacketStatusSymbol); err != nil {
+					return nil, err
+				}
+			}
+		case *rtcp.StatusVectorChunk:
+			for _, s := range ch.SymbolList {
+				if err := add(s); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if len(acks) > 0 {
+		u.Unwrap(uint16(acks[len(acks)-1].Seq)) //nolint:gosec // keeps the unwrapper near the newest
+	}
+	return acks, nil
+}

@@ -1,0 +1,94 @@
+package congestion
+
+import "time"
+
+// PacingFactor is how much faster than the congestion controller's
+// target the Pacer sends: fast enough that a frame of average size
+// leaves in well under a frame interval, slow enough that it reaches the
+// bottleneck as a stream rather than one burst.
+const PacingFactor = 2.5
+
+// pacerBurst is how far the pacer may run ahead of its rate: timers
+// fire late, and a few packets together are harmless.
+const pacerBurst = 5 * time.Millisecond
+
+// Pacer is a leaky bucket in front of the network: packets leave at its
+// rate, in order. It never holds more than MaxDelay of packets at its
+// rate: a packet that would wait longer is dropped (the receiver's NACK
+// or key frame request recovers) rather than delaying everything after
+// it. It is not safe for concurrent use (Estimator serialises it).
+type Pacer struct {
+	// MaxDelay bounds the queue, in time at the pacing rate.
+	MaxDelay time.Duration
+
+	rate    float64 // bits per second
+	queue   []paced
+	head    int
+	bytes   int
+	next    time.Time // when the head may leave
+	dropped uint64
+}
+
+type paced struct {
+	size int
+	v    any
+}
+
+// NewPacer returns a pacer sending at bps with a queue of maxDelay.
+func NewPacer(bps int, maxDelay time.Duration) *Pacer {
+	return &Pacer{rate: float64(max(bps, 1)), MaxDelay: maxDelay}
+}
+
+// SetRate changes the pacing rate to bps.
+func (p *Pacer) SetRate(bps int) { p.rate = float64(max(bps, 1)) }
+
+// Rate is the pacing rate in bits per second.
+func (p *Pacer) Rate() int { return int(p.rate) }
+
+// Backlog is how long the queued packets take to leave at the rate.
+func (p *Pacer) Backlog() time.Duration { return p.sendTime(p.bytes) }
+
+// Dropped counts the packets dropped because the queue was full.
+func (p *Pacer) Dropped() uint64 { return p.dropped }
+
+// Len is the number of packets queued.
+func (p *Pacer) Len() int { return len(p.queue) - p.head }
+
+func (p *Pacer) sendTime(bytes int) time.Duration {
+	return time.Duration(float64(bytes) * 8 / p.rate * float64(time.Second))
+}
+
+// Push queues v, a packet of size bytes, at now; it reports false (and
+// drops v) when the queue already holds MaxDelay.
+func (p *Pacer) Push(v any, size int, now time.Time) bool {
+	if p.Len() > 0 && p.sendTime(p.bytes+size) > p.MaxDelay {
+		p.dropped++
+		return false
+	}
+	if p.Len() == 0 && p.next.Before(now.Add(-pacerBurst)) {
+		p.next = now.Add(-pacerBurst)
+	}
+	p.queue = append(p.queue, paced{size: size, v: v})
+	p.bytes += size
+	return true
+}
+
+// Pop returns the next packet if it may leave at now; otherwise ok is
+// false and wait is how long until it may (0 with an empty queue).
+func (p *Pacer) Pop(now time.Time) (v any, ok bool, wait time.Duration) {
+	if p.Len() == 0 {
+		return nil, false, 0
+	}
+	if p.next.After(now) {
+		return nil, false, p.next.Sub(now)
+	}
+	it := p.queue[p.head]
+	p.queue[p.head] = paced{}
+	p.head++
+	if p.head == len(p.queue) {
+		p.queue, p.head = p.queue[:0], 0
+	}
+	p.bytes -= it.size
+	p.next = p.next.Add(p.sendTime(it.size))
+	return it.v, true, 0
+}
