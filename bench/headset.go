@@ -25,8 +25,13 @@ type sim struct {
 	c      *headset.Client
 	m      *motion
 	offset time.Duration // trace time at the run's t0
-	base   int64         // client clock (µs) at the run's t0
-	acc    *runAcc       // the run's figures; set before the goroutines start
+	// display is the headset's simulated display, or nil (Config.DisplayRate).
+	display *headset.Display
+	// silentDisplay keeps the display's timing from the node
+	// (Config.NoDisplayTiming).
+	silentDisplay bool
+	base          int64   // client clock (µs) at the run's t0
+	acc           *runAcc // the run's figures; set before the goroutines start
 
 	mu               sync.Mutex
 	total            int             // frames received since t0, for the progress line
@@ -160,7 +165,10 @@ func (s *sim) sendPose(seq uint64, e time.Duration) {
 // it also does what a headset does once a second: send a ClientReport
 // (see clientReporter).
 func (s *sim) collect(t0 time.Time, rec io.Writer, report time.Duration, display time.Duration) {
-	cr := clientReporter{c: s.c, every: report, display: display}
+	cr := clientReporter{c: s.c, every: report, display: display, screen: s.display}
+	if s.silentDisplay {
+		cr.screen = nil
+	}
 	for f := range s.c.Frames() {
 		if rec != nil {
 			if _, err := rec.Write(f.Data); err != nil {
@@ -218,14 +226,18 @@ type clientReporter struct {
 	c        *headset.Client
 	every    time.Duration // 0: never report
 	display  time.Duration
-	recent   []float64 // pose-to-frame (ns) of the frames since the last report
-	last     time.Time // arrival of the frame the last report followed (or the first frame)
-	received uint64    // frames received so far
+	screen   *headset.Display // sends its DisplayTiming with each report, and at the first frame
+	recent   []float64        // pose-to-frame (ns) of the frames since the last report
+	last     time.Time        // arrival of the frame the last report followed (or the first frame)
+	received uint64           // frames received so far
 }
 
 // frame counts f and sends a report when one is due.
 func (r *clientReporter) frame(f *headset.Frame) {
 	r.received++
+	if r.screen != nil && r.received == 1 {
+		_ = r.c.SendDisplayTiming(*r.screen)
+	}
 	if r.every <= 0 {
 		return
 	}
@@ -239,6 +251,9 @@ func (r *clientReporter) frame(f *headset.Frame) {
 		return
 	}
 	r.last = f.Received
+	if r.screen != nil {
+		_ = r.c.SendDisplayTiming(*r.screen)
+	}
 	p2f := time.Duration(median(r.recent))
 	r.recent = r.recent[:0]
 	_ = r.c.SendControl(&holocastv1.ControlMessage{Message: &holocastv1.ControlMessage_ClientReport{ClientReport: &holocastv1.ClientReport{

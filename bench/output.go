@@ -27,12 +27,20 @@ func WriteTable(w io.Writer, rep *Report) error {
 		r := rep.Runs[0]
 		fmt.Fprintf(w, "  %dx%d@%g  encoder %s  renderer %s  predictor %s", r.Width, r.Height, r.FPSTarget, r.Encoder, r.Renderer, r.Predictor)
 	}
-	fmt.Fprintf(w, "\nmachine: %s/%s, %d CPUs; window %gs after %gs warm-up; display delay %g ms\n\n",
+	fmt.Fprintf(w, "\nmachine: %s/%s, %d CPUs; window %gs after %gs warm-up; display delay %g ms",
 		rep.Machine.OS, rep.Machine.Arch, rep.Machine.CPUs, rep.Config.DurationS, rep.Config.WarmupS, rep.Config.DisplayDelayMS)
+	if rep.Config.DisplayRateHz > 0 {
+		sent := "sent"
+		if !rep.Config.DisplayTiming {
+			sent = "not sent"
+		}
+		fmt.Fprintf(w, "; display %g Hz, lead %g ms (DisplayTiming %s)", rep.Config.DisplayRateHz, rep.Config.DisplayLeadMS, sent)
+	}
+	fmt.Fprint(w, "\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "sessions\tfps\tpose→frame ms p50\tp95\tp99\tmax\tpose age\trender\tconvert\tencode\tsend\tkbps/sess\tlost\tlate\tkeys\tPLIs\trecovered pkts\tfreeze ms\tpred err ° mean\tp95\t")
+	fmt.Fprintln(tw, "sessions\tfps\tpose→frame ms p50\tp95\tp99\tmax\tpose age\tqueue\trender\tconvert\tencode\tsend\tkbps/sess\tlost\tlate\tkeys\tPLIs\trecovered pkts\tfreeze ms\tpred err ° mean\tp95\t")
 	for _, r := range rep.Runs {
-		fmt.Fprintf(tw, "%d\t%.1f/%g\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.2f\t\n",
+		fmt.Fprintf(tw, "%d\t%.1f/%g\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.2f\t\n",
 			summaryRow(r)...)
 	}
 	if err := tw.Flush(); err != nil {
@@ -57,13 +65,13 @@ func WriteTable(w io.Writer, rep *Report) error {
 
 // summaryRow is one run's row of the summary table, the columns WriteTable
 // and WriteReport share: sessions, fps and its target, pose-to-frame p50,
-// p95, p99 and max, the stages' p50s (pose age, render, convert, encode,
-// send), kbit/s per session, frames lost, late, key frames, PLIs, packets
+// p95, p99 and max, the stages' p50s (pose age, queue, render, convert,
+// encode, send), kbit/s per session, frames lost, late, key frames, PLIs, packets
 // recovered, freeze ms, and the prediction error's mean and p95.
 func summaryRow(r *RunResult) []any {
 	s := r.StagesMS
 	return []any{r.Sessions, r.FPS, r.FPSTarget, r.PoseToFrameMS.P50, r.PoseToFrameMS.P95, r.PoseToFrameMS.P99, r.PoseToFrameMS.Max,
-		s.PoseAge.P50, s.Render.P50, s.Convert.P50, s.Encode.P50, s.Send.P50,
+		s.PoseAge.P50, s.Queue.P50, s.Render.P50, s.Convert.P50, s.Encode.P50, s.Send.P50,
 		r.BitrateKbps, r.FramesLost, r.FramesLate, r.KeyFrames, r.PLIsSent, r.PacketsRecovered, r.FreezeMS,
 		r.PredictionErrorDeg.Mean, r.PredictionErrorDeg.P95}
 }

@@ -63,10 +63,10 @@ func reportHeader(b *strings.Builder, rep *Report) {
 // reportSummary writes the summary table, one row per run.
 func reportSummary(b *strings.Builder, rep *Report) {
 	b.WriteString(`<h2>Summary</h2>
-<table><tr><th>sessions</th><th>fps / target</th><th>pose&rarr;frame p50 ms</th><th>p95</th><th>p99</th><th>max</th><th>pose age p50</th><th>render p50</th><th>convert p50</th><th>encode p50</th><th>send p50</th><th>kbit/s per session</th><th>frames lost</th><th>late</th><th>key frames</th><th>PLIs</th><th>packets recovered</th><th>freeze ms</th><th>pred. error &deg; mean</th><th>p95</th></tr>
+<table><tr><th>sessions</th><th>fps / target</th><th>pose&rarr;frame p50 ms</th><th>p95</th><th>p99</th><th>max</th><th>pose age p50</th><th>queue p50</th><th>render p50</th><th>convert p50</th><th>encode p50</th><th>send p50</th><th>kbit/s per session</th><th>frames lost</th><th>late</th><th>key frames</th><th>PLIs</th><th>packets recovered</th><th>freeze ms</th><th>pred. error &deg; mean</th><th>p95</th></tr>
 `)
 	for _, r := range rep.Runs {
-		fmt.Fprintf(b, "<tr><td>%d</td><td>%.1f / %g</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.0f</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f</td><td>%.2f</td><td>%.2f</td></tr>\n",
+		fmt.Fprintf(b, "<tr><td>%d</td><td>%.1f / %g</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.0f</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f</td><td>%.2f</td><td>%.2f</td></tr>\n",
 			summaryRow(r)...)
 	}
 	b.WriteString("</table>\n")

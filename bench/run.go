@@ -56,6 +56,16 @@ type Config struct {
 	// DisplayDelay is added to the frame's arrival time to get the time
 	// it is shown, for the prediction error (decode, queue, scan-out).
 	DisplayDelay time.Duration
+	// DisplayRate, if positive, gives each headset a simulated display of
+	// this refresh rate (Hz) and DisplayLead (default 4 ms): it sends the
+	// node its DisplayTiming once a second, and a frame is shown at the
+	// first vsync at least DisplayLead after it arrived.
+	DisplayRate float64
+	DisplayLead time.Duration
+	// NoDisplayTiming keeps the display's timing from the node: frames
+	// are shown at its vsyncs all the same, but the node does not aim at
+	// them (the comparison for aiming).
+	NoDisplayTiming bool
 	// LateAfter counts a frame as late when its pose-to-frame latency
 	// exceeds it; 0 means 100 ms.
 	LateAfter time.Duration
@@ -131,6 +141,14 @@ func (c *Config) defaults() error {
 	}
 	if c.LateAfter <= 0 {
 		c.LateAfter = 100 * time.Millisecond
+	}
+	if c.DisplayRate != 0 {
+		if c.DisplayLead == 0 {
+			c.DisplayLead = 4 * time.Millisecond
+		}
+		if _, err := headset.NewDisplay(c.DisplayRate, c.DisplayLead); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 20 * time.Second
@@ -251,7 +269,8 @@ func newReport(cfg *Config) *Report {
 		Config: ConfigSummary{
 			Node: node, Sessions: cfg.Sessions, DurationS: cfg.Duration.Seconds(), WarmupS: cfg.Warmup.Seconds(),
 			PoseRateHz: cfg.Rate, Traces: cfg.Traces, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
-			DisplayDelayMS: ms(cfg.DisplayDelay), LateAfterMS: ms(cfg.LateAfter), Impair: cfg.Impair,
+			DisplayDelayMS: ms(cfg.DisplayDelay), DisplayRateHz: cfg.DisplayRate, DisplayLeadMS: ms(cfg.DisplayLead),
+			DisplayTiming: cfg.DisplayRate > 0 && !cfg.NoDisplayTiming, LateAfterMS: ms(cfg.LateAfter), Impair: cfg.Impair,
 			ClientReports: !cfg.NoClientReport,
 		},
 		Runs: []*RunResult{},
@@ -322,6 +341,10 @@ func newSims(cfg *Config, motions []*motion, n int) []*sim {
 	for k := range sims {
 		m := motions[k%len(motions)]
 		sims[k] = &sim{idx: k, m: m, offset: m.offset(k, n, span)}
+		if cfg.DisplayRate > 0 {
+			d, _ := headset.NewDisplay(cfg.DisplayRate, cfg.DisplayLead) // checked by defaults
+			sims[k].display, sims[k].silentDisplay = &d, cfg.NoDisplayTiming
+		}
 	}
 	return sims
 }

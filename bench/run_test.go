@@ -272,3 +272,49 @@ func TestRunScene(t *testing.T) {
 		t.Errorf("%.1f fps with a scene", r.FPS)
 	}
 }
+
+// TestRunDisplay: with a simulated 60 Hz display the headset sends its
+// DisplayTiming, the node aims its frames at the display's vsyncs, and
+// motion-to-photon runs to the vsync that shows each frame: never less
+// than pose-to-frame plus the display's lead. At 10 fps, so that the
+// node's work fits a frame interval (it aims only then) even on a busy
+// machine.
+func TestRunDisplay(t *testing.T) {
+	cfg := smallRun(t)
+	cfg.FPS = 10
+	cfg.DisplayRate, cfg.DisplayLead = 60, 4*time.Millisecond
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Runs[0]
+	t.Logf("aimed %d of %d, on target %d; pose→frame %+v; motion-to-photon %+v", r.FramesAimed, r.FramesReceived, r.FramesOnTarget, r.PoseToFrameMS, r.MotionToPhotonMS)
+	if rep.Config.DisplayRateHz != 60 || rep.Config.DisplayLeadMS != 4 || !rep.Config.DisplayTiming {
+		t.Errorf("config %+v", rep.Config)
+	}
+	if r.FramesReceived == 0 || r.FramesAimed < r.FramesReceived/2 {
+		t.Errorf("%d of %d frames aimed at a display time, want at least half", r.FramesAimed, r.FramesReceived)
+	}
+	if r.FramesOnTarget > r.FramesAimed {
+		t.Errorf("%d frames on target of %d aimed", r.FramesOnTarget, r.FramesAimed)
+	}
+	m, p := r.MotionToPhotonMS, r.PoseToFrameMS
+	if m.Count != p.Count || m.P50 < p.P50+4 || m.Max > p.Max+4+1000.0/60+1 {
+		t.Errorf("motion-to-photon %+v for pose-to-frame %+v: want pose-to-frame + 4 ms lead + up to one refresh", m, p)
+	}
+}
+
+// TestRunDisplaySilent: with --no-display-timing the display shows frames
+// at its vsyncs but the node, never told, aims none.
+func TestRunDisplaySilent(t *testing.T) {
+	cfg := smallRun(t)
+	cfg.DisplayRate, cfg.NoDisplayTiming = 60, true
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Runs[0]
+	if rep.Config.DisplayTiming || r.FramesAimed != 0 || r.FramesReceived == 0 || r.MotionToPhotonMS.Count != r.PoseToFrameMS.Count {
+		t.Errorf("display_timing %v, aimed %d of %d, motion-to-photon %+v", rep.Config.DisplayTiming, r.FramesAimed, r.FramesReceived, r.MotionToPhotonMS)
+	}
+}

@@ -71,6 +71,16 @@ type ConfigSummary struct {
 	// DisplayDelayMS ("display_delay_ms") is added to a frame's arrival to
 	// get the time it is shown, for the prediction error.
 	DisplayDelayMS float64 `json:"display_delay_ms"`
+	// DisplayRateHz and DisplayLeadMS ("display_rate_hz",
+	// "display_lead_ms") are the headsets' simulated display: 0 for none;
+	// else each headset sends its DisplayTiming and a frame is shown at
+	// the first vsync at least the lead after it arrived (instead of
+	// arrival + display delay).
+	DisplayRateHz float64 `json:"display_rate_hz"`
+	DisplayLeadMS float64 `json:"display_lead_ms"`
+	// DisplayTiming ("display_timing") is set when the headsets told the
+	// node their display timing (a display without --no-display-timing).
+	DisplayTiming bool `json:"display_timing"`
 	// LateAfterMS ("late_after_ms") is the pose-to-frame latency above
 	// which a frame counts as late.
 	LateAfterMS float64 `json:"late_after_ms"`
@@ -154,12 +164,24 @@ type RunResult struct {
 	PoseToFrameMS Dist `json:"pose_to_frame_ms"`
 	// StagesMS ("stages_ms") are the node's stage times of those frames.
 	StagesMS StagesMS `json:"stages_ms"`
+	// MotionToPhotonMS ("motion_to_photon_ms") is the distribution of the
+	// time from sampling a pose to showing the frame rendered from it, on
+	// the headset's clock, in ms: pose-to-frame plus the display delay,
+	// or with a simulated display up to the vsync that shows the frame.
+	MotionToPhotonMS Dist `json:"motion_to_photon_ms"`
+	// FramesAimed ("frames_aimed") counts the frames the node aimed at a
+	// display time (FrameInfo.target_display_time_us); FramesOnTarget
+	// ("frames_on_target") those of them shown at that very vsync by the
+	// headset's simulated display (both 0 without --display-rate).
+	FramesAimed    int `json:"frames_aimed"`
+	FramesOnTarget int `json:"frames_on_target"`
 	// HorizonMS ("horizon_ms") is the node's prediction look-ahead per
 	// frame, in ms.
 	HorizonMS Dist `json:"horizon_ms"`
 	// PredictionErrorDeg ("prediction_error_deg") is the angle in degrees
 	// between the orientation a frame was rendered for and the trace's
-	// orientation when it is shown (arrival + display delay).
+	// orientation when it is shown (arrival + display delay, or the vsync
+	// that shows it).
 	PredictionErrorDeg Dist `json:"prediction_error_deg"`
 	// PredictionErrorCM ("prediction_error_cm") is the same for the
 	// position, in cm (count 0 for orientation-only traces).
@@ -186,7 +208,7 @@ type RunResult struct {
 // matched to a pose.
 type StagesMS struct {
 	PoseAge Dist `json:"pose_age"` // pose arrived at the node → frame start
-	Queue   Dist `json:"queue"`    // frame start → drawing, waiting for a shared render worker
+	Queue   Dist `json:"queue"`    // frame due → drawing: the frame loop's wake-up and the wait for a shared render worker
 	Render  Dist `json:"render"`   // GL draw and readback
 	Convert Dist `json:"convert"`  // RGBA → I420
 	Encode  Dist `json:"encode"`   // H.264 encoding

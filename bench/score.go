@@ -22,10 +22,10 @@ type runAcc struct {
 
 	// Per-frame figures over all headsets, in ms (degrees, cm for the
 	// errors), guarded by mu.
-	mu                                                                     sync.Mutex
-	p2f, age, queue, render, convert, encode, send, horizon, errDeg, errCM *reservoir
-	late, unmatched                                                        int
-	head0                                                                  timeline
+	mu                                                                          sync.Mutex
+	p2f, m2p, age, queue, render, convert, encode, send, horizon, errDeg, errCM *reservoir
+	late, unmatched, aimed, onTarget                                            int
+	head0                                                                       timeline
 }
 
 // newRunAcc starts scoring a run that began at t0 with frames every
@@ -33,7 +33,7 @@ type runAcc struct {
 func newRunAcc(cfg *Config, t0 time.Time, interval time.Duration) *runAcc {
 	r := func() *reservoir { return newReservoir(reservoirCap) }
 	return &runAcc{cfg: cfg, t0: t0, interval: interval,
-		p2f: r(), age: r(), queue: r(), render: r(), convert: r(), encode: r(), send: r(), horizon: r(), errDeg: r(), errCM: r()}
+		p2f: r(), m2p: r(), age: r(), queue: r(), render: r(), convert: r(), encode: r(), send: r(), horizon: r(), errDeg: r(), errCM: r()}
 }
 
 // frame scores one frame of headset s that arrived at `at` in the
@@ -44,8 +44,8 @@ func newRunAcc(cfg *Config, t0 time.Time, interval time.Duration) *runAcc {
 // in ms, and whether there was one.
 func (a *runAcc) frame(s *sim, f *headset.Frame, size int, at time.Duration) (p2f float64, matched bool) {
 	fs := FrameSample{Session: s.idx, At: at, PoseToFrame: math.NaN(), ErrDeg: math.NaN(), KeyFrame: f.KeyFrame, Bytes: size}
-	var errCM float64
-	hasCM := false
+	var errCM, m2p float64
+	hasCM, hasM2P, aimed, onTarget := false, false, false, false
 	if f.Info != nil {
 		tm := f.Info.GetTimings()
 		fs.PoseAge, fs.Render, fs.Convert = usMS(tm.GetPoseAgeUs()), usMS(tm.GetRenderUs()), usMS(tm.GetConvertUs())
@@ -53,7 +53,16 @@ func (a *runAcc) frame(s *sim, f *headset.Frame, size int, at time.Duration) (p2
 		if d, ok := s.c.PoseToFrame(f); ok {
 			matched = true
 			fs.PoseToFrame = ms(d)
-			errCM, hasCM = a.predictionError(s, f, &fs)
+			shown := a.shown(s, f)
+			if target := f.Info.GetTargetDisplayTimeUs(); target != 0 {
+				aimed = true
+				d := s.c.ClockAt(shown) - target
+				onTarget = s.display != nil && d >= -2 && d <= 2 // µs rounding
+			}
+			if sampled := time.Duration(f.Info.GetPoseSampleTimeUs()) * time.Microsecond; sampled > 0 {
+				m2p, hasM2P = ms(time.Duration(s.c.ClockAt(shown))*time.Microsecond-sampled), true
+			}
+			errCM, hasCM = a.predictionError(s, f, shown, &fs)
 		}
 	}
 	a.mu.Lock()
@@ -74,6 +83,15 @@ func (a *runAcc) frame(s *sim, f *headset.Frame, size int, at time.Duration) (p2
 		return 0, false
 	}
 	a.p2f.add(fs.PoseToFrame)
+	if hasM2P {
+		a.m2p.add(m2p)
+	}
+	if aimed {
+		a.aimed++
+	}
+	if onTarget {
+		a.onTarget++
+	}
 	a.age.add(fs.PoseAge)
 	a.horizon.add(usMS(f.Info.GetHorizonUs()))
 	if fs.PoseToFrame > ms(a.cfg.LateAfter) {
@@ -88,12 +106,23 @@ func (a *runAcc) frame(s *sim, f *headset.Frame, size int, at time.Duration) (p2
 	return fs.PoseToFrame, true
 }
 
+// shown returns when frame f is shown, on the headset's clock: at the
+// first vsync of its display at least the display's lead after the frame
+// arrived, or without a display DisplayDelay after it arrived.
+func (a *runAcc) shown(s *sim, f *headset.Frame) time.Time {
+	if s.display == nil {
+		return f.Received.Add(a.cfg.DisplayDelay)
+	}
+	rx := s.c.ClockAt(f.Received)
+	return f.Received.Add(time.Duration(s.display.Shown(rx)-rx) * time.Microsecond)
+}
+
 // predictionError compares the pose frame f was rendered for with the
-// trace's pose when it is shown (arrival + DisplayDelay): the angle in
-// degrees (set in fs.ErrDeg when there is a rendered orientation) and,
-// for traces with positions, the distance in cm (returned, with ok).
-func (a *runAcc) predictionError(s *sim, f *headset.Frame, fs *FrameSample) (cm float64, ok bool) {
-	shown := f.Received.Add(a.cfg.DisplayDelay).Sub(a.t0)
+// trace's pose when it is shown (shownAt): the angle in degrees (set in
+// fs.ErrDeg when there is a rendered orientation) and, for traces with
+// positions, the distance in cm (returned, with ok).
+func (a *runAcc) predictionError(s *sim, f *headset.Frame, shownAt time.Time, fs *FrameSample) (cm float64, ok bool) {
+	shown := shownAt.Sub(a.t0)
 	tq, tp := s.m.at(s.offset + shown)
 	if rq := f.Info.GetRenderedOrientation(); rq != nil {
 		q := wire.QuatFromProto(rq)
@@ -146,6 +175,8 @@ func score(res *RunResult, sims []*sim, a *runAcc, wStart, wEnd time.Time) {
 	res.BitrateKbps = round3(res.BitrateKbpsTotal / float64(n))
 	res.FramesLate, res.FramesUnmatched = a.late, a.unmatched
 	res.PoseToFrameMS = a.p2f.dist()
+	res.MotionToPhotonMS = a.m2p.dist()
+	res.FramesAimed, res.FramesOnTarget = a.aimed, a.onTarget
 	res.StagesMS = StagesMS{PoseAge: a.age.dist(), Queue: a.queue.dist(), Render: a.render.dist(), Convert: a.convert.dist(),
 		Encode: a.encode.dist(), Send: a.send.dist()}
 	res.HorizonMS = a.horizon.dist()

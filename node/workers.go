@@ -11,7 +11,9 @@ import (
 )
 
 // workerPool is the node's GL workers as a render.Factory: each new
-// renderer goes to the next worker in turn.
+// renderer goes to the next worker in turn. The sessions sharing a worker
+// have their frames drawn earliest deadline first (their renderers are
+// render.DeadlineRenderers; see glrender.Worker).
 type workerPool struct {
 	workers []*glrender.Worker
 	next    atomic.Uint64

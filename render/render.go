@@ -32,7 +32,8 @@ type Timings struct {
 	// Convert is the RGBA→I420 colour conversion.
 	Convert time.Duration
 	// Wait is the time spent queued behind other sessions' frames on a
-	// shared render worker before drawing started (0 if not shared).
+	// shared render worker before drawing started (0 if not shared),
+	// from the Render call to the start of drawing.
 	Wait time.Duration
 }
 
@@ -53,6 +54,14 @@ type Frame struct {
 type Renderer interface {
 	Render(v StereoViews) (*Frame, error)
 	Close() error
+}
+
+// DeadlineRenderer is implemented by Renderers that share a worker with
+// other sessions' Renderers and serve their frames earliest deadline
+// first: RenderBy is Render with the time by which the frame is wanted
+// (the frame loop passes its frame's due time plus one frame interval).
+type DeadlineRenderer interface {
+	RenderBy(v StereoViews, deadline time.Time) (*Frame, error)
 }
 
 // Factory makes render targets: one Renderer per session, each owned by

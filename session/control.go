@@ -97,6 +97,8 @@ func (s *Session) onControl(b []byte) {
 			s.latencyMu.Unlock()
 			s.stats.rttUS.Store(rtt.Microseconds())
 		}
+	case *holocastv1.ControlMessage_DisplayTiming:
+		s.onDisplayTiming(msg.DisplayTiming)
 	case *holocastv1.ControlMessage_SelectScene:
 		s.onSelectScene(msg.SelectScene)
 	case *holocastv1.ControlMessage_ModelTransform:

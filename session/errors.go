@@ -38,4 +38,6 @@ var (
 	// ErrIdle ends a session whose client sent no pose for
 	// Config.IdleTimeout.
 	ErrIdle = errors.New("session: idle")
+	// ErrBadDisplayTiming means a DisplayTiming out of range was ignored.
+	ErrBadDisplayTiming = errors.New("session: bad display timing")
 )

@@ -88,10 +88,13 @@ func (s *Session) adapt(pipe *pipeline, out Output, bitRate int) (*pipeline, err
 	return s.newPipeline(out, bitRate)
 }
 
-// frameLoop renders, encodes and sends frames at the target rate once the
-// peer is connected. Latency first: every frame renders the newest
-// (predicted) pose, and a frame that overruns its slot makes the loop skip
-// the ticks it missed instead of catching up.
+// frameLoop renders, encodes and sends frames once the peer is connected.
+// Latency first: a frame starts when a new pose arrives and the session's
+// frame slot is due, so that the pose does not wait for a free-running
+// tick; the tick is the fallback when poses stop or come slower than the
+// frame rate (see scheduler). Every frame renders the newest (predicted)
+// pose, and a frame that overruns its slot makes the loop skip the slots
+// it missed instead of catching up.
 func (s *Session) frameLoop() {
 	defer s.wg.Done()
 	select {
@@ -112,35 +115,91 @@ func (s *Session) frameLoop() {
 			fs.pipe.close()
 		}
 	}()
-	next := s.cfg.Now()
-	timer := time.NewTimer(0)
+	var sc scheduler
+	// target is the aimed start of the next frame, chosen once per slot
+	// (zero: not aimed).
+	var target displayTarget
+	timer := s.cfg.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
-		case <-timer.C:
+		case <-timer.C():
+		case <-s.poseReady:
 		}
 		s.mu.Lock()
-		out := s.throttle(&fs, s.output)
+		sc.setRate(s.output.FPS)
 		s.mu.Unlock()
-		pipe, err := s.adapt(fs.pipe, out, fs.bitRate)
-		if err != nil {
-			fs.pipe = nil
-			s.log.Error("cannot build pipeline; ending session", "err", err)
-			s.notice(err.Error())
-			s.cancel()
+		now := s.cfg.Now()
+		latest, _ := s.intake.Latest()
+		if target.start.IsZero() {
+			target = s.aimDisplay(&fs, &sc, now)
+		}
+		cause, due := sc.decide(now, latest.Seq, latest.Arrived, target.start)
+		if cause == causeNone {
+			timer.Reset(sc.wake(target.start).Sub(now))
+			continue
+		}
+		sc.started(cause, due, latest.Seq)
+		if cause != causeAim {
+			target = displayTarget{}
+		}
+		if !s.startFrame(&fs, frameDue{at: due, cause: cause, display: target}) {
 			return
 		}
-		fs.pipe = pipe
-		s.applyScene(&fs)
-		s.mu.Lock()
-		s.rendering = pipe.out
-		s.mu.Unlock()
-		s.frame(&fs)
-		next = s.nextTick(next, out.FPS)
-		timer.Reset(next.Sub(s.cfg.Now()))
+		end := s.cfg.Now()
+		s.stats.skippedTicks.Add(sc.finished(end))
+		s.observeWork(&fs, due, end)
+		target = s.aimDisplay(&fs, &sc, end)
+		timer.Reset(sc.wake(target.start).Sub(end))
 	}
+}
+
+// frameDue is when and why a frame was due, and the display time it is
+// aimed at (the zero target when it is not).
+type frameDue struct {
+	at      time.Time
+	cause   startCause
+	display displayTarget
+}
+
+// observeWork updates the running estimate of the node's work per frame,
+// from the frame being due to its end on the loop, which aiming at the
+// client's display budgets for.
+func (s *Session) observeWork(fs *frameState, due, end time.Time) {
+	w := end.Sub(due)
+	if w < 0 || w > time.Second {
+		return
+	}
+	if fs.work == 0 {
+		fs.work = w
+		return
+	}
+	fs.work += time.Duration(workWeight * float64(w-fs.work))
+}
+
+// startFrame builds or adapts the pipeline and makes one frame; false
+// means the session ends because no pipeline could be built.
+func (s *Session) startFrame(fs *frameState, due frameDue) bool {
+	s.mu.Lock()
+	out := s.throttle(fs, s.output)
+	s.mu.Unlock()
+	pipe, err := s.adapt(fs.pipe, out, fs.bitRate)
+	if err != nil {
+		fs.pipe = nil
+		s.log.Error("cannot build pipeline; ending session", "err", err)
+		s.notice(err.Error())
+		s.cancel()
+		return false
+	}
+	fs.pipe = pipe
+	s.applyScene(fs)
+	s.mu.Lock()
+	s.rendering = pipe.out
+	s.mu.Unlock()
+	s.frame(fs, due)
+	return true
 }
 
 // throttle returns what the frame loop renders next, given want, what the
@@ -178,25 +237,16 @@ type frameState struct {
 	// lastRebuild is when the pipeline was last rebuilt for a new output
 	// size or rate (zero before the first rebuild).
 	lastRebuild time.Time
+	// clock maps the client's clock to the node's; work is the running
+	// estimate of a frame's work (due → sent). Both serve display aiming.
+	clock clientClock
+	work  time.Duration
 	// scene is what applyScene last gave the renderer.
 	scene sceneFrame
 }
 
-// nextTick returns the start of the next frame slot after prev at fps,
-// skipping (and counting) the slots the last frame overran.
-func (s *Session) nextTick(prev time.Time, fps int) time.Time {
-	interval := time.Second / time.Duration(max(fps, 1))
-	next := prev.Add(interval)
-	if now := s.cfg.Now(); now.After(next) {
-		missed := now.Sub(next)/interval + 1
-		s.stats.skippedTicks.Add(uint64(missed))
-		next = next.Add(missed * interval)
-	}
-	return next
-}
-
 // frame makes and sends one frame: bit rate, ping, then renderAndSend.
-func (s *Session) frame(fs *frameState) {
+func (s *Session) frame(fs *frameState, due frameDue) {
 	if fs.bwe != nil {
 		fs.bitRate = s.followBandwidth(fs.pipe, fs.bwe, fs.bitRate)
 	}
@@ -210,7 +260,7 @@ func (s *Session) frame(fs *frameState) {
 			Ping: &holocastv1.Ping{Id: fs.frameID, TimeUs: s.sinceStart().Microseconds()}}})
 	}
 	fs.frameID++
-	s.renderAndSend(fs, start)
+	s.renderAndSend(fs, start, due)
 }
 
 // followBandwidth moves the encoder's bit rate to the congestion
@@ -244,9 +294,10 @@ type aim struct {
 }
 
 // renderAndSend produces and sends one frame for the newest predicted pose.
-func (s *Session) renderAndSend(fs *frameState, start time.Time) {
+func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 	a := s.predict(fs, start)
-	frame, err := fs.pipe.r.Render(fs.pipe.out.Device.Views(a.target))
+	renderCall := s.cfg.Now()
+	frame, err := s.render(fs.pipe, a.target, due)
 	if err != nil {
 		s.frameError("render", err)
 		return
@@ -268,15 +319,29 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time) {
 		s.frameError("send", err)
 		return
 	}
-	t := stageTimes{poseAge: a.poseAge, frame: frame.Timings, encode: encDur, send: s.cfg.Now().Sub(sendStart)}
+	t := stageTimes{poseAge: a.poseAge, queue: renderCall.Sub(due.at) + frame.Timings.Wait,
+		frame: frame.Timings, encode: encDur, send: s.cfg.Now().Sub(sendStart)}
 	s.recordFrame(au, t)
-	s.sendFrameInfo(fs, ts, a, frame, au, t)
+	s.sendFrameInfo(fs, ts, a, frame, au, t, due.display)
 	if s.deps.OnFrame != nil {
 		s.deps.OnFrame(s, FrameStats{
-			HasPose: a.ok, PoseAge: t.poseAge, Queue: t.frame.Wait, Render: t.frame.Render, Convert: t.frame.Convert,
+			HasPose: a.ok, PoseAge: t.poseAge, Queue: t.queue, Render: t.frame.Render, Convert: t.frame.Convert,
 			Encode: t.encode, Send: t.send, Bytes: len(au.Data), KeyFrame: au.KeyFrame,
+			TargetDisplayUs: due.display.displayUs,
 		})
 	}
+}
+
+// render draws target on the pipeline's renderer; one that shares a
+// worker with other sessions (render.DeadlineRenderer) is told the
+// frame's deadline, its due time plus one frame interval, so that the
+// worker serves the sessions earliest deadline first.
+func (s *Session) render(pipe *pipeline, target pose.Pose, due frameDue) (*render.Frame, error) {
+	v := pipe.out.Device.Views(target)
+	if dr, ok := pipe.r.(render.DeadlineRenderer); ok {
+		return dr.RenderBy(v, due.at.Add(time.Second/time.Duration(max(pipe.out.FPS, 1))))
+	}
+	return pipe.r.Render(v)
 }
 
 // predict feeds the poses that arrived since the last frame to the
@@ -286,6 +351,7 @@ func (s *Session) predict(fs *frameState, start time.Time) aim {
 	fs.samples = s.intake.Drain(fs.samples[:0])
 	for _, smp := range fs.samples {
 		s.predictor.Observe(smp.Pose)
+		fs.clock.observe(smp)
 	}
 	a := aim{target: pose.Identity()}
 	a.latest, a.ok = s.intake.Latest()
@@ -322,7 +388,11 @@ func (s *Session) serveKeyFrameRequest(fs *frameState, now time.Time) {
 
 // stageTimes are one frame's durations on the node.
 type stageTimes struct {
-	poseAge      time.Duration
+	poseAge time.Duration
+	// queue is from the frame being due (see frameDue) to the start of
+	// drawing: the loop's wake-up, prediction and the wait for a shared
+	// render worker.
+	queue        time.Duration
 	frame        render.Timings
 	encode, send time.Duration
 }
@@ -341,7 +411,7 @@ func (s *Session) recordFrame(au encoder.AccessUnit, t stageTimes) {
 }
 
 // sendFrameInfo tells the client what the frame with RTP timestamp ts shows.
-func (s *Session) sendFrameInfo(fs *frameState, ts uint32, a aim, frame *render.Frame, au encoder.AccessUnit, t stageTimes) {
+func (s *Session) sendFrameInfo(fs *frameState, ts uint32, a aim, frame *render.Frame, au encoder.AccessUnit, t stageTimes, target displayTarget) {
 	q, p := poseProto(a.target)
 	info := &holocastv1.FrameInfo{
 		RtpTimestamp: ts, FrameId: fs.frameID,
@@ -349,11 +419,12 @@ func (s *Session) sendFrameInfo(fs *frameState, ts uint32, a aim, frame *render.
 		HorizonUs: uint32(a.horizon.Microseconds()),
 		Timings: &holocastv1.StageTimings{
 			PoseAgeUs: us(t.poseAge), RenderUs: us(t.frame.Render), ConvertUs: us(t.frame.Convert),
-			EncodeUs: us(t.encode), SendUs: us(t.send), QueueUs: us(t.frame.Wait),
+			EncodeUs: us(t.encode), SendUs: us(t.send), QueueUs: us(t.queue),
 		},
 		KeyFrame: au.KeyFrame, Width: uint32(frame.Width), Height: uint32(frame.Height),
 		EncodedBytes:      uint32(len(au.Data)),
 		ModelTransformSeq: fs.scene.seq, Triangles: uint32(max(frame.Triangles, 0)), Scene: fs.scene.name,
+		TargetDisplayTimeUs: target.displayUs,
 	}
 	if a.ok {
 		info.PoseSeq = a.latest.Seq

@@ -176,6 +176,10 @@ func (s *Session) onPose(b []byte) {
 		return
 	}
 	s.lastPose.Store(now.UnixNano())
+	select {
+	case s.poseReady <- struct{}{}:
+	default:
+	}
 }
 
 // rateLimited reports messages dropped over a rate limit: a log line and a

@@ -88,8 +88,12 @@ type Config struct {
 	// scene.ErrUnknownScene.
 	Scene string
 	// Now is the session's clock for timestamps and stage timings; nil
-	// means time.Now. (Timers still run on the wall clock.)
+	// means time.Now.
 	Now func() time.Time
+	// NewTimer makes the frame loop's timer, which must run on the clock
+	// of Now; nil means a time.Timer. (The session's other timers, its
+	// limits, run on the wall clock.)
+	NewTimer func(d time.Duration) Timer
 }
 
 // Deps are the node-wide parts a session uses.
@@ -152,10 +156,14 @@ type Session struct {
 	cancel    context.CancelFunc
 	connected chan struct{}
 	connOnce  sync.Once
+	// poseReady wakes the frame loop when a new pose was accepted (one
+	// pending wake-up at most: newer poses fold into it).
+	poseReady chan struct{}
 	done      chan struct{}
 	wg        sync.WaitGroup
 
 	control   atomic.Pointer[webrtc.DataChannel]
+	display   atomic.Pointer[displayTiming] // the client's newest DisplayTiming
 	keyFrame  atomic.Bool
 	mu        sync.Mutex
 	output    Output // guarded by mu: what the frame loop should render
@@ -185,6 +193,9 @@ func New(ctx context.Context, offer string, cfg Config, deps Deps) (*Session, er
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.NewTimer == nil {
+		cfg.NewTimer = newWallTimer
+	}
 	if deps.API == nil || deps.Renderers == nil || deps.Encoders.New == nil {
 		return nil, errors.New("session: Deps need an API, Renderers and Encoders")
 	}
@@ -210,6 +221,7 @@ func New(ctx context.Context, offer string, cfg Config, deps Deps) (*Session, er
 		latency:   pose.NewLatencyEstimator(pose.WithNow(cfg.Now)),
 		start:     cfg.Now(),
 		connected: make(chan struct{}),
+		poseReady: make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		ending:    make(chan struct{}),
 		output:    cfg.Output,

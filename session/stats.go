@@ -110,4 +110,7 @@ type FrameStats struct {
 	Bytes int
 	// KeyFrame says whether the frame is a key frame.
 	KeyFrame bool
+	// TargetDisplayUs is the client-clock display time (µs) the frame was
+	// aimed at, as in its FrameInfo; 0 when it was not aimed.
+	TargetDisplayUs int64
 }

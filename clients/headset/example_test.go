@@ -79,9 +79,12 @@ func Example() {
 
 // startNode runs a node on a loopback HTTP server with the pure-Go test
 // parts and returns its sessions URL and a function that stops it.
-func startNode() (string, func()) {
+func startNode() (string, func()) { return startNodeFPS(0) }
+
+// startNodeFPS is startNode at a frame rate (0: the node's default).
+func startNodeFPS(fps int) (string, func()) {
 	n, err := node.New(context.Background(), node.Config{
-		Width: 320, Height: 180,
+		Width: 320, Height: 180, FPS: fps,
 		Renderers: &rendertest.Factory{}, Encoders: encodertest.FakeFactory,
 		Logger: slog.New(slog.DiscardHandler),
 	})

@@ -214,6 +214,10 @@ func (c *Client) now() time.Time {
 // Pose.sample_time_us.
 func (c *Client) Now() int64 { return c.now().Sub(c.epoch).Microseconds() }
 
+// ClockAt returns t (a time of the client's clock, Options.Now) in the
+// microseconds of Client.Now.
+func (c *Client) ClockAt(t time.Time) int64 { return t.Sub(c.epoch).Microseconds() }
+
 // PeerConnection exposes the underlying connection (for stats).
 func (c *Client) PeerConnection() *webrtc.PeerConnection { return c.pc }
 

@@ -44,7 +44,8 @@ func runUsage(w io.Writer) {
 	fmt.Fprintf(w, `usage: holocast-bench run [--url URL] [--sessions 1,2,4] [--duration 10s] [--warmup 2s]
                           [--rate 0|60|72|90] [--trace FILE]... [--width W --height H --fps N --bitrate BPS]
                           [--scene FILE.glb]
-                          [--display-delay 16ms] [--impair SPEC|wifi|lte|vnet]
+                          [--display-delay 16ms] [--display-rate HZ [--display-lead 4ms]]
+                          [--impair SPEC|wifi|lte|vnet]
                           [--metrics-url URL [--metrics-interval 2s] [--metrics-after 10s]]
                           [--trace-net FILE.jsonl] [--json FILE] [--report FILE.html] [--record FILE.h264] [TRACE...]
 
@@ -76,6 +77,13 @@ flags:
   --predictor NAME      embedded node's pose predictor (default: the node's)
   --horizon D           embedded node's fixed prediction horizon (default: measured)
   --display-delay D     receive -> display delay for the prediction error (default 16ms)
+  --display-rate HZ     give each headset a display refreshing at HZ that sends the node
+                        its DisplayTiming (the node aims frames at its vsyncs); a frame
+                        is shown at the first vsync --display-lead after it arrived
+                        (replaces --display-delay); default 0: no display
+  --display-lead D      how long before a vsync a frame must arrive (default 4ms)
+  --no-display-timing   keep the display's timing from the node (frames still shown at
+                        its vsyncs): the comparison for the node's aiming
   --late D              a frame is late when pose->frame exceeds D (default 100ms)
   --impair SPEC         run embedded node and headsets over pion's virtual network:
                         "delay=20ms,jitter=5ms,loss=1%%,rate=20mbit" (delay one way,
@@ -133,6 +141,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	scenePath := fs.String("scene", "", "")
 	horizon := fs.Duration("horizon", 0, "")
 	displayDelay := fs.Duration("display-delay", 16*time.Millisecond, "")
+	displayRate := fs.Float64("display-rate", 0, "")
+	displayLead := fs.Duration("display-lead", 4*time.Millisecond, "")
+	noDisplayTiming := fs.Bool("no-display-timing", false, "")
 	late := fs.Duration("late", 100*time.Millisecond, "")
 	impair := fs.String("impair", "", "")
 	jsonOut := fs.String("json", "", "")
@@ -159,7 +170,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := bench.Config{
 		URL: *url, Duration: *duration, Warmup: *warmup, Rate: *rate, TraceFormat: *format,
 		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon, Scene: *scenePath,
-		DisplayDelay: *displayDelay, LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure,
+		DisplayDelay: *displayDelay, DisplayRate: *displayRate, DisplayLead: *displayLead, NoDisplayTiming: *noDisplayTiming,
+		LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure,
 		Token: *token, MetricsURL: *metricsURL, MetricsInterval: *metricsInterval, MetricsAfter: *metricsAfter,
 	}
 	if cfg.Token == "" {
@@ -168,6 +180,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	if cfg.Sessions, err = parseInts(*sessions); err != nil {
 		return usageErr("--sessions: %v", err)
+	}
+	if *displayRate != 0 && (*displayRate < 1 || *displayRate > 1000 || *displayLead < 0 || *displayLead > time.Second) {
+		return usageErr("--display-rate %g, --display-lead %v: want 1..1000 Hz and 0..1s", *displayRate, *displayLead)
 	}
 	if *duration <= 0 || *warmup < 0 || *displayDelay < 0 || *late <= 0 {
 		return usageErr("--duration and --late must be positive, --warmup and --display-delay not negative")

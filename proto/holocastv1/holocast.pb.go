@@ -505,16 +505,19 @@ func (x *DeviceConfig) GetDeviceName() string {
 type StageTimings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// pose_age_us is the time from the pose's arrival at the node to the
-	// frame's start (when rendering is requested; queue_us follows).
+	// frame's start (when the frame loop reads the pose and predicts; when
+	// the pose itself started the frame, queue_us covers the same wake-up).
 	PoseAgeUs uint32 `protobuf:"varint,1,opt,name=pose_age_us,json=poseAgeUs,proto3" json:"pose_age_us,omitempty"`
 	RenderUs  uint32 `protobuf:"varint,2,opt,name=render_us,json=renderUs,proto3" json:"render_us,omitempty"`
 	ConvertUs uint32 `protobuf:"varint,3,opt,name=convert_us,json=convertUs,proto3" json:"convert_us,omitempty"`
 	EncodeUs  uint32 `protobuf:"varint,4,opt,name=encode_us,json=encodeUs,proto3" json:"encode_us,omitempty"`
 	// send_us is packetising and writing the frame to the transport.
 	SendUs uint32 `protobuf:"varint,5,opt,name=send_us,json=sendUs,proto3" json:"send_us,omitempty"`
-	// queue_us is the time from the frame's start to the start of drawing,
-	// spent waiting for a render worker shared with other sessions (0 when
-	// the worker was idle); render_us does not include it.
+	// queue_us is the time from the frame being due (the arrival of the
+	// pose that started it, its slot's fallback tick, or the start aimed at
+	// the client's display) to the start of drawing: the frame loop's
+	// wake-up and the wait for a render worker shared with other sessions
+	// (served earliest deadline first); render_us does not include it.
 	QueueUs       uint32 `protobuf:"varint,6,opt,name=queue_us,json=queueUs,proto3" json:"queue_us,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -619,6 +622,12 @@ type FrameInfo struct {
 	Width           uint32        `protobuf:"varint,11,opt,name=width,proto3" json:"width,omitempty"`
 	Height          uint32        `protobuf:"varint,12,opt,name=height,proto3" json:"height,omitempty"`
 	EncodedBytes    uint32        `protobuf:"varint,13,opt,name=encoded_bytes,json=encodedBytes,proto3" json:"encoded_bytes,omitempty"`
+	// target_display_time_us is the client-clock display time (a vsync of
+	// the client's DisplayTiming) that the node aimed the frame at: it
+	// chose the frame's start so that the frame arrives just before it. 0
+	// when the frame was not aimed (no DisplayTiming, or no estimate of the
+	// client's clock yet).
+	TargetDisplayTimeUs int64 `protobuf:"varint,30,opt,name=target_display_time_us,json=targetDisplayTimeUs,proto3" json:"target_display_time_us,omitempty"`
 	// model_transform_seq echoes the seq of the ModelTransform in force
 	// when the frame was rendered (0: none received yet).
 	ModelTransformSeq uint64 `protobuf:"varint,20,opt,name=model_transform_seq,json=modelTransformSeq,proto3" json:"model_transform_seq,omitempty"`
@@ -752,6 +761,13 @@ func (x *FrameInfo) GetEncodedBytes() uint32 {
 	return 0
 }
 
+func (x *FrameInfo) GetTargetDisplayTimeUs() int64 {
+	if x != nil {
+		return x.TargetDisplayTimeUs
+	}
+	return 0
+}
+
 func (x *FrameInfo) GetModelTransformSeq() uint64 {
 	if x != nil {
 		return x.ModelTransformSeq
@@ -854,6 +870,83 @@ func (x *ClientReport) GetFramesDisplayed() uint64 {
 	return 0
 }
 
+// DisplayTiming tells the node when the client's display shows frames, so
+// that the node can aim each frame to arrive just before a display time
+// rather than wait there for the next vsync. Sent on "control" by a
+// client that knows its display's timing (requestAnimationFrame or XR
+// frame times) once it displays frames and again when the rate or phase
+// changes; once a second is plenty. The node maps the client's clock to
+// its own through the poses' sample times and the round-trip time of
+// Ping/Pong; it stops aiming 5 s after the last DisplayTiming.
+type DisplayTiming struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// refresh_rate_hz of the display (its vsync rate), e.g. 60, 72, 90;
+	// accepted from 1 to 1000.
+	RefreshRateHz float32 `protobuf:"fixed32,1,opt,name=refresh_rate_hz,json=refreshRateHz,proto3" json:"refresh_rate_hz,omitempty"`
+	// next_display_time_us is a time at which the display shows a new
+	// frame (a vsync), on the client's clock, the clock of
+	// Pose.sample_time_us, in microseconds; the other display times are
+	// this one plus whole periods.
+	NextDisplayTimeUs int64 `protobuf:"varint,2,opt,name=next_display_time_us,json=nextDisplayTimeUs,proto3" json:"next_display_time_us,omitempty"`
+	// lead_us is how long before a display time a frame must have arrived
+	// to be shown at it (decode, upload, compositing); 0 means the node's
+	// default of 8 ms. At most 1 s.
+	LeadUs        uint32 `protobuf:"varint,3,opt,name=lead_us,json=leadUs,proto3" json:"lead_us,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisplayTiming) Reset() {
+	*x = DisplayTiming{}
+	mi := &file_holocast_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisplayTiming) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisplayTiming) ProtoMessage() {}
+
+func (x *DisplayTiming) ProtoReflect() protoreflect.Message {
+	mi := &file_holocast_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisplayTiming.ProtoReflect.Descriptor instead.
+func (*DisplayTiming) Descriptor() ([]byte, []int) {
+	return file_holocast_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DisplayTiming) GetRefreshRateHz() float32 {
+	if x != nil {
+		return x.RefreshRateHz
+	}
+	return 0
+}
+
+func (x *DisplayTiming) GetNextDisplayTimeUs() int64 {
+	if x != nil {
+		return x.NextDisplayTimeUs
+	}
+	return 0
+}
+
+func (x *DisplayTiming) GetLeadUs() uint32 {
+	if x != nil {
+		return x.LeadUs
+	}
+	return 0
+}
+
 // SessionInfo is sent by the node on "control" when the channel opens and
 // after every DeviceConfig: the parameters actually in force.
 type SessionInfo struct {
@@ -873,7 +966,7 @@ type SessionInfo struct {
 
 func (x *SessionInfo) Reset() {
 	*x = SessionInfo{}
-	mi := &file_holocast_proto_msgTypes[9]
+	mi := &file_holocast_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +978,7 @@ func (x *SessionInfo) String() string {
 func (*SessionInfo) ProtoMessage() {}
 
 func (x *SessionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[9]
+	mi := &file_holocast_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +991,7 @@ func (x *SessionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionInfo.ProtoReflect.Descriptor instead.
 func (*SessionInfo) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{9}
+	return file_holocast_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SessionInfo) GetSessionId() string {
@@ -969,7 +1062,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_holocast_proto_msgTypes[10]
+	mi := &file_holocast_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1074,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[10]
+	mi := &file_holocast_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1087,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{10}
+	return file_holocast_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Ping) GetId() uint64 {
@@ -1022,7 +1115,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_holocast_proto_msgTypes[11]
+	mi := &file_holocast_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1127,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[11]
+	mi := &file_holocast_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1140,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{11}
+	return file_holocast_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Pong) GetId() uint64 {
@@ -1075,7 +1168,7 @@ type Notice struct {
 
 func (x *Notice) Reset() {
 	*x = Notice{}
-	mi := &file_holocast_proto_msgTypes[12]
+	mi := &file_holocast_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1180,7 @@ func (x *Notice) String() string {
 func (*Notice) ProtoMessage() {}
 
 func (x *Notice) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[12]
+	mi := &file_holocast_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1193,7 @@ func (x *Notice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notice.ProtoReflect.Descriptor instead.
 func (*Notice) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{12}
+	return file_holocast_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Notice) GetMessage() string {
@@ -1122,7 +1215,7 @@ type SelectScene struct {
 
 func (x *SelectScene) Reset() {
 	*x = SelectScene{}
-	mi := &file_holocast_proto_msgTypes[13]
+	mi := &file_holocast_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1227,7 @@ func (x *SelectScene) String() string {
 func (*SelectScene) ProtoMessage() {}
 
 func (x *SelectScene) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[13]
+	mi := &file_holocast_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1240,7 @@ func (x *SelectScene) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SelectScene.ProtoReflect.Descriptor instead.
 func (*SelectScene) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{13}
+	return file_holocast_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SelectScene) GetName() string {
@@ -1177,7 +1270,7 @@ type ModelTransform struct {
 
 func (x *ModelTransform) Reset() {
 	*x = ModelTransform{}
-	mi := &file_holocast_proto_msgTypes[14]
+	mi := &file_holocast_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1189,7 +1282,7 @@ func (x *ModelTransform) String() string {
 func (*ModelTransform) ProtoMessage() {}
 
 func (x *ModelTransform) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[14]
+	mi := &file_holocast_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1202,7 +1295,7 @@ func (x *ModelTransform) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelTransform.ProtoReflect.Descriptor instead.
 func (*ModelTransform) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{14}
+	return file_holocast_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ModelTransform) GetSeq() uint64 {
@@ -1245,6 +1338,7 @@ type ControlMessage struct {
 	//	*ControlMessage_Ping
 	//	*ControlMessage_Pong
 	//	*ControlMessage_Notice
+	//	*ControlMessage_DisplayTiming
 	//	*ControlMessage_SelectScene
 	//	*ControlMessage_ModelTransform
 	Message       isControlMessage_Message `protobuf_oneof:"message"`
@@ -1254,7 +1348,7 @@ type ControlMessage struct {
 
 func (x *ControlMessage) Reset() {
 	*x = ControlMessage{}
-	mi := &file_holocast_proto_msgTypes[15]
+	mi := &file_holocast_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1360,7 @@ func (x *ControlMessage) String() string {
 func (*ControlMessage) ProtoMessage() {}
 
 func (x *ControlMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_holocast_proto_msgTypes[15]
+	mi := &file_holocast_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1373,7 @@ func (x *ControlMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlMessage.ProtoReflect.Descriptor instead.
 func (*ControlMessage) Descriptor() ([]byte, []int) {
-	return file_holocast_proto_rawDescGZIP(), []int{15}
+	return file_holocast_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ControlMessage) GetMessage() isControlMessage_Message {
@@ -1352,6 +1446,15 @@ func (x *ControlMessage) GetNotice() *Notice {
 	return nil
 }
 
+func (x *ControlMessage) GetDisplayTiming() *DisplayTiming {
+	if x != nil {
+		if x, ok := x.Message.(*ControlMessage_DisplayTiming); ok {
+			return x.DisplayTiming
+		}
+	}
+	return nil
+}
+
 func (x *ControlMessage) GetSelectScene() *SelectScene {
 	if x != nil {
 		if x, ok := x.Message.(*ControlMessage_SelectScene); ok {
@@ -1402,6 +1505,10 @@ type ControlMessage_Notice struct {
 	Notice *Notice `protobuf:"bytes,7,opt,name=notice,proto3,oneof"`
 }
 
+type ControlMessage_DisplayTiming struct {
+	DisplayTiming *DisplayTiming `protobuf:"bytes,20,opt,name=display_timing,json=displayTiming,proto3,oneof"`
+}
+
 type ControlMessage_SelectScene struct {
 	SelectScene *SelectScene `protobuf:"bytes,10,opt,name=select_scene,json=selectScene,proto3,oneof"`
 }
@@ -1423,6 +1530,8 @@ func (*ControlMessage_Ping) isControlMessage_Message() {}
 func (*ControlMessage_Pong) isControlMessage_Message() {}
 
 func (*ControlMessage_Notice) isControlMessage_Message() {}
+
+func (*ControlMessage_DisplayTiming) isControlMessage_Message() {}
 
 func (*ControlMessage_SelectScene) isControlMessage_Message() {}
 
@@ -1475,7 +1584,7 @@ const file_holocast_proto_rawDesc = "" +
 	"convert_us\x18\x03 \x01(\rR\tconvertUs\x12\x1b\n" +
 	"\tencode_us\x18\x04 \x01(\rR\bencodeUs\x12\x17\n" +
 	"\asend_us\x18\x05 \x01(\rR\x06sendUs\x12\x19\n" +
-	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\xef\x04\n" +
+	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\xa4\x05\n" +
 	"\tFrameInfo\x12#\n" +
 	"\rrtp_timestamp\x18\x01 \x01(\rR\frtpTimestamp\x12\x19\n" +
 	"\bframe_id\x18\x02 \x01(\x04R\aframeId\x12\x19\n" +
@@ -1491,7 +1600,8 @@ const file_holocast_proto_rawDesc = "" +
 	" \x01(\bR\bkeyFrame\x12\x14\n" +
 	"\x05width\x18\v \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\f \x01(\rR\x06height\x12#\n" +
-	"\rencoded_bytes\x18\r \x01(\rR\fencodedBytes\x12.\n" +
+	"\rencoded_bytes\x18\r \x01(\rR\fencodedBytes\x123\n" +
+	"\x16target_display_time_us\x18\x1e \x01(\x03R\x13targetDisplayTimeUs\x12.\n" +
 	"\x13model_transform_seq\x18\x14 \x01(\x04R\x11modelTransformSeq\x12\x1c\n" +
 	"\ttriangles\x18\x15 \x01(\rR\ttriangles\x12\x14\n" +
 	"\x05scene\x18\x16 \x01(\tR\x05scene\"\xe4\x01\n" +
@@ -1500,7 +1610,11 @@ const file_holocast_proto_rawDesc = "" +
 	"\x10display_delay_us\x18\x02 \x01(\rR\x0edisplayDelayUs\x12'\n" +
 	"\x10pose_to_frame_us\x18\x03 \x01(\rR\rposeToFrameUs\x12'\n" +
 	"\x0fframes_received\x18\x04 \x01(\x04R\x0eframesReceived\x12)\n" +
-	"\x10frames_displayed\x18\x05 \x01(\x04R\x0fframesDisplayed\"\xd6\x01\n" +
+	"\x10frames_displayed\x18\x05 \x01(\x04R\x0fframesDisplayed\"\x81\x01\n" +
+	"\rDisplayTiming\x12&\n" +
+	"\x0frefresh_rate_hz\x18\x01 \x01(\x02R\rrefreshRateHz\x12/\n" +
+	"\x14next_display_time_us\x18\x02 \x01(\x03R\x11nextDisplayTimeUs\x12\x17\n" +
+	"\alead_us\x18\x03 \x01(\rR\x06leadUs\"\xd6\x01\n" +
 	"\vSessionInfo\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x14\n" +
@@ -1525,7 +1639,7 @@ const file_holocast_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
 	"\bposition\x18\x02 \x01(\v2\x11.holocast.v1.Vec3R\bposition\x123\n" +
 	"\vorientation\x18\x03 \x01(\v2\x11.holocast.v1.QuatR\vorientation\x12\x14\n" +
-	"\x05scale\x18\x04 \x01(\x02R\x05scale\"\x9f\x04\n" +
+	"\x05scale\x18\x04 \x01(\x02R\x05scale\"\xe4\x04\n" +
 	"\x0eControlMessage\x12@\n" +
 	"\rdevice_config\x18\x01 \x01(\v2\x19.holocast.v1.DeviceConfigH\x00R\fdeviceConfig\x12=\n" +
 	"\fsession_info\x18\x02 \x01(\v2\x18.holocast.v1.SessionInfoH\x00R\vsessionInfo\x127\n" +
@@ -1534,7 +1648,8 @@ const file_holocast_proto_rawDesc = "" +
 	"\rclient_report\x18\x04 \x01(\v2\x19.holocast.v1.ClientReportH\x00R\fclientReport\x12'\n" +
 	"\x04ping\x18\x05 \x01(\v2\x11.holocast.v1.PingH\x00R\x04ping\x12'\n" +
 	"\x04pong\x18\x06 \x01(\v2\x11.holocast.v1.PongH\x00R\x04pong\x12-\n" +
-	"\x06notice\x18\a \x01(\v2\x13.holocast.v1.NoticeH\x00R\x06notice\x12=\n" +
+	"\x06notice\x18\a \x01(\v2\x13.holocast.v1.NoticeH\x00R\x06notice\x12C\n" +
+	"\x0edisplay_timing\x18\x14 \x01(\v2\x1a.holocast.v1.DisplayTimingH\x00R\rdisplayTiming\x12=\n" +
 	"\fselect_scene\x18\n" +
 	" \x01(\v2\x18.holocast.v1.SelectSceneH\x00R\vselectScene\x12F\n" +
 	"\x0fmodel_transform\x18\v \x01(\v2\x1b.holocast.v1.ModelTransformH\x00R\x0emodelTransformB\t\n" +
@@ -1552,7 +1667,7 @@ func file_holocast_proto_rawDescGZIP() []byte {
 	return file_holocast_proto_rawDescData
 }
 
-var file_holocast_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_holocast_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_holocast_proto_goTypes = []any{
 	(*Vec3)(nil),           // 0: holocast.v1.Vec3
 	(*Quat)(nil),           // 1: holocast.v1.Quat
@@ -1563,13 +1678,14 @@ var file_holocast_proto_goTypes = []any{
 	(*StageTimings)(nil),   // 6: holocast.v1.StageTimings
 	(*FrameInfo)(nil),      // 7: holocast.v1.FrameInfo
 	(*ClientReport)(nil),   // 8: holocast.v1.ClientReport
-	(*SessionInfo)(nil),    // 9: holocast.v1.SessionInfo
-	(*Ping)(nil),           // 10: holocast.v1.Ping
-	(*Pong)(nil),           // 11: holocast.v1.Pong
-	(*Notice)(nil),         // 12: holocast.v1.Notice
-	(*SelectScene)(nil),    // 13: holocast.v1.SelectScene
-	(*ModelTransform)(nil), // 14: holocast.v1.ModelTransform
-	(*ControlMessage)(nil), // 15: holocast.v1.ControlMessage
+	(*DisplayTiming)(nil),  // 9: holocast.v1.DisplayTiming
+	(*SessionInfo)(nil),    // 10: holocast.v1.SessionInfo
+	(*Ping)(nil),           // 11: holocast.v1.Ping
+	(*Pong)(nil),           // 12: holocast.v1.Pong
+	(*Notice)(nil),         // 13: holocast.v1.Notice
+	(*SelectScene)(nil),    // 14: holocast.v1.SelectScene
+	(*ModelTransform)(nil), // 15: holocast.v1.ModelTransform
+	(*ControlMessage)(nil), // 16: holocast.v1.ControlMessage
 }
 var file_holocast_proto_depIdxs = []int32{
 	1,  // 0: holocast.v1.Pose.orientation:type_name -> holocast.v1.Quat
@@ -1586,19 +1702,20 @@ var file_holocast_proto_depIdxs = []int32{
 	0,  // 11: holocast.v1.ModelTransform.position:type_name -> holocast.v1.Vec3
 	1,  // 12: holocast.v1.ModelTransform.orientation:type_name -> holocast.v1.Quat
 	5,  // 13: holocast.v1.ControlMessage.device_config:type_name -> holocast.v1.DeviceConfig
-	9,  // 14: holocast.v1.ControlMessage.session_info:type_name -> holocast.v1.SessionInfo
+	10, // 14: holocast.v1.ControlMessage.session_info:type_name -> holocast.v1.SessionInfo
 	7,  // 15: holocast.v1.ControlMessage.frame_info:type_name -> holocast.v1.FrameInfo
 	8,  // 16: holocast.v1.ControlMessage.client_report:type_name -> holocast.v1.ClientReport
-	10, // 17: holocast.v1.ControlMessage.ping:type_name -> holocast.v1.Ping
-	11, // 18: holocast.v1.ControlMessage.pong:type_name -> holocast.v1.Pong
-	12, // 19: holocast.v1.ControlMessage.notice:type_name -> holocast.v1.Notice
-	13, // 20: holocast.v1.ControlMessage.select_scene:type_name -> holocast.v1.SelectScene
-	14, // 21: holocast.v1.ControlMessage.model_transform:type_name -> holocast.v1.ModelTransform
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	11, // 17: holocast.v1.ControlMessage.ping:type_name -> holocast.v1.Ping
+	12, // 18: holocast.v1.ControlMessage.pong:type_name -> holocast.v1.Pong
+	13, // 19: holocast.v1.ControlMessage.notice:type_name -> holocast.v1.Notice
+	9,  // 20: holocast.v1.ControlMessage.display_timing:type_name -> holocast.v1.DisplayTiming
+	14, // 21: holocast.v1.ControlMessage.select_scene:type_name -> holocast.v1.SelectScene
+	15, // 22: holocast.v1.ControlMessage.model_transform:type_name -> holocast.v1.ModelTransform
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_holocast_proto_init() }
@@ -1606,7 +1723,7 @@ func file_holocast_proto_init() {
 	if File_holocast_proto != nil {
 		return
 	}
-	file_holocast_proto_msgTypes[15].OneofWrappers = []any{
+	file_holocast_proto_msgTypes[16].OneofWrappers = []any{
 		(*ControlMessage_DeviceConfig)(nil),
 		(*ControlMessage_SessionInfo)(nil),
 		(*ControlMessage_FrameInfo)(nil),
@@ -1614,6 +1731,7 @@ func file_holocast_proto_init() {
 		(*ControlMessage_Ping)(nil),
 		(*ControlMessage_Pong)(nil),
 		(*ControlMessage_Notice)(nil),
+		(*ControlMessage_DisplayTiming)(nil),
 		(*ControlMessage_SelectScene)(nil),
 		(*ControlMessage_ModelTransform)(nil),
 	}
@@ -1623,7 +1741,7 @@ func file_holocast_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_holocast_proto_rawDesc), len(file_holocast_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

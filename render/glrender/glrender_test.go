@@ -497,3 +497,55 @@ func BenchmarkReadback(b *testing.B) {
 	b.ReportMetric(median(draw), "draw-ms")
 	b.ReportMetric(median(read), "readpixels-ms")
 }
+
+// TestWorkerEarliestDeadlineFirst: three sessions share one worker.
+// While it is busy, their work arrives latest deadline first; once it is
+// free it runs it earliest deadline first (FIFO would run it in arrival
+// order). Then the three sessions' renderers draw frames with RenderBy on
+// the same path.
+func TestWorkerEarliestDeadlineFirst(t *testing.T) {
+	w := newWorker(t)
+	rs := []*Renderer{newRenderer(t, w, 256, 144), newRenderer(t, w, 256, 144), newRenderer(t, w, 256, 144)}
+	busy, release := make(chan struct{}), make(chan struct{})
+	blocked := make(chan error, 1)
+	go func() { blocked <- w.do(func() error { close(busy); <-release; return nil }) }()
+	<-busy
+
+	t0 := time.Now()
+	deadlines := []time.Duration{30, 10, 20} // ms; session i's frame, pushed in this order
+	var order []int                          // appended on the worker goroutine only
+	done := make(chan error, len(rs))
+	for i := range rs {
+		go func() {
+			done <- w.doBy(t0.Add(deadlines[i]*time.Millisecond), func() error {
+				order = append(order, i)
+				_, err := rs[i].drawOnWorker(views(256, 144, yawPose(float64(10*i))))
+				return err
+			})
+		}()
+		for w.jobs.Len() < i+1 { // queued before the next one is pushed
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(release)
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	for range rs {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []int{1, 2, 0}; fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("served sessions %v, want %v (earliest deadline first)", order, want)
+	}
+	for i, r := range rs {
+		f, err := r.RenderBy(views(256, 144, yawPose(float64(10*i))), t0.Add(deadlines[i]*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Timings.Render <= 0 {
+			t.Errorf("RenderBy: render time %v", f.Timings.Render)
+		}
+	}
+}

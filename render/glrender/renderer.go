@@ -38,6 +38,7 @@ type Renderer struct {
 
 var _ render.Renderer = (*Renderer)(nil)
 var _ render.Resizer = (*Renderer)(nil)
+var _ render.DeadlineRenderer = (*Renderer)(nil)
 
 // init creates the GL objects; it runs on the worker goroutine.
 func (r *Renderer) init(width, height int) error {
@@ -147,13 +148,20 @@ func (r *Renderer) Size() (width, height int) { return r.width, r.height }
 // reads the pixels back and converts them to I420. The returned Frame is
 // reused by the next call.
 func (r *Renderer) Render(v render.StereoViews) (*render.Frame, error) {
+	return r.RenderBy(v, time.Time{})
+}
+
+// RenderBy implements render.DeadlineRenderer: Render with the time the
+// frame is wanted by. Frames of the Worker's Renderers are drawn earliest
+// deadline first; the zero deadline goes before all others.
+func (r *Renderer) RenderBy(v render.StereoViews, deadline time.Time) (*render.Frame, error) {
 	if r.closed {
 		return nil, ErrClosed
 	}
 	queued := time.Now()
 	var t render.Timings
 	var err error
-	if derr := r.w.do(func() error {
+	if derr := r.w.doBy(deadline, func() error {
 		start := time.Now()
 		t.Wait = start.Sub(queued)
 		err = r.draw(v)

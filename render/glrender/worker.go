@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
 	"github.com/holocast/holocast/render"
+	"github.com/holocast/holocast/render/edf"
 	"github.com/holocast/holocast/render/egl"
 	"github.com/holocast/holocast/render/scene"
 )
@@ -30,10 +32,11 @@ type Info struct {
 
 // Worker owns one EGL/OpenGL context and the goroutine, locked to its OS
 // thread, on which all its GL calls run. Renderers made by one Worker
-// render one frame at a time, in the order their requests arrive.
-// A Worker is safe for concurrent use.
+// render one frame at a time, earliest deadline first (Renderer.RenderBy;
+// a plain Render and the setup work have no deadline and go first, in
+// the order they arrive). A Worker is safe for concurrent use.
 type Worker struct {
-	jobs chan func()
+	jobs *edf.Queue
 	quit chan struct{}
 	done chan struct{}
 
@@ -65,7 +68,7 @@ func NewWorker(ctx context.Context, opts ...Option) (*Worker, error) {
 		opt(&o)
 	}
 	w := &Worker{
-		jobs: make(chan func()),
+		jobs: edf.New(),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 
@@ -108,9 +111,12 @@ func (w *Worker) loop(ctx context.Context, o options, ready chan<- error) {
 	ready <- nil
 
 	for {
-		select {
-		case job := <-w.jobs:
+		if job, ok := w.jobs.Pop(); ok {
 			job()
+			continue
+		}
+		select {
+		case <-w.jobs.Ready():
 		case <-w.quit:
 			w.closeErr = w.shutdown(c)
 			return
@@ -135,14 +141,29 @@ func (w *Worker) shutdown(c *egl.Context) error {
 
 // do runs fn on the worker goroutine and returns its error, or ErrClosed if
 // the worker has stopped.
-func (w *Worker) do(fn func() error) error {
-	errc := make(chan error, 1)
-	job := func() { errc <- fn() }
+func (w *Worker) do(fn func() error) error { return w.doBy(time.Time{}, fn) }
+
+// doBy is do for work wanted by deadline: the worker runs its queued work
+// earliest deadline first.
+func (w *Worker) doBy(deadline time.Time, fn func() error) error {
 	select {
-	case w.jobs <- job:
-		return <-errc
 	case <-w.done:
 		return ErrClosed
+	default:
+	}
+	errc := make(chan error, 1)
+	w.jobs.Push(deadline, func() { errc <- fn() })
+	select {
+	case err := <-errc:
+		return err
+	case <-w.done:
+		// It may have run just before the worker stopped.
+		select {
+		case err := <-errc:
+			return err
+		default:
+			return ErrClosed
+		}
 	}
 }
 

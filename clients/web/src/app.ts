@@ -49,12 +49,15 @@ export interface Stats {
   reprojection: boolean;
   session: { id: string; width: number; height: number; fps: number; encoder: string; renderer: string; predictor: string } | null;
   lastPose: { seq: number; orientation: Quat; position: Vec3 } | null;
-  lastFrameInfo: { frameId: number; poseSeq: number; horizonMs: number; renderedOrientation: Quat | null; scene: string; modelTransformSeq: number; triangles: number } | null;
+  /** targetDisplayMs: the display time (performance.now() ms) the node aimed the frame at; 0 when not aimed. */
+  lastFrameInfo: { frameId: number; poseSeq: number; horizonMs: number; targetDisplayMs: number; renderedOrientation: Quat | null; scene: string; modelTransformSeq: number; triangles: number } | null;
   /** Last motion-to-photon value reported to the node (its prediction horizon). */
   reportedMotionToPhotonMs: number;
   /** HUD toggled on inside an XR session (select gesture). */
   hudInXR: boolean;
-  nodeTimingsMs: { poseAge: number; render: number; convert: number; encode: number; send: number } | null;
+  /** DisplayTiming messages sent to the node. */
+  displayTimingsSent: number;
+  nodeTimingsMs: { poseAge: number; queue: number; render: number; convert: number; encode: number; send: number } | null;
   error: string | null;
   /** The STUN/TURN servers of the peer connection (from the node's ice-server links), without credentials. */
   iceServers: { urls: string[]; username?: string }[];
@@ -116,6 +119,8 @@ export class App {
   private source: [Tangents, Tangents] = [symmetricTangents(NODE_HALF_VFOV, 1), symmetricTangents(NODE_HALF_VFOV, 1)];
   private refreshHz = 60;
   private rafFrames = 0;
+  /** Next display time (performance.now() ms) from the newest animation or XR frame; 0 before one. */
+  private nextDisplayMs = 0;
 
   // Transport stats.
   private inbound = { framesDecoded: 0, framesReceived: 0, bytesReceived: 0, at: 0 };
@@ -124,6 +129,7 @@ export class App {
   private rttMs = NaN;
   private pingId = 0;
   private reportedMtpUs = 0;
+  private displayTimingsSent = 0;
   hudInXR = false;
 
   // XR.
@@ -369,6 +375,9 @@ export class App {
     if (dt > 0 && this.rafFrames++ < 120) this.refreshHz = 0.9 * this.refreshHz + 0.1 * Math.min(240, 1 / dt);
     this.lastFrameTime = t;
     if (this.xrSession) return; // the XR loop draws
+    // t is when this frame's callbacks began (the vsync before it): the
+    // frame drawn now is shown one refresh later.
+    this.nextDisplayMs = t + 1000 / this.refreshHz;
     this.resizeCanvas();
     if (this.mode === "flat") {
       let turn = 0, tilt = 0;
@@ -591,6 +600,8 @@ export class App {
   private onXRFrame(t: number, frame: XRFrame, layer: XRWebGLLayer): void {
     const pose = frame.getViewerPose(this.xrRef!);
     if (!pose) return;
+    // An XR frame's time is when it is expected to be displayed.
+    this.nextDisplayMs = t;
     const o = pose.transform.orientation, p = pose.transform.position;
     const head = normalize({ x: o.x, y: o.y, z: o.z, w: o.w });
     this.head = head;
@@ -667,9 +678,23 @@ export class App {
         motionToPhotonUs: (this.reportedMtpUs = usOrZero(mtp)), poseToFrameUs: usOrZero(ptf), displayDelayUs: usOrZero(dd),
         framesReceived: BigInt(this.inbound.framesReceived), framesDisplayed: BigInt(this.framesDisplayed),
       } } }));
+      this.sendDisplayTiming();
       this.conn?.sendControl(newControl({ message: { case: "ping", value: { id: BigInt(++this.pingId), timeUs: BigInt(Math.round(performance.now() * 1000)) } } }));
     }
     this.onHud?.();
+  }
+
+  /**
+   * Tells the node when this display shows frames (the next display time
+   * on the clock of the poses' sample times, performance.now(), and the
+   * refresh rate), so that it aims each frame to arrive just before one.
+   */
+  private sendDisplayTiming(): void {
+    if (!this.nextDisplayMs || !(this.refreshHz >= 1)) return;
+    this.conn?.sendControl(newControl({ message: { case: "displayTiming", value: {
+      refreshRateHz: this.refreshHz, nextDisplayTimeUs: BigInt(Math.round(this.nextDisplayMs * 1000)),
+    } } }));
+    this.displayTimingsSent++;
   }
 
   stats(): Stats {
@@ -697,8 +722,9 @@ export class App {
       lastPose: this.lastPose ? { seq: this.lastPose.seq, orientation: { ...this.lastPose.q }, position: { ...this.headPos } } : null,
       reportedMotionToPhotonMs: this.reportedMtpUs / 1000,
       hudInXR: this.hudInXR,
-      lastFrameInfo: fi ? { frameId: Number(fi.frameId), poseSeq: Number(fi.poseSeq), horizonMs: fi.horizonUs / 1000, renderedOrientation: fi.renderedOrientation ? { x: fi.renderedOrientation.x, y: fi.renderedOrientation.y, z: fi.renderedOrientation.z, w: fi.renderedOrientation.w } : null, scene: fi.scene, modelTransformSeq: Number(fi.modelTransformSeq), triangles: fi.triangles } : null,
-      nodeTimingsMs: t ? { poseAge: t.poseAgeUs / 1000, render: t.renderUs / 1000, convert: t.convertUs / 1000, encode: t.encodeUs / 1000, send: t.sendUs / 1000 } : null,
+      displayTimingsSent: this.displayTimingsSent,
+      lastFrameInfo: fi ? { frameId: Number(fi.frameId), poseSeq: Number(fi.poseSeq), horizonMs: fi.horizonUs / 1000, targetDisplayMs: Number(fi.targetDisplayTimeUs) / 1000, renderedOrientation: fi.renderedOrientation ? { x: fi.renderedOrientation.x, y: fi.renderedOrientation.y, z: fi.renderedOrientation.z, w: fi.renderedOrientation.w } : null, scene: fi.scene, modelTransformSeq: Number(fi.modelTransformSeq), triangles: fi.triangles } : null,
+      nodeTimingsMs: t ? { poseAge: t.poseAgeUs / 1000, queue: t.queueUs / 1000, render: t.renderUs / 1000, convert: t.convertUs / 1000, encode: t.encodeUs / 1000, send: t.sendUs / 1000 } : null,
       error: this.error,
       iceServers: (this.conn?.pc?.getConfiguration().iceServers ?? []).map((x) => ({
         urls: typeof x.urls === "string" ? [x.urls] : [...x.urls], ...(x.username ? { username: x.username } : {}),

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file holocast.proto.
  */
 export const file_holocast: GenFile = /*@__PURE__*/
-  fileDesc("Cg5ob2xvY2FzdC5wcm90bxILaG9sb2Nhc3QudjEiJwoEVmVjMxIJCgF4GAEgASgCEgkKAXkYAiABKAISCQoBehgDIAEoAiIyCgRRdWF0EgkKAXgYASABKAISCQoBeRgCIAEoAhIJCgF6GAMgASgCEgkKAXcYBCABKAIi0QEKBFBvc2USCwoDc2VxGAEgASgEEhYKDnNhbXBsZV90aW1lX3VzGAIgASgDEiYKC29yaWVudGF0aW9uGAMgASgLMhEuaG9sb2Nhc3QudjEuUXVhdBIjCghwb3NpdGlvbhgEIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKwoQYW5ndWxhcl92ZWxvY2l0eRgFIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKgoPbGluZWFyX3ZlbG9jaXR5GAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMyI8CgNGb3YSDAoEbGVmdBgBIAEoAhINCgVyaWdodBgCIAEoAhIKCgJ1cBgDIAEoAhIMCgRkb3duGAQgASgCImYKB0V5ZVZpZXcSHQoDZm92GAEgASgLMhAuaG9sb2Nhc3QudjEuRm92EhkKEXByb2plY3Rpb25fbWF0cml4GAIgAygCEiEKBm9mZnNldBgDIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMixAEKDERldmljZUNvbmZpZxIiCgRsZWZ0GAEgASgLMhQuaG9sb2Nhc3QudjEuRXllVmlldxIjCgVyaWdodBgCIAEoCzIULmhvbG9jYXN0LnYxLkV5ZVZpZXcSDQoFaXBkX20YAyABKAISFwoPcmVmcmVzaF9yYXRlX2h6GAQgASgCEg0KBXdpZHRoGAUgASgNEg4KBmhlaWdodBgGIAEoDRIPCgdtYXhfZnBzGAcgASgNEhMKC2RldmljZV9uYW1lGAggASgJIoABCgxTdGFnZVRpbWluZ3MSEwoLcG9zZV9hZ2VfdXMYASABKA0SEQoJcmVuZGVyX3VzGAIgASgNEhIKCmNvbnZlcnRfdXMYAyABKA0SEQoJZW5jb2RlX3VzGAQgASgNEg8KB3NlbmRfdXMYBSABKA0SEAoIcXVldWVfdXMYBiABKA0ipQMKCUZyYW1lSW5mbxIVCg1ydHBfdGltZXN0YW1wGAEgASgNEhAKCGZyYW1lX2lkGAIgASgEEhAKCHBvc2Vfc2VxGAMgASgEEhsKE3Bvc2Vfc2FtcGxlX3RpbWVfdXMYBCABKAMSLwoUcmVuZGVyZWRfb3JpZW50YXRpb24YBSABKAsyES5ob2xvY2FzdC52MS5RdWF0EiwKEXJlbmRlcmVkX3Bvc2l0aW9uGAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMxISCgpob3Jpem9uX3VzGAcgASgNEhkKEXByZWRpY3RlZF90aW1lX3VzGAggASgDEioKB3RpbWluZ3MYCSABKAsyGS5ob2xvY2FzdC52MS5TdGFnZVRpbWluZ3MSEQoJa2V5X2ZyYW1lGAogASgIEg0KBXdpZHRoGAsgASgNEg4KBmhlaWdodBgMIAEoDRIVCg1lbmNvZGVkX2J5dGVzGA0gASgNEhsKE21vZGVsX3RyYW5zZm9ybV9zZXEYFCABKAQSEQoJdHJpYW5nbGVzGBUgASgNEg0KBXNjZW5lGBYgASgJIpIBCgxDbGllbnRSZXBvcnQSGwoTbW90aW9uX3RvX3Bob3Rvbl91cxgBIAEoDRIYChBkaXNwbGF5X2RlbGF5X3VzGAIgASgNEhgKEHBvc2VfdG9fZnJhbWVfdXMYAyABKA0SFwoPZnJhbWVzX3JlY2VpdmVkGAQgASgEEhgKEGZyYW1lc19kaXNwbGF5ZWQYBSABKAQikgEKC1Nlc3Npb25JbmZvEhIKCnNlc3Npb25faWQYASABKAkSDQoFd2lkdGgYAiABKA0SDgoGaGVpZ2h0GAMgASgNEgsKA2ZwcxgEIAEoDRIPCgdlbmNvZGVyGAUgASgJEhEKCXByZWRpY3RvchgGIAEoCRIQCghyZW5kZXJlchgHIAEoCRINCgVzY2VuZRgUIAEoCSIjCgRQaW5nEgoKAmlkGAEgASgEEg8KB3RpbWVfdXMYAiABKAMiIwoEUG9uZxIKCgJpZBgBIAEoBBIPCgd0aW1lX3VzGAIgASgDIhkKBk5vdGljZRIPCgdtZXNzYWdlGAEgASgJIhsKC1NlbGVjdFNjZW5lEgwKBG5hbWUYASABKAkieQoOTW9kZWxUcmFuc2Zvcm0SCwoDc2VxGAEgASgEEiMKCHBvc2l0aW9uGAIgASgLMhEuaG9sb2Nhc3QudjEuVmVjMxImCgtvcmllbnRhdGlvbhgDIAEoCzIRLmhvbG9jYXN0LnYxLlF1YXQSDQoFc2NhbGUYBCABKAIiugMKDkNvbnRyb2xNZXNzYWdlEjIKDWRldmljZV9jb25maWcYASABKAsyGS5ob2xvY2FzdC52MS5EZXZpY2VDb25maWdIABIwCgxzZXNzaW9uX2luZm8YAiABKAsyGC5ob2xvY2FzdC52MS5TZXNzaW9uSW5mb0gAEiwKCmZyYW1lX2luZm8YAyABKAsyFi5ob2xvY2FzdC52MS5GcmFtZUluZm9IABIyCg1jbGllbnRfcmVwb3J0GAQgASgLMhkuaG9sb2Nhc3QudjEuQ2xpZW50UmVwb3J0SAASIQoEcGluZxgFIAEoCzIRLmhvbG9jYXN0LnYxLlBpbmdIABIhCgRwb25nGAYgASgLMhEuaG9sb2Nhc3QudjEuUG9uZ0gAEiUKBm5vdGljZRgHIAEoCzITLmhvbG9jYXN0LnYxLk5vdGljZUgAEjAKDHNlbGVjdF9zY2VuZRgKIAEoCzIYLmhvbG9jYXN0LnYxLlNlbGVjdFNjZW5lSAASNgoPbW9kZWxfdHJhbnNmb3JtGAsgASgLMhsuaG9sb2Nhc3QudjEuTW9kZWxUcmFuc2Zvcm1IAEIJCgdtZXNzYWdlQjpaOGdpdGh1Yi5jb20vaG9sb2Nhc3QvaG9sb2Nhc3QvcHJvdG8vaG9sb2Nhc3R2MTtob2xvY2FzdHYxYgZwcm90bzM");
+  fileDesc("Cg5ob2xvY2FzdC5wcm90bxILaG9sb2Nhc3QudjEiJwoEVmVjMxIJCgF4GAEgASgCEgkKAXkYAiABKAISCQoBehgDIAEoAiIyCgRRdWF0EgkKAXgYASABKAISCQoBeRgCIAEoAhIJCgF6GAMgASgCEgkKAXcYBCABKAIi0QEKBFBvc2USCwoDc2VxGAEgASgEEhYKDnNhbXBsZV90aW1lX3VzGAIgASgDEiYKC29yaWVudGF0aW9uGAMgASgLMhEuaG9sb2Nhc3QudjEuUXVhdBIjCghwb3NpdGlvbhgEIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKwoQYW5ndWxhcl92ZWxvY2l0eRgFIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSKgoPbGluZWFyX3ZlbG9jaXR5GAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMyI8CgNGb3YSDAoEbGVmdBgBIAEoAhINCgVyaWdodBgCIAEoAhIKCgJ1cBgDIAEoAhIMCgRkb3duGAQgASgCImYKB0V5ZVZpZXcSHQoDZm92GAEgASgLMhAuaG9sb2Nhc3QudjEuRm92EhkKEXByb2plY3Rpb25fbWF0cml4GAIgAygCEiEKBm9mZnNldBgDIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMixAEKDERldmljZUNvbmZpZxIiCgRsZWZ0GAEgASgLMhQuaG9sb2Nhc3QudjEuRXllVmlldxIjCgVyaWdodBgCIAEoCzIULmhvbG9jYXN0LnYxLkV5ZVZpZXcSDQoFaXBkX20YAyABKAISFwoPcmVmcmVzaF9yYXRlX2h6GAQgASgCEg0KBXdpZHRoGAUgASgNEg4KBmhlaWdodBgGIAEoDRIPCgdtYXhfZnBzGAcgASgNEhMKC2RldmljZV9uYW1lGAggASgJIoABCgxTdGFnZVRpbWluZ3MSEwoLcG9zZV9hZ2VfdXMYASABKA0SEQoJcmVuZGVyX3VzGAIgASgNEhIKCmNvbnZlcnRfdXMYAyABKA0SEQoJZW5jb2RlX3VzGAQgASgNEg8KB3NlbmRfdXMYBSABKA0SEAoIcXVldWVfdXMYBiABKA0ixQMKCUZyYW1lSW5mbxIVCg1ydHBfdGltZXN0YW1wGAEgASgNEhAKCGZyYW1lX2lkGAIgASgEEhAKCHBvc2Vfc2VxGAMgASgEEhsKE3Bvc2Vfc2FtcGxlX3RpbWVfdXMYBCABKAMSLwoUcmVuZGVyZWRfb3JpZW50YXRpb24YBSABKAsyES5ob2xvY2FzdC52MS5RdWF0EiwKEXJlbmRlcmVkX3Bvc2l0aW9uGAYgASgLMhEuaG9sb2Nhc3QudjEuVmVjMxISCgpob3Jpem9uX3VzGAcgASgNEhkKEXByZWRpY3RlZF90aW1lX3VzGAggASgDEioKB3RpbWluZ3MYCSABKAsyGS5ob2xvY2FzdC52MS5TdGFnZVRpbWluZ3MSEQoJa2V5X2ZyYW1lGAogASgIEg0KBXdpZHRoGAsgASgNEg4KBmhlaWdodBgMIAEoDRIVCg1lbmNvZGVkX2J5dGVzGA0gASgNEh4KFnRhcmdldF9kaXNwbGF5X3RpbWVfdXMYHiABKAMSGwoTbW9kZWxfdHJhbnNmb3JtX3NlcRgUIAEoBBIRCgl0cmlhbmdsZXMYFSABKA0SDQoFc2NlbmUYFiABKAkikgEKDENsaWVudFJlcG9ydBIbChNtb3Rpb25fdG9fcGhvdG9uX3VzGAEgASgNEhgKEGRpc3BsYXlfZGVsYXlfdXMYAiABKA0SGAoQcG9zZV90b19mcmFtZV91cxgDIAEoDRIXCg9mcmFtZXNfcmVjZWl2ZWQYBCABKAQSGAoQZnJhbWVzX2Rpc3BsYXllZBgFIAEoBCJXCg1EaXNwbGF5VGltaW5nEhcKD3JlZnJlc2hfcmF0ZV9oehgBIAEoAhIcChRuZXh0X2Rpc3BsYXlfdGltZV91cxgCIAEoAxIPCgdsZWFkX3VzGAMgASgNIpIBCgtTZXNzaW9uSW5mbxISCgpzZXNzaW9uX2lkGAEgASgJEg0KBXdpZHRoGAIgASgNEg4KBmhlaWdodBgDIAEoDRILCgNmcHMYBCABKA0SDwoHZW5jb2RlchgFIAEoCRIRCglwcmVkaWN0b3IYBiABKAkSEAoIcmVuZGVyZXIYByABKAkSDQoFc2NlbmUYFCABKAkiIwoEUGluZxIKCgJpZBgBIAEoBBIPCgd0aW1lX3VzGAIgASgDIiMKBFBvbmcSCgoCaWQYASABKAQSDwoHdGltZV91cxgCIAEoAyIZCgZOb3RpY2USDwoHbWVzc2FnZRgBIAEoCSIbCgtTZWxlY3RTY2VuZRIMCgRuYW1lGAEgASgJInkKDk1vZGVsVHJhbnNmb3JtEgsKA3NlcRgBIAEoBBIjCghwb3NpdGlvbhgCIAEoCzIRLmhvbG9jYXN0LnYxLlZlYzMSJgoLb3JpZW50YXRpb24YAyABKAsyES5ob2xvY2FzdC52MS5RdWF0Eg0KBXNjYWxlGAQgASgCIvADCg5Db250cm9sTWVzc2FnZRIyCg1kZXZpY2VfY29uZmlnGAEgASgLMhkuaG9sb2Nhc3QudjEuRGV2aWNlQ29uZmlnSAASMAoMc2Vzc2lvbl9pbmZvGAIgASgLMhguaG9sb2Nhc3QudjEuU2Vzc2lvbkluZm9IABIsCgpmcmFtZV9pbmZvGAMgASgLMhYuaG9sb2Nhc3QudjEuRnJhbWVJbmZvSAASMgoNY2xpZW50X3JlcG9ydBgEIAEoCzIZLmhvbG9jYXN0LnYxLkNsaWVudFJlcG9ydEgAEiEKBHBpbmcYBSABKAsyES5ob2xvY2FzdC52MS5QaW5nSAASIQoEcG9uZxgGIAEoCzIRLmhvbG9jYXN0LnYxLlBvbmdIABIlCgZub3RpY2UYByABKAsyEy5ob2xvY2FzdC52MS5Ob3RpY2VIABI0Cg5kaXNwbGF5X3RpbWluZxgUIAEoCzIaLmhvbG9jYXN0LnYxLkRpc3BsYXlUaW1pbmdIABIwCgxzZWxlY3Rfc2NlbmUYCiABKAsyGC5ob2xvY2FzdC52MS5TZWxlY3RTY2VuZUgAEjYKD21vZGVsX3RyYW5zZm9ybRgLIAEoCzIbLmhvbG9jYXN0LnYxLk1vZGVsVHJhbnNmb3JtSABCCQoHbWVzc2FnZUI6WjhnaXRodWIuY29tL2hvbG9jYXN0L2hvbG9jYXN0L3Byb3RvL2hvbG9jYXN0djE7aG9sb2Nhc3R2MWIGcHJvdG8z");
 
 /**
  * Vec3 is a 3-vector (metres, m/s or rad/s as the field says).
@@ -292,7 +292,8 @@ export const DeviceConfigSchema: GenMessage<DeviceConfig> = /*@__PURE__*/
 export type StageTimings = Message<"holocast.v1.StageTimings"> & {
   /**
    * pose_age_us is the time from the pose's arrival at the node to the
-   * frame's start (when rendering is requested; queue_us follows).
+   * frame's start (when the frame loop reads the pose and predicts; when
+   * the pose itself started the frame, queue_us covers the same wake-up).
    *
    * @generated from field: uint32 pose_age_us = 1;
    */
@@ -321,9 +322,11 @@ export type StageTimings = Message<"holocast.v1.StageTimings"> & {
   sendUs: number;
 
   /**
-   * queue_us is the time from the frame's start to the start of drawing,
-   * spent waiting for a render worker shared with other sessions (0 when
-   * the worker was idle); render_us does not include it.
+   * queue_us is the time from the frame being due (the arrival of the
+   * pose that started it, its slot's fallback tick, or the start aimed at
+   * the client's display) to the start of drawing: the frame loop's
+   * wake-up and the wait for a render worker shared with other sessions
+   * (served earliest deadline first); render_us does not include it.
    *
    * @generated from field: uint32 queue_us = 6;
    */
@@ -427,6 +430,17 @@ export type FrameInfo = Message<"holocast.v1.FrameInfo"> & {
   encodedBytes: number;
 
   /**
+   * target_display_time_us is the client-clock display time (a vsync of
+   * the client's DisplayTiming) that the node aimed the frame at: it
+   * chose the frame's start so that the frame arrives just before it. 0
+   * when the frame was not aimed (no DisplayTiming, or no estimate of the
+   * client's clock yet).
+   *
+   * @generated from field: int64 target_display_time_us = 30;
+   */
+  targetDisplayTimeUs: bigint;
+
+  /**
    * model_transform_seq echoes the seq of the ModelTransform in force
    * when the frame was rendered (0: none received yet).
    *
@@ -504,6 +518,54 @@ export const ClientReportSchema: GenMessage<ClientReport> = /*@__PURE__*/
   messageDesc(file_holocast, 8);
 
 /**
+ * DisplayTiming tells the node when the client's display shows frames, so
+ * that the node can aim each frame to arrive just before a display time
+ * rather than wait there for the next vsync. Sent on "control" by a
+ * client that knows its display's timing (requestAnimationFrame or XR
+ * frame times) once it displays frames and again when the rate or phase
+ * changes; once a second is plenty. The node maps the client's clock to
+ * its own through the poses' sample times and the round-trip time of
+ * Ping/Pong; it stops aiming 5 s after the last DisplayTiming.
+ *
+ * @generated from message holocast.v1.DisplayTiming
+ */
+export type DisplayTiming = Message<"holocast.v1.DisplayTiming"> & {
+  /**
+   * refresh_rate_hz of the display (its vsync rate), e.g. 60, 72, 90;
+   * accepted from 1 to 1000.
+   *
+   * @generated from field: float refresh_rate_hz = 1;
+   */
+  refreshRateHz: number;
+
+  /**
+   * next_display_time_us is a time at which the display shows a new
+   * frame (a vsync), on the client's clock, the clock of
+   * Pose.sample_time_us, in microseconds; the other display times are
+   * this one plus whole periods.
+   *
+   * @generated from field: int64 next_display_time_us = 2;
+   */
+  nextDisplayTimeUs: bigint;
+
+  /**
+   * lead_us is how long before a display time a frame must have arrived
+   * to be shown at it (decode, upload, compositing); 0 means the node's
+   * default of 8 ms. At most 1 s.
+   *
+   * @generated from field: uint32 lead_us = 3;
+   */
+  leadUs: number;
+};
+
+/**
+ * Describes the message holocast.v1.DisplayTiming.
+ * Use `create(DisplayTimingSchema)` to create a new message.
+ */
+export const DisplayTimingSchema: GenMessage<DisplayTiming> = /*@__PURE__*/
+  messageDesc(file_holocast, 9);
+
+/**
  * SessionInfo is sent by the node on "control" when the channel opens and
  * after every DeviceConfig: the parameters actually in force.
  *
@@ -558,7 +620,7 @@ export type SessionInfo = Message<"holocast.v1.SessionInfo"> & {
  * Use `create(SessionInfoSchema)` to create a new message.
  */
 export const SessionInfoSchema: GenMessage<SessionInfo> = /*@__PURE__*/
-  messageDesc(file_holocast, 9);
+  messageDesc(file_holocast, 10);
 
 /**
  * Ping asks the receiver to answer with a Pong carrying the same id and
@@ -583,7 +645,7 @@ export type Ping = Message<"holocast.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_holocast, 10);
+  messageDesc(file_holocast, 11);
 
 /**
  * Pong answers a Ping.
@@ -607,7 +669,7 @@ export type Pong = Message<"holocast.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_holocast, 11);
+  messageDesc(file_holocast, 12);
 
 /**
  * Notice reports a problem with a message the peer sent (e.g. a rejected
@@ -627,7 +689,7 @@ export type Notice = Message<"holocast.v1.Notice"> & {
  * Use `create(NoticeSchema)` to create a new message.
  */
 export const NoticeSchema: GenMessage<Notice> = /*@__PURE__*/
-  messageDesc(file_holocast, 12);
+  messageDesc(file_holocast, 13);
 
 /**
  * SelectScene asks the node to show another of its scenes (GET /v1/scenes
@@ -648,7 +710,7 @@ export type SelectScene = Message<"holocast.v1.SelectScene"> & {
  * Use `create(SelectSceneSchema)` to create a new message.
  */
 export const SelectSceneSchema: GenMessage<SelectScene> = /*@__PURE__*/
-  messageDesc(file_holocast, 13);
+  messageDesc(file_holocast, 14);
 
 /**
  * ModelTransform moves, turns and scales the shown model relative to
@@ -691,7 +753,7 @@ export type ModelTransform = Message<"holocast.v1.ModelTransform"> & {
  * Use `create(ModelTransformSchema)` to create a new message.
  */
 export const ModelTransformSchema: GenMessage<ModelTransform> = /*@__PURE__*/
-  messageDesc(file_holocast, 14);
+  messageDesc(file_holocast, 15);
 
 /**
  * ControlMessage is the envelope of every message on the "control" channel.
@@ -746,6 +808,12 @@ export type ControlMessage = Message<"holocast.v1.ControlMessage"> & {
     case: "notice";
   } | {
     /**
+     * @generated from field: holocast.v1.DisplayTiming display_timing = 20;
+     */
+    value: DisplayTiming;
+    case: "displayTiming";
+  } | {
+    /**
      * @generated from field: holocast.v1.SelectScene select_scene = 10;
      */
     value: SelectScene;
@@ -764,5 +832,5 @@ export type ControlMessage = Message<"holocast.v1.ControlMessage"> & {
  * Use `create(ControlMessageSchema)` to create a new message.
  */
 export const ControlMessageSchema: GenMessage<ControlMessage> = /*@__PURE__*/
-  messageDesc(file_holocast, 15);
+  messageDesc(file_holocast, 16);
 
