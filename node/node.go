@@ -19,6 +19,7 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/holocast/holocast/clients/web"
 	"github.com/holocast/holocast/congestion"
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/encoder/builtin"
@@ -449,30 +450,9 @@ func (n *Node) Handler() http.Handler {
 	mux.Handle("GET /healthz", n.HealthzHandler())
 	mux.Handle("GET /readyz", n.ReadyzHandler())
 	if n.cfg.Static != nil {
-		files := securityHeaders(http.FileServerFS(n.cfg.Static))
-		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodGet && r.Method != http.MethodHead {
-				w.Header().Set("Allow", "GET, HEAD")
-				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-				return
-			}
-			files.ServeHTTP(w, r)
-		})
+		mux.Handle("/", web.FileHandler(n.cfg.Static))
 	}
 	return mux
-}
-
-// securityHeaders sets a strict Content-Security-Policy for the client
-// pages: same-origin scripts, styles, connections and media only.
-func securityHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("Permissions-Policy", "xr-spatial-tracking=(self), gyroscope=(self), accelerometer=(self)")
-		h.ServeHTTP(w, r)
-	})
 }
 
 // Close ends every session, then releases the GL workers (in that order:
