@@ -3,7 +3,6 @@ package session
 import (
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 
 	"github.com/go-gl/mathgl/mgl32"
@@ -101,15 +100,6 @@ func (s *Session) onSelectScene(m *holocastv1.SelectScene) {
 	s.sendSessionInfo()
 }
 
-func finite(vs ...float32) bool {
-	for _, v := range vs {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return false
-		}
-	}
-	return true
-}
-
 func (s *Session) onModelTransform(m *holocastv1.ModelTransform) {
 	p, q := m.GetPosition(), m.GetOrientation()
 	pos := mgl32.Vec3{p.GetX(), p.GetY(), p.GetZ()}
@@ -123,7 +113,7 @@ func (s *Session) onModelTransform(m *holocastv1.ModelTransform) {
 	}
 	var err error
 	switch {
-	case !finite(pos[0], pos[1], pos[2], rot.W, rot.V[0], rot.V[1], rot.V[2], scale):
+	case !finite32(pos[0], pos[1], pos[2], rot.W, rot.V[0], rot.V[1], rot.V[2], scale):
 		err = fmt.Errorf("%w: values must be finite", ErrBadModelTransform)
 	case rot.Len() < 1e-3:
 		err = fmt.Errorf("%w: orientation is not a rotation", ErrBadModelTransform)
