@@ -48,7 +48,8 @@ func CORS(allowedOrigins []string, h http.Handler) (http.Handler, error) {
 }
 
 // Preflight answers OPTIONS on the sessions endpoints (204 with Allow and
-// Accept-Post), as Server.Handler does.
+// Accept-Post). Server.Handler answers with it, after adding the ICE
+// servers' Link headers for a request with an accepted credential.
 func Preflight(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Allow", "POST, DELETE, PATCH, OPTIONS")
 	w.Header().Set("Accept-Post", "application/sdp")

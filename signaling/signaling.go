@@ -288,12 +288,10 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, msg st
 }
 
 func (s *Server) options(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", "POST, DELETE, PATCH, OPTIONS")
-	w.Header().Set("Accept-Post", "application/sdp")
 	if r.URL.Path == SessionsPath && s.mayLearnICEServers(r) {
 		s.writeICEServers(w.Header(), "")
 	}
-	w.WriteHeader(http.StatusNoContent)
+	Preflight(w, r)
 }
 
 // mayLearnICEServers reports whether an OPTIONS request may be told the
