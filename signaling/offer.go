@@ -66,7 +66,7 @@ func (s *Server) End(id string, credential [sha256.Size]byte) bool {
 	if !ok || !auth.Same(credential, e.cred) {
 		return false
 	}
-	_ = e.sess.Close()
+	s.end(id, e.sess)
 	return true
 }
 

@@ -384,7 +384,7 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_ = sess.Close()
+	s.end(r.PathValue("id"), sess)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -513,12 +513,36 @@ func (s *Server) register(id string, e entry) error {
 	go func() {
 		defer s.wg.Done()
 		<-e.sess.Done()
-		s.mu.Lock()
+		s.forget(id)
+	}()
+	return nil
+}
+
+// forget removes an ended session from the registry (its client's count,
+// the drain's wait) unless that was done already.
+func (s *Server) forget(id string) {
+	s.mu.Lock()
+	e, ok := s.sessions[id]
+	if ok {
 		delete(s.sessions, id)
 		s.dropClient(e.client)
 		s.checkDrained()
-		s.mu.Unlock()
+	}
+	s.mu.Unlock()
+	if ok {
 		s.log.Info("session removed", "session", id)
-	}()
-	return nil
+	}
+}
+
+// end closes a session on its owner's request (DELETE, or End). A session
+// that has ended when Close returns leaves the registry at once, so that
+// a second DELETE is answered 404, not 200; otherwise its watcher removes
+// it when it ends.
+func (s *Server) end(id string, sess Session) {
+	_ = sess.Close()
+	select {
+	case <-sess.Done():
+		s.forget(id)
+	default:
+	}
 }
