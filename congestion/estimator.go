@@ -29,15 +29,16 @@ var ErrClosed = errors.New("congestion: estimator closed")
 // the transport-wide feedback. Its goroutine sends the paced packets and
 // ends with Close.
 type Estimator struct {
-	mu       sync.Mutex
-	ctl      *Controller
-	pacer    *Pacer
-	writers  map[uint32]streamWriter
-	sentSeq  Unwrapper
-	fbSeq    Unwrapper
-	onChange func(int)
-	closed   bool
-	lastSent int // target last reported to onChange
+	mu    sync.Mutex
+	ctl   *Controller
+	pacer *Pacer
+	// retransmitters decide each stream's NACK retransmissions, by SSRC.
+	retransmitters map[uint32]*Retransmitter
+	sentSeq        Unwrapper
+	fbSeq          Unwrapper
+	onChange       func(int)
+	closed         bool
+	lastSent       int // target last reported to onChange
 
 	wake chan struct{}
 	done chan struct{}
@@ -56,6 +57,7 @@ type packet struct {
 	h    rtp.Header
 	p    []byte
 	attr interceptor.Attributes
+	sw   *streamWriter // where it goes (its stream's, also for RTX)
 }
 
 // NewEstimator returns a running Estimator with a Controller of cfg.
@@ -66,7 +68,7 @@ func NewEstimator(cfg Config) (*Estimator, error) {
 	}
 	e := &Estimator{
 		ctl: ctl, pacer: NewPacer(int(PacingFactor*float64(ctl.Target())), DefaultMaxPacerDelay),
-		writers: map[uint32]streamWriter{}, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		retransmitters: map[uint32]*Retransmitter{}, wake: make(chan struct{}, 1), done: make(chan struct{}),
 		lastSent: ctl.Target(),
 	}
 	e.wg.Add(1)
@@ -75,26 +77,45 @@ func NewEstimator(cfg Config) (*Estimator, error) {
 }
 
 // AddStream paces the stream's packets; it returns the writer to write
-// them to.
+// them to. NACK retransmissions (on the stream's RTX SSRC, or repeated
+// sequence numbers on its own) pass its Retransmitter first: too old or
+// over the budget, they are skipped.
 func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	sw := streamWriter{w: w}
+	sw := &streamWriter{w: w}
 	for _, x := range info.RTPHeaderExtensions {
 		if x.URI == transportCCURI {
 			sw.twccID = uint8(x.ID) //nolint:gosec // header extension IDs are 1..255
 		}
 	}
+	rt := &Retransmitter{}
 	e.mu.Lock()
-	e.writers[info.SSRC] = sw
+	e.retransmitters[info.SSRC] = rt
 	e.mu.Unlock()
+	ssrc, rtxSSRC := info.SSRC, info.SSRCRetransmission
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, attr interceptor.Attributes) (int, error) {
-		pkt := &packet{h: h.Clone(), p: append([]byte(nil), payload...), attr: maps.Clone(attr)}
+		now := time.Now()
 		size := h.MarshalSize() + len(payload)
 		e.mu.Lock()
 		if e.closed {
 			e.mu.Unlock()
 			return 0, ErrClosed
 		}
-		e.pacer.Push(pkt, size, time.Now())
+		allow := true
+		switch {
+		case rtxSSRC != 0 && h.SSRC == rtxSSRC: // RFC 4588: the original sequence number first
+			allow = len(payload) >= 2 && rt.Allow(binary.BigEndian.Uint16(payload), size, e.ctl.Target(), e.ctl.Stats().RTT, now)
+		case h.SSRC != ssrc:
+		case rt.IsRetransmission(h.SequenceNumber):
+			allow = rt.Allow(h.SequenceNumber, size, e.ctl.Target(), e.ctl.Stats().RTT, now)
+		default:
+			rt.OnMedia(h.SequenceNumber, h.Timestamp, now)
+		}
+		if !allow {
+			e.mu.Unlock()
+			return size, nil
+		}
+		pkt := &packet{h: h.Clone(), p: append([]byte(nil), payload...), attr: maps.Clone(attr), sw: sw}
+		e.pacer.Push(pkt, size, now)
 		e.mu.Unlock()
 		select {
 		case e.wake <- struct{}{}:
@@ -138,17 +159,15 @@ func (e *Estimator) run() {
 // send writes pkt to its stream and tells the controller.
 func (e *Estimator) send(pkt *packet) {
 	e.mu.Lock()
-	sw, ok := e.writers[pkt.h.SSRC]
-	if ok && sw.twccID != 0 {
+	sw := pkt.sw
+	if sw.twccID != 0 {
 		if ext := pkt.h.GetExtension(sw.twccID); len(ext) >= 2 {
 			seq := e.sentSeq.Unwrap(binary.BigEndian.Uint16(ext))
 			e.ctl.OnSent(seq, pkt.h.MarshalSize()+len(pkt.p), time.Now())
 		}
 	}
 	e.mu.Unlock()
-	if ok {
-		_, _ = sw.w.Write(&pkt.h, pkt.p, pkt.attr)
-	}
+	_, _ = sw.w.Write(&pkt.h, pkt.p, pkt.attr)
 }
 
 // WriteRTCP feeds the transport-wide feedback in pkts to the controller.
@@ -209,12 +228,35 @@ func (e *Estimator) GetStats() map[string]any {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.ctl.Stats()
+	r := e.retransmitStats()
 	return map[string]any{
 		"deliveredBitrate": s.Delivered, "queueDelayMs": float64(s.QueueDelay.Microseconds()) / 1000,
 		"loss": s.Loss, "state": s.State, "rttMs": float64(s.RTT.Microseconds()) / 1000,
 		"pacerRate": e.pacer.Rate(), "pacerBacklogMs": float64(e.pacer.Backlog().Microseconds()) / 1000,
 		"pacerQueued": e.pacer.Len(), "pacerDropped": e.pacer.Dropped(),
+		"retransmitted": r.Sent, "retransmittedBytes": r.SentBytes,
+		"retransmitTooOld": r.TooOld, "retransmitOverBudget": r.OverBudget, "retransmitRepeated": r.Repeated,
 	}
+}
+
+// RetransmitStats sums the streams' retransmission counts.
+func (e *Estimator) RetransmitStats() RetransmitStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.retransmitStats()
+}
+
+func (e *Estimator) retransmitStats() RetransmitStats {
+	var sum RetransmitStats
+	for _, r := range e.retransmitters {
+		s := r.Stats()
+		sum.Sent += s.Sent
+		sum.SentBytes += s.SentBytes
+		sum.TooOld += s.TooOld
+		sum.OverBudget += s.OverBudget
+		sum.Repeated += s.Repeated
+	}
+	return sum
 }
 
 // Close stops the pacer's goroutine and drops what it still held. It is

@@ -325,8 +325,9 @@ func newSettingEngine(cfg Config) (webrtc.SettingEngine, *iceSockets, error) {
 // MinBitRate is the floor of the congestion controller's target.
 const MinBitRate = 300_000
 
-// newSessionAPI builds the WebRTC API for one session: H.264 codecs, pion's
-// default interceptors (NACK, RTCP reports, TWCC feedback), the TWCC header
+// newSessionAPI builds the WebRTC API for one session: H.264 codecs and
+// their RTX (RFC 4588) formats, the node's NACK responder (RTX where the
+// peer offers it), pion's RTCP reports, stats and TWCC feedback, the TWCC header
 // extension on sent packets, and the node's send-side congestion
 // controller (package congestion, behind pion's cc interceptor), whose
 // estimator arrives on the returned channel when the session's peer
@@ -339,6 +340,9 @@ const MinBitRate = 300_000
 func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.BandwidthEstimator, error) {
 	m := &webrtc.MediaEngine{}
 	if err := wire.RegisterH264(m); err != nil {
+		return nil, nil, fmt.Errorf("node: %w", err)
+	}
+	if err := wire.RegisterRTX(m); err != nil { // used where the offer has it
 		return nil, nil, fmt.Errorf("node: %w", err)
 	}
 	ir := &interceptor.Registry{}
@@ -369,11 +373,28 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 		}
 	})
 	ir.Add(bwe)
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, nil, fmt.Errorf("node: register interceptors: %w", err)
-	}
+	// The transport-wide sequence number is stamped between the NACK
+	// responder and the pacer, so that each retransmission (RTX or not)
+	// gets its own, as libwebrtc does, rather than repeating the
+	// original's. pion's default interceptors follow, but for its NACK
+	// responder: the node's (congestion.ResponderFactory) sends RTX where
+	// negotiated and leaves the decisions to the pacer's retransmission
+	// budget. The node receives no media, so it needs no NACK generator.
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
 		return nil, nil, fmt.Errorf("node: TWCC header extension: %w", err)
+	}
+	ir.Add(congestion.ResponderFactory{})
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, nil, fmt.Errorf("node: RTCP reports: %w", err)
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, nil, fmt.Errorf("node: simulcast header extensions: %w", err)
+	}
+	if err := webrtc.ConfigureStatsInterceptor(ir); err != nil {
+		return nil, nil, fmt.Errorf("node: stats interceptor: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return nil, nil, fmt.Errorf("node: TWCC feedback: %w", err)
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), estimators, nil
 }

@@ -24,6 +24,11 @@ func NewAPI(se *webrtc.SettingEngine) (*webrtc.API, error) {
 	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
 		return nil, fmt.Errorf("headset: %w", err)
 	}
+	// No RTX (RFC 4588) here, although the node sends it where offered:
+	// pion's NACK generator (interceptor v0.1.51) never sees the packets
+	// its receiver repairs from the RTX stream, and keeps NACKing them
+	// until they leave its window; plain retransmissions on the media
+	// SSRC end its NACKs at once.
 	ir := &interceptor.Registry{}
 	// NACK missing packets every 20 ms rather than pion's default 100 ms:
 	// with a 100 ms interval a retransmission typically arrives just as the

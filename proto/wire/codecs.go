@@ -59,6 +59,41 @@ func H264Codec(f H264Format) webrtc.RTPCodecParameters {
 	}
 }
 
+// RTXPayloadType is the payload type of the RTX (RFC 4588) retransmission
+// format paired with f: the one after f's.
+func RTXPayloadType(f H264Format) webrtc.PayloadType { return f.PayloadType + 1 }
+
+// RTXCodec returns the RTX retransmission format (RFC 4588, "video/rtx")
+// paired with f: retransmitted packets travel on their own SSRC with this
+// payload type, the original sequence number first in the payload.
+func RTXCodec(f H264Format) webrtc.RTPCodecParameters {
+	return webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType:    webrtc.MimeTypeRTX,
+			ClockRate:   VideoClockRate,
+			SDPFmtpLine: fmt.Sprintf("apt=%d", f.PayloadType),
+		},
+		PayloadType: RTXPayloadType(f),
+	}
+}
+
+// RegisterRTX registers the RTX format of each of formats (all of
+// H264Formats when none are given) as a video codec of m, after
+// RegisterH264 registered the formats themselves. A peer whose offer has
+// RTX gets NACKed packets as RTX packets on the RTX SSRC; one without
+// gets them resent on the media SSRC.
+func RegisterRTX(m *webrtc.MediaEngine, formats ...H264Format) error {
+	if len(formats) == 0 {
+		formats = H264Formats
+	}
+	for _, f := range formats {
+		if err := m.RegisterCodec(RTXCodec(f), webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("wire: register RTX for %s: %w", f.ProfileLevelID, err)
+		}
+	}
+	return nil
+}
+
 // RegisterH264 registers formats (all of H264Formats when none are given)
 // as video codecs of m.
 func RegisterH264(m *webrtc.MediaEngine, formats ...H264Format) error {

@@ -1,6 +1,7 @@
 package wire_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -58,6 +59,20 @@ func TestRegisterH264(t *testing.T) {
 	m := &webrtc.MediaEngine{}
 	if err := wire.RegisterH264(m); err != nil {
 		t.Fatal(err)
+	}
+	if err := wire.RegisterRTX(m); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range wire.H264Formats {
+		c := wire.RTXCodec(f)
+		if c.PayloadType != f.PayloadType+1 || c.SDPFmtpLine != fmt.Sprintf("apt=%d", f.PayloadType) || c.MimeType != webrtc.MimeTypeRTX {
+			t.Errorf("RTX of %d: %+v", f.PayloadType, c)
+		}
+		for _, g := range wire.H264Formats {
+			if g.PayloadType == c.PayloadType {
+				t.Errorf("RTX payload type %d collides with an H.264 format", c.PayloadType)
+			}
+		}
 	}
 	if !strings.Contains(wire.H264FmtpLine, "packetization-mode=1") || !strings.Contains(wire.H264FmtpLine, "42e01f") {
 		t.Errorf("H264FmtpLine = %q", wire.H264FmtpLine)
