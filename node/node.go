@@ -84,6 +84,11 @@ type Config struct {
 	// of a session caused by DeviceConfig; 0 means
 	// session.DefaultRebuildInterval, negative no limit.
 	RebuildInterval time.Duration
+	// Degrade is what each session's degradation ladder watches
+	// (session.Config.Degrade): smaller, then slower frames when the link
+	// or the node's time per frame falls short. The zero value is off;
+	// holocast-node watches both (--degrade).
+	Degrade session.Degradation
 	// MaxMessageSize is the SCTP max-message-size the node advertises in
 	// its answers; a session whose client sends a larger message all the
 	// same is ended. 0 means DefaultMaxMessageSize; at most
@@ -428,7 +433,7 @@ func (n *Node) newSession(ctx context.Context, req signaling.Request) (signaling
 		ID: req.ID, Output: out, Limits: lim, MaxDuration: grantedDuration(n.cfg.MaxSessionDuration, req.Grant), BitRate: n.cfg.BitRate, MinBitRate: min(MinBitRate, n.cfg.BitRate),
 		Predictor: n.cfg.Predictor, FixedHorizon: n.cfg.FixedHorizon, ICEServers: n.peerICEServers(req.ID),
 		IdleTimeout: n.cfg.IdleTimeout, PoseRate: n.cfg.PoseRate, ControlRate: n.cfg.ControlRate,
-		MaxRejectedChannels: n.cfg.MaxRejectedChannels, RebuildInterval: n.cfg.RebuildInterval, MaxMessageSize: n.cfg.MaxMessageSize,
+		MaxRejectedChannels: n.cfg.MaxRejectedChannels, RebuildInterval: n.cfg.RebuildInterval, MaxMessageSize: n.cfg.MaxMessageSize, Degrade: n.cfg.Degrade,
 		Scene: cmp.Or(req.Scene, n.cfg.DefaultScene),
 	}, deps)
 	if err == nil {

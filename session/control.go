@@ -48,7 +48,7 @@ func (s *Session) onControl(b []byte) {
 		out, err := applyDeviceConfig(s.output, msg.DeviceConfig, s.cfg.Limits)
 		// A change of size or rate not yet applied (see
 		// Config.RebuildInterval) that this config replaces by another.
-		superseded := err == nil && !sameFormat(s.output, s.rendering) && !sameFormat(out, s.output)
+		superseded := err == nil && !sameFormat(s.output, s.renderingFor) && !sameFormat(out, s.output)
 		if err == nil {
 			s.output = out
 		}

@@ -129,7 +129,7 @@ func (s *Session) frameLoop() {
 		case <-s.poseReady:
 		}
 		s.mu.Lock()
-		sc.setRate(s.output.FPS)
+		sc.setRate(fs.ladder.Output(s.output).FPS)
 		s.mu.Unlock()
 		now := s.cfg.Now()
 		latest, _ := s.intake.Latest()
@@ -183,7 +183,11 @@ func (s *Session) observeWork(fs *frameState, due, end time.Time) {
 // means the session ends because no pipeline could be built.
 func (s *Session) startFrame(fs *frameState, due frameDue) bool {
 	s.mu.Lock()
-	out := s.throttle(fs, s.output)
+	req := s.output
+	s.mu.Unlock()
+	want := s.degrade(fs, req) // see ladder.go
+	s.mu.Lock()
+	out := s.throttle(fs, want)
 	s.mu.Unlock()
 	pipe, err := s.adapt(fs.pipe, out, fs.bitRate)
 	if err != nil {
@@ -197,6 +201,9 @@ func (s *Session) startFrame(fs *frameState, due frameDue) bool {
 	s.applyScene(fs)
 	s.mu.Lock()
 	s.rendering = pipe.out
+	if sameFormat(pipe.out, want) {
+		s.renderingFor = req
+	}
 	s.mu.Unlock()
 	s.frame(fs, due)
 	return true
@@ -243,6 +250,8 @@ type frameState struct {
 	work  time.Duration
 	// scene is what applyScene last gave the renderer.
 	scene sceneFrame
+	// ladder is the degradation ladder's state (see ladder.go).
+	ladder ladder
 }
 
 // frame makes and sends one frame: bit rate, ping, then renderAndSend.
@@ -425,6 +434,7 @@ func (s *Session) sendFrameInfo(fs *frameState, ts uint32, a aim, frame *render.
 		EncodedBytes:      uint32(len(au.Data)),
 		ModelTransformSeq: fs.scene.seq, Triangles: uint32(max(frame.Triangles, 0)), Scene: fs.scene.name,
 		TargetDisplayTimeUs: target.displayUs,
+		DegradationRung:     uint32(s.stats.ladderRung.Load()), //nolint:gosec // an index in LadderRungs
 	}
 	if a.ok {
 		info.PoseSeq = a.latest.Seq

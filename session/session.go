@@ -83,6 +83,14 @@ type Config struct {
 	// comes sooner is applied when the interval is up, the newest config
 	// winning. 0 means DefaultRebuildInterval, negative no limit.
 	RebuildInterval time.Duration
+	// Degrade turns on the degradation ladder (ladder.go): when the
+	// congestion target gives too few bits per pixel, or (DegradeAll) the
+	// node's work per frame outgrows the frame interval, the session
+	// renders and encodes 0.75, then 0.5 of the requested size, then 20,
+	// then 15 fps, and steps back up when there is headroom. FrameInfo
+	// carries each frame's size and rung. DegradeOff (the zero value)
+	// renders what the client asked for.
+	Degrade Degradation
 	// Scene names the scene shown first (Deps.Scenes); "" means
 	// scene.Builtin. An unknown name fails New with an error wrapping
 	// scene.ErrUnknownScene.
@@ -168,7 +176,10 @@ type Session struct {
 	mu        sync.Mutex
 	output    Output // guarded by mu: what the frame loop should render
 	rendering Output // guarded by mu: what the frame loop renders now
-	latencyMu sync.Mutex
+	// renderingFor is the client's request (an output) that rendering
+	// serves: rendering is it on the degradation ladder's rung.
+	renderingFor Output // guarded by mu
+	latencyMu    sync.Mutex
 
 	// Limits.
 	havePose, haveControl atomic.Bool
@@ -225,7 +236,7 @@ func New(ctx context.Context, offer string, cfg Config, deps Deps) (*Session, er
 		done:      make(chan struct{}),
 		ending:    make(chan struct{}),
 		output:    cfg.Output,
-		rendering: cfg.Output,
+		rendering: cfg.Output, renderingFor: cfg.Output,
 	}
 	if err := s.initScene(); err != nil {
 		return nil, err
@@ -323,7 +334,8 @@ func (s *Session) supervise() {
 		"poses", st.Intake.Accepted, "bad_poses", st.Intake.Malformed+st.Intake.Invalid,
 		"bitrate", st.BitRate, "bitrate_changes", st.BitRateChanges, "congestion_skips", st.CongestionSkips,
 		"rejected_channels", st.RejectedChannels, "poses_rate_limited", st.PosesRateLimited,
-		"control_rate_limited", st.ControlRateLimited, "rebuilds", st.PipelineRebuilds)
+		"control_rate_limited", st.ControlRateLimited, "rebuilds", st.PipelineRebuilds,
+		"ladder_rung", st.LadderRung, "ladder_steps", st.LadderSteps)
 	close(s.done)
 	if s.deps.OnClose != nil {
 		s.deps.OnClose(s)

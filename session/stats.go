@@ -52,6 +52,11 @@ type Stats struct {
 	// DeviceConfigsSuperseded counts size or rate changes replaced by a
 	// newer DeviceConfig before they were applied (Config.RebuildInterval).
 	DeviceConfigsSuperseded uint64
+	// LadderRung is the degradation ladder's rung in force (an index in
+	// LadderRungs: 0 renders the client's request); LadderSteps counts
+	// its changes.
+	LadderRung  int
+	LadderSteps uint64
 }
 
 type counters struct {
@@ -67,6 +72,8 @@ type counters struct {
 	pipelineRebuilds, deviceConfigsSuperseded atomic.Uint64
 	lastPoseLimit, lastControlLimit           atomic.Int64 // Unix ns of the last report (see every)
 	lastSupersededNotice                      atomic.Int64
+	ladderRung                                atomic.Int64
+	ladderSteps                               atomic.Uint64
 }
 
 // logPoseError logs a rejected pose at most once a second.
@@ -91,6 +98,7 @@ func (s *Session) Stats() Stats {
 		RejectedChannels: c.rejectedChannels.Load(), OversizeMessages: c.oversizeMessages.Load(),
 		PosesRateLimited: c.posesRateLimited.Load(), ControlRateLimited: c.controlRateLimited.Load(),
 		PipelineRebuilds: c.pipelineRebuilds.Load(), DeviceConfigsSuperseded: c.deviceConfigsSuperseded.Load(),
+		LadderRung: int(c.ladderRung.Load()), LadderSteps: c.ladderSteps.Load(),
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/holocast/holocast/node"
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/render"
+	"github.com/holocast/holocast/session"
 )
 
 type listFlag []string
@@ -69,6 +70,7 @@ func run(args []string) error {
 		drainFor    = fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long running sessions may go on (taking no new ones) before they are ended; ends sooner when the last one ends (0 = end them at once; a second signal also does)")
 		scenePath   = fs.String("scene", "", "glTF 2.0 `path`: a .gltf/.glb file (shown by default) or a directory of them (skipping those that fail to load), each a scene named by its file name without extension; the built-in scene is \"builtin\", the default without --scene")
 		sceneFit    = fs.String("scene-fit", "auto", "model placement: auto (scaled to about 1.5 m) or none (the file's own units); either way on the floor 2 m ahead")
+		degrade     = fs.Bool("degrade", true, "degradation ladder: when the congestion target or the node's time per frame falls short, render smaller (0.75, then 0.5 of the requested size), then slower (20, then 15 fps), and recover with headroom; false keeps the requested size and rate")
 		metricsAddr = fs.String("metrics-listen", defaultMetricsListen, "`address` to serve Prometheus metrics (/metrics), /healthz and /readyz on, in plain HTTP without authentication; empty disables")
 	)
 	lim := addLimitFlags(fs)
@@ -96,6 +98,9 @@ func run(args []string) error {
 		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, MaxSessions: *maxSessions,
 		Predictor: *predictor, FixedHorizon: *horizon, EGLPlatform: *eglPlatform, RenderWorkers: *workers,
 		Static: web.FS(), Logger: log,
+	}
+	if *degrade {
+		cfg.Degrade = session.DegradeAll
 	}
 	cfg.Limits.MaxWidth, cfg.Limits.MaxHeight, cfg.Limits.MaxFPS = *maxW, *maxH, *maxFPS
 	if err := loadScenes(&cfg, *scenePath, *sceneFit, log); err != nil {

@@ -635,9 +635,15 @@ type FrameInfo struct {
 	// detail.
 	Triangles uint32 `protobuf:"varint,21,opt,name=triangles,proto3" json:"triangles,omitempty"`
 	// scene is the name of the scene the frame shows.
-	Scene         string `protobuf:"bytes,22,opt,name=scene,proto3" json:"scene,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Scene string `protobuf:"bytes,22,opt,name=scene,proto3" json:"scene,omitempty"`
+	// degradation_rung is the node's degradation ladder rung when the frame
+	// was made: 0 renders the size and rate the client asked for; each rung
+	// above renders smaller (0.75, then 0.5 of the requested width and
+	// height), then slower (20, then 15 fps). width and height above are
+	// the frame's own; the client scales the picture to its display.
+	DegradationRung uint32 `protobuf:"varint,40,opt,name=degradation_rung,json=degradationRung,proto3" json:"degradation_rung,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *FrameInfo) Reset() {
@@ -787,6 +793,13 @@ func (x *FrameInfo) GetScene() string {
 		return x.Scene
 	}
 	return ""
+}
+
+func (x *FrameInfo) GetDegradationRung() uint32 {
+	if x != nil {
+		return x.DegradationRung
+	}
+	return 0
 }
 
 // ClientReport carries what only the client can measure, on its own clock.
@@ -1584,7 +1597,7 @@ const file_holocast_proto_rawDesc = "" +
 	"convert_us\x18\x03 \x01(\rR\tconvertUs\x12\x1b\n" +
 	"\tencode_us\x18\x04 \x01(\rR\bencodeUs\x12\x17\n" +
 	"\asend_us\x18\x05 \x01(\rR\x06sendUs\x12\x19\n" +
-	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\xa4\x05\n" +
+	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\xcf\x05\n" +
 	"\tFrameInfo\x12#\n" +
 	"\rrtp_timestamp\x18\x01 \x01(\rR\frtpTimestamp\x12\x19\n" +
 	"\bframe_id\x18\x02 \x01(\x04R\aframeId\x12\x19\n" +
@@ -1604,7 +1617,8 @@ const file_holocast_proto_rawDesc = "" +
 	"\x16target_display_time_us\x18\x1e \x01(\x03R\x13targetDisplayTimeUs\x12.\n" +
 	"\x13model_transform_seq\x18\x14 \x01(\x04R\x11modelTransformSeq\x12\x1c\n" +
 	"\ttriangles\x18\x15 \x01(\rR\ttriangles\x12\x14\n" +
-	"\x05scene\x18\x16 \x01(\tR\x05scene\"\xe4\x01\n" +
+	"\x05scene\x18\x16 \x01(\tR\x05scene\x12)\n" +
+	"\x10degradation_rung\x18( \x01(\rR\x0fdegradationRung\"\xe4\x01\n" +
 	"\fClientReport\x12-\n" +
 	"\x13motion_to_photon_us\x18\x01 \x01(\rR\x10motionToPhotonUs\x12(\n" +
 	"\x10display_delay_us\x18\x02 \x01(\rR\x0edisplayDelayUs\x12'\n" +

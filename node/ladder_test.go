@@ -1,0 +1,281 @@
+//go:build egl && cgo
+
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
+	"github.com/pion/transport/v5/vnet"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/holocast/holocast/clients/headset"
+	"github.com/holocast/holocast/node"
+	"github.com/holocast/holocast/session"
+)
+
+// narrowLink is a headset's capped downlink on a vnet router: a drop-tail
+// queue (64 KiB, as the bench's) drained at a rate the test sets; the
+// headset's vnet.DelayFilter holds each admitted packet until its last
+// byte has left.
+type narrowLink struct {
+	dst   string
+	delay *vnet.DelayFilter
+
+	mu     sync.Mutex
+	bps    float64
+	queued float64
+	last   time.Time
+}
+
+func (l *narrowLink) setRate(bps float64) {
+	l.mu.Lock()
+	l.bps = bps
+	l.mu.Unlock()
+}
+
+func (l *narrowLink) filter(c vnet.Chunk) bool {
+	ua, ok := c.DestinationAddr().(*net.UDPAddr)
+	if !ok || ua.IP.String() != l.dst {
+		return true
+	}
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() {
+		l.queued = max(0, l.queued-l.bps/8*now.Sub(l.last).Seconds())
+	}
+	l.last = now
+	size := float64(len(c.UserData()))
+	if l.queued+size > 64<<10 {
+		return false
+	}
+	l.queued += size
+	l.delay.SetDelay(time.Duration(l.queued * 8 / l.bps * float64(time.Second)))
+	return true
+}
+
+// frameRun is a run of received frames of one size.
+type frameRun struct {
+	w, h   uint32
+	frames []*headset.Frame
+}
+
+// TestLadderOverNarrowLink is the degradation ladder end to end: a node
+// (GL rendering, x264) asked for 1280x720@30 streams to a headset that
+// turns its head (so that every frame differs) over a 300 kbit/s link. It must step down to a smaller picture while
+// frames keep coming, and step back up once the link widens to 5 Mbit/s;
+// every frame's FrameInfo names its size, and ffmpeg decodes each run of
+// frames at its size.
+func TestLadderOverNarrowLink(t *testing.T) {
+	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed: %v", tool, err)
+		}
+	}
+	lf := logging.NewDefaultLoggerFactory()
+	lf.DefaultLogLevel = logging.LogLevelError
+	r, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.80.0.0/24", MinDelay: 10 * time.Millisecond, LoggerFactory: lf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeNet, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.80.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsNet, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.80.0.2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	df, err := vnet.NewDelayFilter(hsNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := &narrowLink{dst: "10.80.0.2", delay: df, bps: 300_000}
+	r.AddChunkFilter(link.filter)
+	if err := r.AddNet(nodeNet); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddNet(df); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = r.Stop()
+		_ = df.Close()
+	})
+	vnetSE := func(se *webrtc.SettingEngine, nw *vnet.Net) {
+		se.SetNet(nw)
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
+
+	const w, h = 1280, 720
+	_, url := startNode(t, node.Config{
+		Width: w, Height: h, FPS: 30, BitRate: 4_000_000, Predictor: "none",
+		Degrade:       session.DegradeBandwidth,
+		SettingEngine: func(se *webrtc.SettingEngine) { vnetSE(se, nodeNet) },
+	})
+	se := &webrtc.SettingEngine{}
+	vnetSE(se, hsNet)
+	api, err := headset.NewAPI(se)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := dial(t, ctx, url, headset.Options{API: api, FrameBuffer: 4096})
+	poseCtx, stopPoses := context.WithCancel(ctx)
+	posesDone := make(chan struct{})
+	go func() { // the head swings ±40° every 4 s, poses at 90 Hz
+		defer close(posesDone)
+		tick := time.NewTicker(time.Second / 90)
+		defer tick.Stop()
+		start := time.Now()
+		for seq := uint64(1); ; seq++ {
+			select {
+			case <-poseCtx.Done():
+				return
+			case <-tick.C:
+			}
+			yaw := 40 * math.Sin(2*math.Pi*time.Since(start).Seconds()/4)
+			if err := c.SendPose(yawPose(seq, c.Now(), yaw)); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		stopPoses()
+		<-posesDone
+	}()
+
+	var (
+		frames  []*headset.Frame
+		arrived []time.Time
+	)
+	collect := func(until time.Time, done func() bool) {
+		for time.Now().Before(until) && (done == nil || !done()) {
+			select {
+			case f := <-c.Frames():
+				frames = append(frames, f)
+				arrived = append(arrived, time.Now())
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				t.Fatal("timed out")
+			}
+		}
+	}
+	rung := func(f *headset.Frame) int {
+		if f.Info == nil {
+			return -1
+		}
+		return int(f.Info.GetDegradationRung())
+	}
+
+	// Narrow: 300 kbit/s for 15 s.
+	narrowStart := time.Now()
+	collect(narrowStart.Add(15*time.Second), nil)
+	narrowEnd := len(frames)
+	maxRung, smallest := 0, uint32(w)
+	for _, f := range frames {
+		maxRung = max(maxRung, rung(f))
+		if f.Info != nil {
+			smallest = min(smallest, f.Info.GetWidth())
+		}
+	}
+	var late int // frames in the last 5 s of the narrow phase
+	var maxGap time.Duration
+	for i, at := range arrived {
+		if at.After(narrowStart.Add(10 * time.Second)) {
+			late++
+		}
+		if i > 0 {
+			maxGap = max(maxGap, at.Sub(arrived[i-1]))
+		}
+	}
+	t.Logf("headset at the end of 300 kbit/s: %+v", c.Stats())
+	t.Logf("300 kbit/s: %d frames, %d in the last 5 s, the longest gap %v, the highest rung %d, the smallest width %d",
+		narrowEnd, late, maxGap, maxRung, smallest)
+	if maxRung == 0 || smallest >= w {
+		t.Fatalf("no step down at 300 kbit/s: highest rung %d, smallest width %d", maxRung, smallest)
+	}
+	if late < 15 {
+		t.Errorf("only %d frames in the last 5 s at 300 kbit/s: the stream stalled", late)
+	}
+	if maxGap > 3*time.Second {
+		t.Errorf("a gap of %v between frames at 300 kbit/s", maxGap)
+	}
+
+	// Wide: 5 Mbit/s until the ladder has stepped up from where it ended
+	// the narrow phase (at most 30 s).
+	endRung := rung(frames[narrowEnd-1])
+	link.setRate(5_000_000)
+	wideStart := time.Now()
+	collect(wideStart.Add(30*time.Second), func() bool {
+		return len(frames) > narrowEnd && rung(frames[len(frames)-1]) >= 0 && rung(frames[len(frames)-1]) < endRung
+	})
+	last := frames[len(frames)-1]
+	t.Logf("5 Mbit/s: rung %d → %d (%dx%d) after %v, %d frames",
+		endRung, rung(last), last.Info.GetWidth(), last.Info.GetHeight(), time.Since(wideStart).Round(time.Millisecond), len(frames)-narrowEnd)
+	if r := rung(last); r < 0 || r >= endRung {
+		t.Fatalf("no step up within 30 s of the link widening: rung %d, was %d", r, endRung)
+	}
+
+	// Each run of one size starts with a key frame and decodes at its
+	// size (FrameInfo's), every frame of it.
+	var runs []frameRun
+	for _, f := range frames {
+		if f.Info == nil {
+			continue
+		}
+		fw, fh := f.Info.GetWidth(), f.Info.GetHeight()
+		if len(runs) == 0 || runs[len(runs)-1].w != fw || runs[len(runs)-1].h != fh {
+			runs = append(runs, frameRun{w: fw, h: fh})
+		}
+		runs[len(runs)-1].frames = append(runs[len(runs)-1].frames, f)
+	}
+	if len(runs) < 3 {
+		t.Errorf("%d runs of one size, want ≥ 3 (down and back up)", len(runs))
+	}
+	dir := t.TempDir()
+	for i, run := range runs {
+		if !run.frames[0].KeyFrame {
+			t.Errorf("run %d (%dx%d) starts without a key frame", i, run.w, run.h)
+			continue
+		}
+		var b bytes.Buffer
+		for _, f := range run.frames {
+			b.Write(f.Data)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("run%d.h264", i))
+		if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
+			"-show_entries", "stream=width,height,nb_read_frames", "-of", "csv=p=0", file).CombinedOutput()
+		fields := strings.Split(strings.TrimSpace(string(out)), ",")
+		if err != nil || len(fields) != 3 || fields[0] != strconv.Itoa(int(run.w)) || fields[1] != strconv.Itoa(int(run.h)) {
+			t.Errorf("run %d (%dx%d, %d frames): ffprobe %v: %q", i, run.w, run.h, len(run.frames), err, out)
+			continue
+		}
+		if n, _ := strconv.Atoi(fields[2]); n != len(run.frames) {
+			t.Errorf("run %d (%dx%d): ffprobe read %d frames of %d", i, run.w, run.h, n, len(run.frames))
+		}
+		t.Logf("run %d: %dx%d, %d frames, decoded", i, run.w, run.h, len(run.frames))
+	}
+}
