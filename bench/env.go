@@ -15,6 +15,7 @@ import (
 	"github.com/holocast/holocast/clients/headset"
 	"github.com/holocast/holocast/node"
 	"github.com/holocast/holocast/render/scene"
+	"github.com/holocast/holocast/session"
 	"github.com/holocast/holocast/signaling"
 )
 
@@ -84,6 +85,7 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
 		Predictor: cfg.Predictor, FixedHorizon: cfg.FixedHorizon, Logger: log,
 		MaxSessionsPerClient: -1, MaxNegotiations: -1, AllowLoopbackCandidates: true,
+		Degrade: session.DegradeAll, // as holocast-node
 	}
 	if cfg.Scene != "" {
 		cat, err := scene.LoadCatalog(cfg.Scene, scene.DefaultLimits, log)

@@ -51,6 +51,7 @@ type sessionAcc struct {
 	freeze            freezeCounter
 	p2f               *reservoir // pose-to-frame latencies, ms
 	bins              bins       // frames per fpsBin
+	rungMax           int        // highest FrameInfo.degradation_rung
 }
 
 // dialHeadset connects headset k to the node, waits for its control
@@ -206,6 +207,9 @@ func (s *sim) store(f *headset.Frame, t0 time.Time) {
 		}
 		w.freeze.arrive(at)
 		w.bins.add(at)
+		if f.Info != nil {
+			w.rungMax = max(w.rungMax, int(f.Info.GetDegradationRung()))
+		}
 	}
 	s.mu.Unlock()
 	if !inWindow {

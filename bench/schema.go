@@ -137,6 +137,11 @@ type RunResult struct {
 	FramesUnmatched int `json:"frames_unmatched"`
 	// KeyFrames ("key_frames") counts key frames received.
 	KeyFrames int `json:"key_frames"`
+	// DegradationRungMax ("degradation_rung_max") is the highest rung of
+	// the node's degradation ladder (FrameInfo.degradation_rung: 0 the
+	// requested size and rate, then 0.75 and 0.5 of the size, then 20 and
+	// 15 fps) among the window's frames.
+	DegradationRungMax int `json:"degradation_rung_max"`
 	// PLIsSent ("plis_sent") counts the Picture Loss Indications the
 	// headsets sent.
 	PLIsSent uint64 `json:"plis_sent"`

@@ -153,6 +153,7 @@ func score(res *RunResult, sims []*sim, a *runAcc, wStart, wEnd time.Time) {
 		res.FramesLost += ss.FramesLost
 		res.FramesDropped += ss.FramesDropped
 		res.KeyFrames += ss.KeyFrames
+		res.DegradationRungMax = max(res.DegradationRungMax, s.win.rungMax)
 		res.PLIsSent += ss.PLIsSent
 		res.PacketsRecovered += s.endSt.PacketsRecovered - s.startSt.PacketsRecovered
 		res.PacketsGivenUp += s.endSt.PacketsGivenUp - s.startSt.PacketsGivenUp
