@@ -68,7 +68,10 @@ export class Connection {
     this.pc = pc;
     const tr = pc.addTransceiver("video", { direction: "recvonly" });
     if (h264 && tr.setCodecPreferences) {
-      try { tr.setCodecPreferences(h264); } catch { /* keep the browser's list */ }
+      // Keep RTX (RFC 4588) in the list: without it the browser offers
+      // none, and the node resends NACKed packets on the media SSRC.
+      const rtx = (caps?.codecs ?? []).filter((c) => c.mimeType.toLowerCase() === "video/rtx");
+      try { tr.setCodecPreferences([...h264, ...rtx]); } catch { /* keep the browser's list */ }
     }
     this.pose = pc.createDataChannel("pose", { ordered: false, maxRetransmits: 0 });
     this.pose.binaryType = "arraybuffer";

@@ -31,6 +31,13 @@ test("flat mode connects, decodes and displays ≥ 60 frames, reports latency", 
   console.log(`# flat after 60 frames: pose→frame ${JSON.stringify(s.poseToFrameMs)} ms, motion→photon ${JSON.stringify(s.motionToPhotonMs)} ms`);
   assert.equal(s.reprojection, true);
   assert.equal(s.session.width, 640);
+  // Chromium offers RTX (RFC 4588): the node's answer pairs an RTX format
+  // with the H.264 one and announces the RTX SSRC (FID group).
+  const sdp = await page.evaluate(() => window.holocast.app.conn?.pc?.remoteDescription?.sdp ?? "");
+  const h264 = sdp.match(/a=rtpmap:(\d+) H264\/90000/);
+  assert.ok(h264, "the answer has H.264");
+  assert.match(sdp, new RegExp(`a=fmtp:\\d+ apt=${h264[1]}\\r?\\n`), "the answer has RTX for the H.264 format");
+  assert.match(sdp, /a=ssrc-group:FID \d+ \d+/, "the answer names the RTX SSRC");
   assert.ok(s.nodeTimingsMs && s.nodeTimingsMs.render > 0, "node stage timings from FrameInfo");
   assert.ok(s.posesSent > 30);
   assert.match(node.log(), /device config.*name="Flat \(desktop browser\)"/, "node applied the DeviceConfig");
