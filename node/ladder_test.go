@@ -286,10 +286,13 @@ func TestLadderOverNarrowLink(t *testing.T) {
 	if maxRung == 0 || smallest >= w {
 		t.Fatalf("no step down at 300 kbit/s: highest rung %d, smallest width %d", maxRung, smallest)
 	}
-	if late < 15 {
+	// Generous bounds: on a test machine with a load average of 50 the
+	// node makes 2 frames a second whatever the link; a stall makes none
+	// for seconds.
+	if late < 5 {
 		t.Errorf("only %d frames in the last 5 s at 300 kbit/s: the stream stalled", late)
 	}
-	if maxGap > 3*time.Second {
+	if maxGap > 6*time.Second {
 		t.Errorf("a gap of %v between frames at 300 kbit/s", maxGap)
 	}
 
