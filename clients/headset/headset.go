@@ -119,8 +119,9 @@ type Client struct {
 	mu      sync.Mutex
 	matcher matcher
 	info    *holocastv1.SessionInfo
-	// framesClosed is set (under mu) when Close has closed frames.
-	framesClosed bool
+	// framesClosed and controlsClosed are set (under mu) when Close has
+	// closed frames and controls.
+	framesClosed, controlsClosed bool
 	closeOnce    sync.Once
 	wg           sync.WaitGroup
 	stats        struct {
@@ -242,6 +243,7 @@ func (c *Client) Close(ctx context.Context) error {
 		err = errors.Join(err, c.pc.Close())
 		c.wg.Wait()
 		c.closeFrames()
+		c.closeControls()
 	})
 	return err
 }
