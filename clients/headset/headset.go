@@ -122,9 +122,9 @@ type Client struct {
 	// framesClosed and controlsClosed are set (under mu) when Close has
 	// closed frames and controls.
 	framesClosed, controlsClosed bool
-	closeOnce    sync.Once
-	wg           sync.WaitGroup
-	stats        struct {
+	closeOnce                    sync.Once
+	wg                           sync.WaitGroup
+	stats                        struct {
 		received, lost, dropped, unmatched, keys, plis, bytes, notices atomic.Uint64
 		recovered, givenUp                                             atomic.Uint64
 	}
