@@ -286,16 +286,6 @@ func TestLadderOverNarrowLink(t *testing.T) {
 	if maxRung == 0 || smallest >= w {
 		t.Fatalf("no step down at 300 kbit/s: highest rung %d, smallest width %d", maxRung, smallest)
 	}
-	// Generous bounds: on a test machine with a load average of 50 the
-	// node makes 2 frames a second whatever the link; a stall makes none
-	// for seconds.
-	if late < 5 {
-		t.Errorf("only %d frames in the last 5 s at 300 kbit/s: the stream stalled", late)
-	}
-	if maxGap > 6*time.Second {
-		t.Errorf("a gap of %v between frames at 300 kbit/s", maxGap)
-	}
-
 	// Wide: 5 Mbit/s until the ladder has stepped up from where it ended
 	// the narrow phase (at most 30 s). The step up needs the congestion
 	// target at 0.06 bits per pixel of the rung above (933 kbit/s for
@@ -334,6 +324,23 @@ func TestLadderOverNarrowLink(t *testing.T) {
 		t.Fatalf("no step up although the target stayed ≥ 1 Mbit/s for %v: rung %d, was %d", highFor, rung(last), endRung)
 	default:
 		t.Logf("NOT EXERCISED: the controller did not hold 1 Mbit/s on this machine (load: see the report); no step up to expect")
+	}
+
+	// Frames kept flowing at 300 kbit/s: in its last 5 s at least half
+	// the frame rate the same node made at 5 Mbit/s (on a loaded test
+	// machine the node makes what its CPU share allows whatever the link:
+	// at a load average of 35–58, 0.4–2 frames a second), and no gap
+	// longer than 6 s or 10 of the wide phase's frame intervals. A stall
+	// on the link (the queue overflowing, losses, key frame requests)
+	// makes none for seconds.
+	wideRate := float64(len(frames)-narrowEnd) / time.Since(wideStart).Seconds()
+	narrowRate := float64(late) / 5
+	t.Logf("frame rate: %.1f/s in the last 5 s at 300 kbit/s, %.1f/s at 5 Mbit/s", narrowRate, wideRate)
+	if narrowRate < wideRate/2 {
+		t.Errorf("%.1f frames a second in the last 5 s at 300 kbit/s, %.1f at 5 Mbit/s: the stream stalled on the narrow link", narrowRate, wideRate)
+	}
+	if gapLimit := max(6*time.Second, time.Duration(10/wideRate*float64(time.Second))); maxGap > gapLimit {
+		t.Errorf("a gap of %v between frames at 300 kbit/s (limit %v)", maxGap, gapLimit)
 	}
 
 	// Each run of one size starts with a key frame and decodes at its
