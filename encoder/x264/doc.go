@@ -26,21 +26,24 @@
 // rate is the target rate and whose buffer holds VBVFrames (two) frame
 // intervals of bits at that rate. x264 sizes each frame so that the VBV
 // buffer, filled at the target rate, never runs dry, so no access unit is
-// bigger than the buffer: at the target rate none needs more than two frame
-// intervals of link time (66 ms at 30 fps), including the first IDR, where
-// a plain ABR stream at 800 kbit/s sends about 70 KB (0.7 s). One interval
-// would be the tightest cap (x264's minimum buffer) but forces every frame
-// to about the same size, leaving no room for the intra refresh column or a
-// burst of motion, and makes x264 raise the QP hard on every small
-// misprediction; two intervals bound the queueing a single frame can cause
-// at a bottleneck running at the target rate to one extra frame interval,
-// which a pacer spreads out, while letting frames vary by 2×. A frame can
-// only exceed the cap where even x264's highest QP (51) cannot fit it:
-// measured, a 1280x720 IDR needs about 3.5 KB, 2.8 intervals at 300 kbit/s;
-// below that rate the picture must get smaller (a new Encoder). With the
-// maximum rate equal to the target, x264 runs in its CBR mode, which
-// undershoots: the tests measure 0.7-0.85× the target on content that
-// could use more (docs/network.md has the table).
+// bigger than the buffer: at the target rate none needs more than two
+// frame intervals of link time (66 ms at 30 fps), the first IDR and forced
+// ones included (the mediadevices wrapper this package replaced let an IDR
+// at 800 kbit/s reach about 30 frame intervals, 1 s of link time).
+//
+// Why two: one interval is x264's smallest buffer (under 1.1 intervals it
+// switches to a single-frame VBV mode) and would hold every frame to about
+// the same size, leaving no room for the refresh column or a burst of
+// motion; more than two lets one frame queue longer at a bottleneck that
+// runs at the target rate. With two, a single frame delays the next one by
+// at most one extra frame interval, which a pacer spreads out, and frames
+// may still vary by 2×. A frame exceeds the cap only where even x264's
+// highest QP (51) cannot fit it: measured, a 1280x720 IDR needs about 3.5
+// KB, 2.8 intervals at 300 kbit/s; below that rate the picture must get
+// smaller (a new Encoder). With the maximum rate equal to the target, x264
+// runs in its CBR mode, which undershoots: the tests measure 0.74-0.84× the
+// target on content that changes all over every frame (docs/network.md has
+// the table).
 //
 // SetBitRate changes the target, the VBV maximum rate and the buffer size
 // (again two frame intervals at the new rate) without re-opening x264: the
