@@ -56,7 +56,7 @@ func TestCapVersusOldWrapper(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		aus := encode(t, enc, turningScene(w, h), 0, n)
+		aus := encode(t, enc, scrollingScene(w, h), 0, n)
 		_ = enc.Close()
 		var keys []int
 		for i, au := range aus {

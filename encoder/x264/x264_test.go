@@ -42,9 +42,9 @@ type content func(i int) *render.Frame
 // hard edges and one moving object, as a rendered frame with a still head.
 func renderedScene(w, h int) content { return encodertest.NewSceneFrame(w, h).Step }
 
-// turningScene is content that changes all over every frame: a textured
+// scrollingScene is content that changes all over every frame: a textured
 // background scrolling 3 px a frame, as when the head turns, and a box.
-func turningScene(w, h int) content {
+func scrollingScene(w, h int) content {
 	s := encodertest.NewMovingScene(w, h, 3, 8)
 	f := encodertest.NewFrame(w, h)
 	return func(i int) *render.Frame { s.Draw(f, i); return f }
@@ -107,11 +107,11 @@ func TestFrameSizes(t *testing.T) {
 			// minRate is the lowest average rate accepted, as a share of
 			// the target. The rendered scene is mostly static and too
 			// simple to fill the higher rates at 640x360 (0.43× at 4
-			// Mbit/s, 0.35× at 2 Mbit/s); the turning scene fills every rate.
+			// Mbit/s, 0.35× at 2 Mbit/s); the scrolling scene fills every rate.
 			minRate float64
 		}{
 			{"rendered", renderedScene, 0.25},
-			{"turning", turningScene, 0.6},
+			{"scrolling", scrollingScene, 0.6},
 		} {
 			name := fmt.Sprintf("%s/%dkbps/%s", encodertest.SizeName(tc.w, tc.h), tc.bps/1000, sc.name)
 			t.Run(name, func(t *testing.T) {
@@ -166,7 +166,7 @@ func TestSetBitRateSteps(t *testing.T) {
 	const w, h, fps = 1280, 720, 30
 	const settle = 3 // frames after a step before the new caps must hold
 	enc := mustNew(t, encoder.Config{Width: w, Height: h, FPS: fps, BitRate: 4_000_000})
-	c := turningScene(w, h)
+	c := scrollingScene(w, h)
 	aus := encode(t, enc, c, 0, 60)
 	bytesOf := func(aus []encoder.AccessUnit) (n int) {
 		for _, au := range aus {
@@ -229,7 +229,7 @@ func TestSetBitRateSteps(t *testing.T) {
 func TestIntraRefresh(t *testing.T) {
 	const w, h, n = 640, 360, 300
 	enc := mustNew(t, encoder.Config{Width: w, Height: h, FPS: 30, BitRate: 800_000, KeyFrameInterval: 45})
-	aus := encode(t, enc, turningScene(w, h), 0, n)
+	aus := encode(t, enc, scrollingScene(w, h), 0, n)
 	var points []int
 	for i, au := range aus {
 		if au.KeyFrame != (i == 0) {
@@ -266,7 +266,7 @@ func TestForceKeyFrameJoin(t *testing.T) {
 	encodertest.NeedFFmpeg(t)
 	const w, h, n, at = 1280, 720, 90, 47
 	enc := mustNew(t, encoder.Config{Width: w, Height: h, FPS: 30, BitRate: 2_000_000})
-	c := turningScene(w, h)
+	c := scrollingScene(w, h)
 	aus := encode(t, enc, c, 0, at)
 	enc.ForceKeyFrame()
 	aus = append(aus, encode(t, enc, c, at, n)...)
@@ -300,7 +300,7 @@ func TestConstrainedBaseline(t *testing.T) {
 	for _, preset := range append([]string{""}, encoder.Presets[:4]...) {
 		t.Run("preset="+preset, func(t *testing.T) {
 			enc := mustNew(t, encoder.Config{Width: 320, Height: 240, FPS: 30, BitRate: 500_000, Preset: preset})
-			aus := encode(t, enc, turningScene(320, 240), 0, 5)
+			aus := encode(t, enc, scrollingScene(320, 240), 0, 5)
 			var sps []byte
 			for _, nal := range h264.SplitAnnexB(aus[0].Data) {
 				if h264.NALType(nal) == h264.NALSPS {
@@ -356,7 +356,7 @@ func TestInvalid(t *testing.T) {
 		{Width: 64, Height: 64, FPS: 30, BitRate: x264.MaxBitRate, KeyFrameInterval: 1},
 	} {
 		enc := mustNew(t, c)
-		aus := encode(t, enc, turningScene(c.Width, c.Height), 0, 3)
+		aus := encode(t, enc, scrollingScene(c.Width, c.Height), 0, 3)
 		if !aus[0].KeyFrame {
 			t.Errorf("%+v: first frame is not a key frame", c)
 		}
@@ -368,7 +368,7 @@ func TestInvalid(t *testing.T) {
 			t.Errorf("SetBitRate(%d) = %v, want encoder.ErrInvalidConfig", bps, err)
 		}
 	}
-	encode(t, enc, turningScene(320, 240), 0, 2)
+	encode(t, enc, scrollingScene(320, 240), 0, 2)
 	if got := enc.BitRate(); got != ok.BitRate {
 		t.Errorf("BitRate after refused changes = %d, want %d", got, ok.BitRate)
 	}
@@ -376,5 +376,5 @@ func TestInvalid(t *testing.T) {
 	if err := enc.SetBitRate(1); err != nil {
 		t.Fatal(err)
 	}
-	encode(t, enc, turningScene(320, 240), 2, 4)
+	encode(t, enc, scrollingScene(320, 240), 2, 4)
 }
