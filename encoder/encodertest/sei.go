@@ -60,7 +60,7 @@ func seiPayloadTypes(rbsp []byte) []int {
 		return 0, false
 	}
 	// Stop at the rbsp trailing bits (a lone 0x80).
-	for i < len(rbsp) && !(i == len(rbsp)-1 && rbsp[i] == 0x80) {
+	for i < len(rbsp) && (i != len(rbsp)-1 || rbsp[i] != 0x80) {
 		t, ok := read()
 		if !ok {
 			break
