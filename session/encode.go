@@ -16,7 +16,8 @@ import (
 type encodeJob struct {
 	frame *render.Frame
 	enc   encoder.Encoder // the pipeline's encoder when the frame was made
-	// ready is when the frame was handed over (the end of its conversion).
+	// ready is the end of the frame's conversion, when the frame loop
+	// began to hand it over (copy it).
 	ready   time.Time
 	ts      uint32
 	frameID uint64

@@ -301,8 +301,9 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 		return
 	}
 	s.serveKeyFrameRequest(fs, start)
+	ready := s.cfg.Now()
 	s.enc.hand(&encodeJob{
-		frame: s.enc.buffer(frame), enc: fs.pipe.e, ready: s.cfg.Now(),
+		frame: s.enc.buffer(frame), enc: fs.pipe.e, ready: ready,
 		ts: fs.tsBase + wire.RTPTimestamp(start.Sub(s.start)), a: a, due: due,
 		times: stageTimes{poseAge: a.poseAge, queue: renderCall.Sub(due.at) + frame.Timings.Wait, frame: frame.Timings},
 		scene: fs.scene,
@@ -405,9 +406,10 @@ type stageTimes struct {
 	// render worker.
 	queue time.Duration
 	frame render.Timings
-	// encodeWait is from the frame's hand-over to the encoder goroutine
-	// to the start of its encoding (the encoder busy with the frame
-	// before).
+	// encodeWait is from the end of the frame's conversion to the start
+	// of its encoding: the hand-over to the encoder goroutine (a copy of
+	// the frame) and the wait for the encoder, busy with the frame
+	// before.
 	encodeWait, encode, send time.Duration
 	// sent is when the frame's last packet was written.
 	sent time.Time

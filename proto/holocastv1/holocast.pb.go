@@ -522,8 +522,9 @@ type StageTimings struct {
 	// encode_wait_us is the time from the end of the conversion to the
 	// start of encoding: the session's encoder runs on its own goroutine,
 	// one frame at a time, so that the next frame renders while the last
-	// one is encoded and sent; a frame that is ready while the encoder is
-	// still busy with the one before waits here (at most for that one).
+	// one is encoded and sent. It is the hand-over (a copy of the frame)
+	// and, when the encoder is still busy with the frame before, the wait
+	// for it (never for more than that one).
 	EncodeWaitUs  uint32 `protobuf:"varint,10,opt,name=encode_wait_us,json=encodeWaitUs,proto3" json:"encode_wait_us,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
