@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -238,12 +239,15 @@ func (e *Estimator) Backlog() time.Duration {
 	return e.pacer.Backlog()
 }
 
-// GetStats reports the controller's and the pacer's state.
+// GetStats reports the controller's and the pacer's state, and the
+// SSRCs of the streams it paces ("ssrcs", []uint32).
 func (e *Estimator) GetStats() map[string]any {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.ctl.Stats()
+	ssrcs := slices.Sorted(maps.Keys(e.writers))
 	return map[string]any{
+		"ssrcs":            ssrcs,
 		"deliveredBitrate": s.Delivered, "queueDelayMs": float64(s.QueueDelay.Microseconds()) / 1000,
 		"loss": s.Loss, "state": s.State, "rttMs": float64(s.RTT.Microseconds()) / 1000,
 		"pacerRate": e.pacer.Rate(), "pacerBacklogMs": float64(e.pacer.Backlog().Microseconds()) / 1000,
