@@ -70,9 +70,9 @@ type Config struct {
 	// exceeds it; 0 means 100 ms.
 	LateAfter time.Duration
 	// Repeat runs each concurrency level this many times in a row (0
-	// means once); a repeated run that received no frame counts as a
-	// failed run and the others still go (Run then returns the report
-	// and an error wrapping ErrNoFrames).
+	// means once). A run that received no frame is in the report as a
+	// failed run and the others still go; Run then returns the report
+	// and an error wrapping ErrNoFrames.
 	Repeat int
 	// Impair, if set, runs the embedded node and the headsets over pion's
 	// virtual network with this impairment (URL must be empty).
@@ -234,10 +234,13 @@ levels:
 					rep.Interrupted = true
 					break levels
 				}
-				if !errors.Is(err, ErrNoFrames) || cfg.Repeat == 1 {
+				if !errors.Is(err, ErrNoFrames) || res == nil {
 					return rep, err
 				}
-				noFrames = append(noFrames, fmt.Errorf("repeat %d: %w", r, err))
+				if cfg.Repeat > 1 {
+					err = fmt.Errorf("repeat %d: %w", r+1, err)
+				}
+				noFrames = append(noFrames, err)
 			}
 			res.Repeat = r
 			rep.Runs = append(rep.Runs, res)

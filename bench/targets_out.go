@@ -99,7 +99,17 @@ func spreadOf(runs []*RunResult) spread {
 		}
 	}
 	s.fps, s.kbps, s.share = mmm(fps, "%.1f"), mmm(kb, "%.0f"), mmm(share, "%.0f%%")
-	s.lost, s.freeze, s.p50, s.p95, s.ramp = mmm(lost, "%.0f"), mmm(freeze, "%.0f"), mmm(p50, "%.0f"), mmm(p95, "%.0f"), mmm(ramp, "%.1f")
+	s.lost, s.freeze, s.p50, s.p95 = mmm(lost, "%.0f"), mmm(freeze, "%.0f"), mmm(p50, "%.0f"), mmm(p95, "%.0f")
+	reached := slices.DeleteFunc(ramp, func(x float64) bool { return x < 0 })
+	never := len(ramp) - len(reached)
+	switch {
+	case never == 0:
+		s.ramp = mmm(reached, "%.1f")
+	case len(reached) == 0:
+		s.ramp = "never"
+	default:
+		s.ramp = fmt.Sprintf("%s, %d never", mmm(reached, "%.1f"), never)
+	}
 	return s
 }
 
