@@ -184,6 +184,7 @@ type network struct {
 	clients []*vnet.Net
 	delays  []*vnet.DelayFilter
 	links   []*bottleneck // headset i's capped downlink; nil without a rate cap
+	started time.Time     // the current run's start (restart): new links start then
 	trace   *netTrace     // nil without --trace-net; records headset 0's link
 }
 
@@ -245,7 +246,11 @@ func (n *network) client(i int) (*vnet.Net, error) {
 				return nil, err
 			}
 			n.delays = append(n.delays, df)
-			b := &bottleneck{dst: ip, delay: df, start: time.Now(),
+			start := n.started
+			if start.IsZero() {
+				start = time.Now()
+			}
+			b := &bottleneck{dst: ip, delay: df, start: start,
 				steps: append([]RateStep{{Bps: n.imp.RateBps}}, n.imp.RateSteps...)}
 			if len(n.clients) == 0 {
 				b.trace = n.trace
@@ -277,13 +282,14 @@ func (n *network) link(i int) *bottleneck {
 }
 
 // restart starts every existing bottleneck anew at now (see
-// bottleneck.restart); links made later start when they are made.
+// bottleneck.restart), and the links made later as if made at now.
 func (n *network) restart(now time.Time) {
 	if n == nil {
 		return
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.started = now
 	for _, b := range n.links {
 		b.restart(now)
 	}

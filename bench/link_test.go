@@ -49,24 +49,32 @@ func TestBottleneckAdmit(t *testing.T) {
 // step it saw.
 func TestRunRepeatSteps(t *testing.T) {
 	cfg := smallRun(t)
-	cfg.Repeat, cfg.Warmup, cfg.Duration = 2, 300*time.Millisecond, 1500*time.Millisecond
+	cfg.Repeat, cfg.Warmup, cfg.Duration = 2, 2*time.Second, 2*time.Second
 	var err error
-	if cfg.Impair, err = ParseImpairment("rate=2mbit,rate@1s=1mbit"); err != nil {
+	if cfg.Impair, err = ParseImpairment("rate=2mbit,rate@3s=1mbit"); err != nil {
 		t.Fatal(err)
 	}
+	// A run starved of CPU may receive no frame: it stays in the report
+	// (the series and the steps are still there) and Run says so.
 	rep, err := Run(context.Background(), cfg)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNoFrames) {
 		t.Fatal(err)
 	}
 	if len(rep.Runs) != 2 || rep.Runs[0].Repeat != 0 || rep.Runs[1].Repeat != 1 || rep.Config.Repeat != 2 {
 		t.Fatalf("%d runs: %+v", len(rep.Runs), rep.Runs)
 	}
 	for i, r := range rep.Runs {
+		// Each run's link starts at 2 Mbit/s and steps 3 s into the run.
 		ps := r.PerSession[0].Series
-		if ps[0].TS > 0.5 || ps[0].CapKbps != 2000 || ps[len(ps)-1].CapKbps != 1000 {
-			t.Errorf("run %d: first point %+v, last %+v: want the link's 2 Mbit/s then its step to 1 Mbit/s", i, ps[0], ps[len(ps)-1])
+		for _, p := range ps {
+			if want := map[bool]float64{true: 2000, false: 1000}[p.TS < 3]; p.CapKbps != want {
+				t.Errorf("run %d: cap %v kbit/s at %v s, want %v", i, p.CapKbps, p.TS, want)
+			}
 		}
-		if v := r.Verdict; len(v.Steps) != 1 || v.Steps[0].AtS != 1 || v.Steps[0].FromKbps != 2000 || v.Steps[0].ToKbps != 1000 {
+		if ps[0].TS >= 3 || ps[len(ps)-1].TS < 3 {
+			t.Errorf("run %d: points from %v to %v s: want both sides of the step at 3 s", i, ps[0].TS, ps[len(ps)-1].TS)
+		}
+		if v := r.Verdict; len(v.Steps) != 1 || v.Steps[0].AtS != 3 || v.Steps[0].FromKbps != 2000 || v.Steps[0].ToKbps != 1000 {
 			t.Errorf("run %d: steps %+v", i, r.Verdict.Steps)
 		}
 	}
@@ -74,7 +82,7 @@ func TestRunRepeatSteps(t *testing.T) {
 	if err := WriteTable(&b, rep); err != nil {
 		t.Fatal(err)
 	}
-	if out := b.String(); !strings.Contains(out, "repeat 2") || !strings.Contains(out, "spread over the repeats") || !strings.Contains(out, "step@1s") {
+	if out := b.String(); !strings.Contains(out, "repeat 2") || !strings.Contains(out, "spread over the repeats") || !strings.Contains(out, "step@3s") {
 		t.Errorf("table:\n%s", out)
 	}
 }

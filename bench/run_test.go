@@ -168,7 +168,7 @@ func TestRunLoopback(t *testing.T) {
 
 // checkSeries checks the series of run r's sessions from an embedded
 // node with an encoder bit rate of maxKbps: a point every 250 ms from
-// the run's start to the window's end, frames arriving, the node's
+// the headsets connecting to the window's end, frames arriving, the node's
 // estimate and the encoder's target within the node's bounds, the
 // frames' size.
 func checkSeries(t *testing.T, r *RunResult, maxKbps float64) {
@@ -176,7 +176,7 @@ func checkSeries(t *testing.T, r *RunResult, maxKbps float64) {
 	for k, s := range r.PerSession {
 		ps := s.Series
 		end := r.WindowStartS + r.WindowS
-		if len(ps) < int(end/seriesInterval.Seconds())-2 || ps[len(ps)-1].TS < end-0.3 {
+		if len(ps) < int((end-r.ConnectedS)/seriesInterval.Seconds())-2 || ps[0].TS > r.ConnectedS+0.3 || ps[len(ps)-1].TS < end-0.3 {
 			t.Errorf("session %d: %d points, the last at %v s, for a run of %.2f s", k, len(ps), ps[len(ps)-1].TS, end)
 			continue
 		}

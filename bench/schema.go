@@ -247,7 +247,8 @@ type Session struct {
 	PoseToFrameMS float64 `json:"pose_to_frame_ms_p50"` // median pose-to-frame latency, ms
 	PosesSent     uint64  `json:"poses_sent"`           // poses sent over the whole run, warm-up included
 	// Series ("series") is the session's network figures every 250 ms
-	// from the run's start (warm-up included) to the window's end.
+	// from the headsets connecting (warm-up included) to the window's
+	// end, timed from the run's start.
 	Series []SeriesPoint `json:"series"`
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // This file samples each session's network figures over time, from the
-// run's start through the warm-up to the window's end: what the headset
+// headsets connecting through the warm-up to the window's end: what the headset
 // received, the link's cap and drops (--impair rate=…) and, with the
 // embedded node, its congestion controller's target and the encoder's.
 
@@ -154,8 +154,9 @@ func (e *estimators) find(ssrc uint32) cc.BandwidthEstimator {
 	return nil
 }
 
-// sampler records every session's series every seriesInterval from the
-// run's start until stop; runOnce owns its goroutine.
+// sampler records every session's series every seriesInterval from
+// when it starts (the headsets connected) until stop, timed from the
+// run's start; runOnce owns its goroutine.
 type sampler struct {
 	cfg      *Config
 	env      *env
