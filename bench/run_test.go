@@ -167,8 +167,8 @@ func TestRunLoopback(t *testing.T) {
 }
 
 // checkSeries checks the series of run r's sessions from an embedded
-// node with an encoder bit rate of maxKbps: a point every 250 ms from
-// the headsets connecting to the window's end, frames arriving, the node's
+// node with an encoder bit rate of maxKbps: points about every 250 ms
+// from the headsets connecting to the window's end, frames arriving, the node's
 // estimate and the encoder's target within the node's bounds, the
 // frames' size.
 func checkSeries(t *testing.T, r *RunResult, maxKbps float64) {
@@ -176,14 +176,16 @@ func checkSeries(t *testing.T, r *RunResult, maxKbps float64) {
 	for k, s := range r.PerSession {
 		ps := s.Series
 		end := r.WindowStartS + r.WindowS
-		if len(ps) < int((end-r.ConnectedS)/seriesInterval.Seconds())-2 || ps[0].TS > r.ConnectedS+0.3 || ps[len(ps)-1].TS < end-0.3 {
+		if ps[0].TS > r.ConnectedS+0.5 || ps[len(ps)-1].TS < end-0.3 {
 			t.Errorf("session %d: %d points, the last at %v s, for a run of %.2f s", k, len(ps), ps[len(ps)-1].TS, end)
 			continue
 		}
 		var delivered, fps float64
 		estimated := false
 		for i, p := range ps {
-			if i > 0 && p.TS <= ps[i-1].TS {
+			// A point every 250 ms; a starved machine delays some (the
+			// ticker drops the ticks it missed), never by a second.
+			if i > 0 && (p.TS <= ps[i-1].TS || p.TS-ps[i-1].TS > 1) {
 				t.Errorf("session %d: point %d at %v s after %v s", k, i, p.TS, ps[i-1].TS)
 			}
 			delivered, fps = max(delivered, p.DeliveredKbps), max(fps, p.FPS)
