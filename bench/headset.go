@@ -201,6 +201,7 @@ func (s *sim) store(f *headset.Frame, t0 time.Time) {
 	s.rx.last = f.Received
 	if f.Info != nil && f.Info.GetWidth() > 0 {
 		s.rx.width, s.rx.height = int(f.Info.GetWidth()), int(f.Info.GetHeight())
+		s.rx.targetKbps, s.rx.encoderKbps = float64(f.Info.GetCongestionTargetKbps()), float64(f.Info.GetEncoderBitrateKbps())
 	}
 	inWindow := !s.winStart.IsZero() && !f.Received.Before(s.winStart) && (s.winEnd.IsZero() || !f.Received.After(s.winEnd))
 	var at time.Duration

@@ -24,7 +24,7 @@ func reportNetwork(b *strings.Builder, rep *Report) {
 			i+1, r.Sessions, passText(r.Verdict.Pass), html.EscapeString(targetsText(r.Verdict.Targets)))
 	}
 	b.WriteString("</table>\n")
-	b.WriteString("<h2>Network over time</h2>\n<p class=\"note\">Per session, every 250 ms from the headsets connecting to the window's end, in seconds from the run's start (when the headsets began to connect; rate steps count from it); the window's start is given in each heading. Delivered: H.264 bytes of the frames that arrived in the last 500 ms; offered: what the node sent into the bottleneck (SRTP, with a rate cap); estimate: the node's congestion controller's target; encoder: its target (the estimate within the node's floor and --bitrate). Estimate and encoder target come from the embedded node only; the resolution from FrameInfo.</p>\n")
+	b.WriteString("<h2>Network over time</h2>\n<p class=\"note\">Per session, every 250 ms from the headsets connecting to the window's end, in seconds from the run's start (when the headsets began to connect; rate steps count from it); the window's start is given in each heading. Delivered: H.264 bytes of the frames that arrived in the last 500 ms; offered: what the node sent into the bottleneck (SRTP, with a rate cap); estimate: the node's congestion controller's target; encoder: its target (the estimate within the node's floor and --bitrate). Estimate and encoder target are read from the embedded node; a node given by --url tells them in each FrameInfo (the newest frame's are charted), as it tells the resolution.</p>\n")
 	for i, r := range rep.Runs {
 		for k, s := range r.PerSession {
 			if k == maxChartedSessions {

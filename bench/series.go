@@ -42,8 +42,9 @@ type SeriesPoint struct {
 	// TargetKbps ("target_kbps") is the node's congestion controller's
 	// target (its estimate of the link), and EncoderKbps
 	// ("encoder_kbps") the encoder's target: the estimate kept within
-	// the node's floor and --bitrate, as the session sets it. Both 0 for
-	// a node given by --url.
+	// the node's floor and --bitrate, as the session sets it. The
+	// embedded node's are read from it; a node given by --url tells them
+	// in each FrameInfo (the newest frame's; 0 from a node that does not).
 	TargetKbps  float64 `json:"target_kbps"`
 	EncoderKbps float64 `json:"encoder_kbps"`
 	// LossPct ("loss_pct") is the share of the packets that reached the
@@ -112,6 +113,9 @@ type rxState struct {
 	frames        int
 	last          time.Time // arrival of the newest frame
 	width, height int
+	// targetKbps and encoderKbps are the node's rates in the newest
+	// frame's FrameInfo.
+	targetKbps, encoderKbps float64
 }
 
 // seriesSample is one tick's raw counters of a session.
@@ -165,6 +169,7 @@ type sampler struct {
 	interval time.Duration // the nominal frame interval, for freezes
 	limit    time.Duration // the freeze limit
 	hist     [][]seriesSample
+	lastAt   time.Time // the last sample's time
 	bwe      []cc.BandwidthEstimator
 	stop     chan struct{}
 	done     chan struct{}
@@ -202,8 +207,13 @@ func (sp *sampler) run() {
 	}
 }
 
-// sample takes every session's point at now.
+// sample takes every session's point at now (none within 10 ms of the
+// last: the last tick and the final sample may coincide).
 func (sp *sampler) sample(now time.Time) {
+	if now.Sub(sp.lastAt) < 10*time.Millisecond {
+		return
+	}
+	sp.lastAt = now
 	for k, s := range sp.sims {
 		s.mu.Lock()
 		rx := s.rx
@@ -218,7 +228,8 @@ func (sp *sampler) sample(now time.Time) {
 			h = append(h[:0], h[len(h)-histKeep:]...)
 		}
 		sp.hist[k] = h
-		p := SeriesPoint{TS: round3(now.Sub(sp.start).Seconds()), Width: rx.width, Height: rx.height}
+		p := SeriesPoint{TS: round3(now.Sub(sp.start).Seconds()), Width: rx.width, Height: rx.height,
+			TargetKbps: rx.targetKbps, EncoderKbps: rx.encoderKbps}
 		if s.c != nil {
 			p.FramesLost = s.c.Stats().FramesLost
 		}
@@ -253,8 +264,9 @@ func (sp *sampler) sample(now time.Time) {
 }
 
 // nodeFigures fills in the embedded node's view of session k: its
-// controller's target, the encoder's target and, without a rate cap,
-// the controller's loss.
+// controller's target, the encoder's target (both read from the node as
+// they are now, rather than from the newest frame's FrameInfo) and,
+// without a rate cap, the controller's loss.
 func (sp *sampler) nodeFigures(k int, s *sim, hasCap bool, p *SeriesPoint) {
 	if sp.env.ests == nil || s.c == nil {
 		return

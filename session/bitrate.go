@@ -1,6 +1,10 @@
 package session
 
-import "time"
+import (
+	"time"
+
+	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
+)
 
 // SendBacklog is implemented by congestion controllers that pace what
 // the session sends (package congestion's Estimator, through the node).
@@ -62,4 +66,15 @@ func (s *Session) sendBacklogged(fs *frameState, now time.Time) bool {
 // [Config.MinBitRate, Config.BitRate].
 func (s *Session) controlledBitRate(bwe BandwidthEstimator) int {
 	return min(max(bwe.GetTargetBitrate(), s.cfg.MinBitRate), s.cfg.BitRate)
+}
+
+// setFrameBitRates tells the client, in the frame's FrameInfo, the
+// congestion controller's target and the encoder's bit rate in force
+// (kbit/s), so that a client (the bench's series against a remote node)
+// can chart them against what it receives.
+func setFrameBitRates(fs *frameState, info *holocastv1.FrameInfo) {
+	if fs.bwe != nil {
+		info.CongestionTargetKbps = uint32(max(fs.bwe.GetTargetBitrate(), 0) / 1000) //nolint:gosec // a bit rate
+	}
+	info.EncoderBitrateKbps = uint32(max(fs.bitRate, 0) / 1000) //nolint:gosec // a bit rate
 }

@@ -426,6 +426,7 @@ func (s *Session) sendFrameInfo(fs *frameState, ts uint32, a aim, frame *render.
 		ModelTransformSeq: fs.scene.seq, Triangles: uint32(max(frame.Triangles, 0)), Scene: fs.scene.name,
 		TargetDisplayTimeUs: target.displayUs,
 	}
+	setFrameBitRates(fs, info) // bitrate.go
 	if a.ok {
 		info.PoseSeq = a.latest.Seq
 		info.PoseSampleTimeUs = a.latest.Time.Microseconds()
