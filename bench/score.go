@@ -204,6 +204,7 @@ func sessionFigures(s *sim, win time.Duration) (Session, bins) {
 	ss.FramesDropped = s.endSt.FramesDropped - s.startSt.FramesDropped
 	ss.PLIsSent = s.endSt.PLIsSent - s.startSt.PLIsSent
 	ss.PoseToFrameMS = w.p2f.dist().P50
+	ss.Series = s.series.points
 	return ss, w.bins
 }
 

@@ -25,6 +25,7 @@ type encodeJob struct {
 	due     frameDue
 	times   stageTimes // poseAge, queue and frame; the rest is filled in
 	scene   sceneFrame
+	rates   bitRates // the rates in force when the frame was made
 }
 
 // encodeStage runs a session's encoder on its own goroutine, so that the

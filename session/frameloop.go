@@ -306,7 +306,7 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 		frame: s.enc.buffer(frame), enc: fs.pipe.e, ready: ready,
 		ts: fs.tsBase + wire.RTPTimestamp(start.Sub(s.start)), a: a, due: due,
 		times: stageTimes{poseAge: a.poseAge, queue: renderCall.Sub(due.at) + frame.Timings.Wait, frame: frame.Timings},
-		scene: fs.scene,
+		scene: fs.scene, rates: frameBitRates(fs),
 	})
 }
 
@@ -445,6 +445,7 @@ func (s *Session) sendFrameInfo(j *encodeJob, au encoder.AccessUnit) {
 		ModelTransformSeq: j.scene.seq, Triangles: uint32(max(frame.Triangles, 0)), Scene: j.scene.name,
 		TargetDisplayTimeUs: j.due.display.displayUs,
 	}
+	info.CongestionTargetKbps, info.EncoderBitrateKbps = j.rates.congestionKbps, j.rates.encoderKbps
 	if a.ok {
 		info.PoseSeq = a.latest.Seq
 		info.PoseSampleTimeUs = a.latest.Time.Microseconds()

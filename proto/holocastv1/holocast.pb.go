@@ -649,9 +649,17 @@ type FrameInfo struct {
 	// detail.
 	Triangles uint32 `protobuf:"varint,21,opt,name=triangles,proto3" json:"triangles,omitempty"`
 	// scene is the name of the scene the frame shows.
-	Scene         string `protobuf:"bytes,22,opt,name=scene,proto3" json:"scene,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Scene string `protobuf:"bytes,22,opt,name=scene,proto3" json:"scene,omitempty"`
+	// congestion_target_kbps is the node's congestion controller's target
+	// (its estimate of what the link carries) when the frame was sent, in
+	// kbit/s; 0 without a controller.
+	CongestionTargetKbps uint32 `protobuf:"varint,80,opt,name=congestion_target_kbps,json=congestionTargetKbps,proto3" json:"congestion_target_kbps,omitempty"`
+	// encoder_bitrate_kbps is the encoder's bit rate target in force for
+	// the frame (the controller's target within the node's floor and
+	// ceiling), in kbit/s.
+	EncoderBitrateKbps uint32 `protobuf:"varint,81,opt,name=encoder_bitrate_kbps,json=encoderBitrateKbps,proto3" json:"encoder_bitrate_kbps,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *FrameInfo) Reset() {
@@ -801,6 +809,20 @@ func (x *FrameInfo) GetScene() string {
 		return x.Scene
 	}
 	return ""
+}
+
+func (x *FrameInfo) GetCongestionTargetKbps() uint32 {
+	if x != nil {
+		return x.CongestionTargetKbps
+	}
+	return 0
+}
+
+func (x *FrameInfo) GetEncoderBitrateKbps() uint32 {
+	if x != nil {
+		return x.EncoderBitrateKbps
+	}
+	return 0
 }
 
 // ClientReport carries what only the client can measure, on its own clock.
@@ -1600,7 +1622,7 @@ const file_holocast_proto_rawDesc = "" +
 	"\asend_us\x18\x05 \x01(\rR\x06sendUs\x12\x19\n" +
 	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\x12$\n" +
 	"\x0eencode_wait_us\x18\n" +
-	" \x01(\rR\fencodeWaitUs\"\xa4\x05\n" +
+	" \x01(\rR\fencodeWaitUs\"\x8c\x06\n" +
 	"\tFrameInfo\x12#\n" +
 	"\rrtp_timestamp\x18\x01 \x01(\rR\frtpTimestamp\x12\x19\n" +
 	"\bframe_id\x18\x02 \x01(\x04R\aframeId\x12\x19\n" +
@@ -1620,7 +1642,9 @@ const file_holocast_proto_rawDesc = "" +
 	"\x16target_display_time_us\x18\x1e \x01(\x03R\x13targetDisplayTimeUs\x12.\n" +
 	"\x13model_transform_seq\x18\x14 \x01(\x04R\x11modelTransformSeq\x12\x1c\n" +
 	"\ttriangles\x18\x15 \x01(\rR\ttriangles\x12\x14\n" +
-	"\x05scene\x18\x16 \x01(\tR\x05scene\"\xe4\x01\n" +
+	"\x05scene\x18\x16 \x01(\tR\x05scene\x124\n" +
+	"\x16congestion_target_kbps\x18P \x01(\rR\x14congestionTargetKbps\x120\n" +
+	"\x14encoder_bitrate_kbps\x18Q \x01(\rR\x12encoderBitrateKbps\"\xe4\x01\n" +
 	"\fClientReport\x12-\n" +
 	"\x13motion_to_photon_us\x18\x01 \x01(\rR\x10motionToPhotonUs\x12(\n" +
 	"\x10display_delay_us\x18\x02 \x01(\rR\x0edisplayDelayUs\x12'\n" +
