@@ -282,6 +282,7 @@ func TestLadderOverNarrowLink(t *testing.T) {
 		}
 	}
 	t.Logf("headset at the end of 300 kbit/s: %+v", c.Stats())
+	t.Logf("node's controller and pacer at the end of 300 kbit/s: %v", est().GetStats())
 	t.Logf("300 kbit/s: %d frames, %d in the last 5 s, the longest gap %v, the highest rung %d, the smallest width %d",
 		narrowEnd, late, maxGap, maxRung, smallest)
 	if maxRung == 0 || smallest >= w {
