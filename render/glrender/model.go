@@ -141,6 +141,7 @@ type shown struct {
 	boxes []scene.Box // chunk bounds in world space
 	// Culling and LOD switch off for benchmarks that measure them.
 	noCull, noLOD bool
+	lodErr        float32 // pixels; see SetLODPixelError
 }
 
 var _ render.ModelViewer = (*Renderer)(nil)
@@ -185,7 +186,7 @@ func (r *Renderer) setModel(m *scene.Model, xf mgl32.Mat4) error {
 		}
 	}
 	s := &shown{m: m, g: g, xf: xf, nrm: xf.Mat3().Inv().Transpose()}
-	s.noCull, s.noLOD = r.noCull, r.noLOD
+	s.noCull, s.noLOD, s.lodErr = r.noCull, r.noLOD, r.lodPixelError()
 	for c := range 3 {
 		s.scale = max(s.scale, xf.Col(c).Vec3().Len())
 	}
@@ -277,7 +278,7 @@ func (s *shown) plan(e render.Eye, eyeHeight int, d *eyeDraw) {
 			half := b.Size().Mul(0.5).Len()
 			dist := max(b.Center().Sub(eye).Len()-half, 1e-3)
 			for _, l := range c.Levels[1:] {
-				if l.Error*s.scale*pxPerRad/dist > LODPixelError {
+				if l.Error*s.scale*pxPerRad/dist > s.lodErr {
 					break
 				}
 				lvl = l.Range
@@ -414,4 +415,24 @@ func (r *Renderer) SetCulling(cull, lod bool) {
 		}
 		return nil
 	})
+}
+
+// SetLODPixelError sets the largest screen-space error, in pixels, that
+// level of detail may introduce for the current and later models; 0 or
+// less restores LODPixelError.
+func (r *Renderer) SetLODPixelError(px float64) {
+	_ = r.w.do(func() error {
+		r.lodErr = float32(px)
+		if r.model != nil {
+			r.model.lodErr = r.lodPixelError()
+		}
+		return nil
+	})
+}
+
+func (r *Renderer) lodPixelError() float32 {
+	if r.lodErr > 0 {
+		return r.lodErr
+	}
+	return LODPixelError
 }

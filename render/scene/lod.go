@@ -14,7 +14,7 @@ import (
 const ChunkTriangles = 8192
 
 // maxLevels bounds the simplified levels of a chunk.
-const maxLevels = 4
+const maxLevels = 6
 
 // chunk splits the parts into chunks, builds their levels of detail and
 // writes Model.Indices and Model.Chunks, ordered by material (blended
@@ -132,7 +132,7 @@ func (l *loader) levels(c *Chunk, tris []uint32) {
 	res := math.Sqrt(float64(len(uniq)))
 	prev := len(tris)
 	for len(c.Levels) <= maxLevels {
-		res /= 2
+		res /= math.Sqrt2
 		if res < 2 {
 			break
 		}
