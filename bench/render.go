@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-gl/mathgl/mgl32"
@@ -89,6 +90,10 @@ type RenderRun struct {
 	// RGBA to I420 conversion, both in ms.
 	Render  Dist `json:"render_ms"`
 	Convert Dist `json:"convert_ms"`
+	// CPUPerFrameMS is the process's CPU time (user and system, every
+	// thread: llvmpipe's too) per frame, rendering and converting; on a
+	// shared machine it is steadier than the wall-clock times.
+	CPUPerFrameMS float64 `json:"cpu_per_frame_ms,omitempty"`
 }
 
 // Render loads each model and renders cfg.Frames side-by-side frames per
@@ -233,6 +238,7 @@ func renderRun(w *glrender.Worker, m *scene.Model, sz [2]int, mode string, cfg R
 	}
 	var rend, conv []float64
 	tris := 0
+	cpu0 := cpuTime()
 	for i := range cfg.Frames {
 		f, err := rr.Render(view(i + 1))
 		if err != nil {
@@ -242,9 +248,22 @@ func renderRun(w *glrender.Worker, m *scene.Model, sz [2]int, mode string, cfg R
 		conv = append(conv, ms(f.Timings.Convert))
 		tris += f.Triangles
 	}
+	if cpu0 >= 0 {
+		run.CPUPerFrameMS = round3(ms(cpuTime()-cpu0) / float64(cfg.Frames))
+	}
 	run.Render, run.Convert = summarize(rend), summarize(conv)
 	run.TrianglesPerFrame = round3(float64(tris) / float64(cfg.Frames))
 	return run, nil
+}
+
+// cpuTime is the process's user and system CPU time, or -1 where it
+// cannot be read.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSSMB is the process's peak resident set (VmHWM), or 0 where
@@ -278,15 +297,15 @@ func WriteRenderTable(w io.Writer, models []RenderModel) error {
 			fmt.Fprintf(w, ", loaded in %.0f ms (%.2f MB file, %.1f MB allocated, %.1f MB held, peak RSS %.0f MB)", m.LoadMS, m.FileMB, m.AllocMB, m.ModelMB, m.PeakRSSMB)
 		}
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "  %-10s %-9s %12s %11s %11s %11s %9s\n", "size", "mode", "tris/frame", "render p50", "render p99", "convert p50", "max fps")
+		fmt.Fprintf(w, "  %-10s %-9s %12s %11s %11s %11s %12s %9s\n", "size", "mode", "tris/frame", "render p50", "render p99", "convert p50", "CPU / frame", "max fps")
 		for _, r := range m.Runs {
 			fps := 0.0
 			if t := r.Render.P50 + r.Convert.P50; t > 0 {
 				fps = 1000 / t
 			}
-			fmt.Fprintf(w, "  %-10s %-9s %12.0f %8.1f ms %8.1f ms %8.1f ms %9.1f\n", fmt.Sprintf("%dx%d", r.Width, r.Height), r.Mode, r.TrianglesPerFrame, r.Render.P50, r.Render.P99, r.Convert.P50, fps)
+			fmt.Fprintf(w, "  %-10s %-9s %12.0f %8.1f ms %8.1f ms %8.1f ms %9.1f ms %9.1f\n", fmt.Sprintf("%dx%d", r.Width, r.Height), r.Mode, r.TrianglesPerFrame, r.Render.P50, r.Render.P99, r.Convert.P50, r.CPUPerFrameMS, fps)
 		}
 	}
-	_, err := fmt.Fprintln(w, "render: GL drawing and readback per side-by-side frame; convert: RGBA to I420; max fps: 1000/(render+convert) p50 on one worker")
+	_, err := fmt.Fprintln(w, "render: GL drawing and readback per side-by-side frame; convert: RGBA to I420; CPU: process CPU time per frame (all threads); max fps: 1000/(render+convert) p50 on one worker")
 	return err
 }
