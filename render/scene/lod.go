@@ -48,6 +48,9 @@ func (l *loader) chunk(parts []part) {
 		}
 	}
 	l.simp.reset(len(m.Vertices))
+	// The levels add about half the vertices again (each level about
+	// half of the one before): grow once instead of doubling on append.
+	m.Vertices = slices.Grow(m.Vertices, len(m.Vertices)*3/4)
 	for i, tris := range runs {
 		l.levels(&m.Chunks[i], tris)
 	}
