@@ -245,28 +245,18 @@ func (f *frustum) outside(b scene.Box) bool {
 
 // eyeDraw is what one eye draws of the model.
 type eyeDraw struct {
-	runs      []scene.Range // opaque and mask, nearest first, merged where contiguous
+	runs      []scene.Range // opaque and mask, merged per material
 	mats      []int         // material of each run
 	blend     []int         // visible blended chunks, back to front
 	blendLvl  []scene.Range
-	opaque    []planned // scratch: visible opaque chunks
 	triangles int
 }
 
-// planned is a visible chunk at its level of detail.
-type planned struct {
-	mat  int
-	dist float32 // from the eye to the chunk's bounds
-	lvl  scene.Range
-}
-
 // plan culls the chunks against one eye's frustum, picks each visible
-// chunk's level of detail, orders opaque chunks front to back (the depth
-// test then rejects hidden fragments before they are shaded; llvmpipe
-// tests depth before running the fragment shader) and merges adjacent
-// index ranges of the same material into one draw.
+// chunk's level of detail and merges adjacent index ranges of the same
+// material into one draw.
 func (s *shown) plan(e render.Eye, eyeHeight int, d *eyeDraw) {
-	d.runs, d.mats, d.blend, d.blendLvl, d.opaque, d.triangles = d.runs[:0], d.mats[:0], d.blend[:0], d.blendLvl[:0], d.opaque[:0], 0
+	d.runs, d.mats, d.blend, d.blendLvl, d.triangles = d.runs[:0], d.mats[:0], d.blend[:0], d.blendLvl[:0], 0
 	vp := e.Projection.Mul4(e.View)
 	f := frustumOf(vp)
 	eye := e.View.Inv().Col(3).Vec3()
@@ -284,9 +274,9 @@ func (s *shown) plan(e render.Eye, eyeHeight int, d *eyeDraw) {
 			continue
 		}
 		lvl := c.Levels[0].Range
-		half := b.Size().Mul(0.5).Len()
-		dist := max(b.Center().Sub(eye).Len()-half, 1e-3)
 		if !s.noLOD && len(c.Levels) > 1 {
+			half := b.Size().Mul(0.5).Len()
+			dist := max(b.Center().Sub(eye).Len()-half, 1e-3)
 			for _, l := range c.Levels[1:] {
 				if l.Error*s.scale*pxPerRad/dist > s.lodErr {
 					break
@@ -299,26 +289,12 @@ func (s *shown) plan(e render.Eye, eyeHeight int, d *eyeDraw) {
 			bl = append(bl, blended{i, b.Center().Sub(eye).Len(), lvl})
 			continue
 		}
-		d.opaque = append(d.opaque, planned{c.Material, dist, lvl})
-	}
-	// Stable: chunks at equal distance keep their index order, so they
-	// still merge.
-	slices.SortStableFunc(d.opaque, func(a, b planned) int {
-		if a.dist < b.dist {
-			return -1
-		}
-		if a.dist > b.dist {
-			return 1
-		}
-		return 0
-	})
-	for _, o := range d.opaque {
-		if n := len(d.runs); n > 0 && d.mats[n-1] == o.mat && d.runs[n-1].First+d.runs[n-1].Count == o.lvl.First {
-			d.runs[n-1].Count += o.lvl.Count
+		if n := len(d.runs); n > 0 && d.mats[n-1] == c.Material && d.runs[n-1].First+d.runs[n-1].Count == lvl.First {
+			d.runs[n-1].Count += lvl.Count
 			continue
 		}
-		d.runs = append(d.runs, o.lvl)
-		d.mats = append(d.mats, o.mat)
+		d.runs = append(d.runs, lvl)
+		d.mats = append(d.mats, c.Material)
 	}
 	slices.SortFunc(bl, func(a, b blended) int {
 		if a.dist > b.dist {
