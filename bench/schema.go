@@ -211,8 +211,12 @@ type StagesMS struct {
 	Queue   Dist `json:"queue"`    // frame due → drawing: the frame loop's wake-up and the wait for a shared render worker
 	Render  Dist `json:"render"`   // GL draw and readback
 	Convert Dist `json:"convert"`  // RGBA → I420
-	Encode  Dist `json:"encode"`   // H.264 encoding
-	Send    Dist `json:"send"`     // packetise and write
+	// EncodeWait is conversion end → encoding start: the frame waiting
+	// for the session's encoder, busy with the frame before (0 from a
+	// node that encodes on its frame loop).
+	EncodeWait Dist `json:"encode_wait"`
+	Encode     Dist `json:"encode"` // H.264 encoding
+	Send       Dist `json:"send"`   // packetise and write
 }
 
 // Session is one headset's figures within a run; the fields mean what
@@ -243,6 +247,7 @@ type FrameSample struct {
 	Queue       float64
 	Render      float64
 	Convert     float64
+	EncodeWait  float64
 	Encode      float64
 	Send        float64
 	ErrDeg      float64 // NaN without a rendered pose

@@ -518,7 +518,14 @@ type StageTimings struct {
 	// the client's display) to the start of drawing: the frame loop's
 	// wake-up and the wait for a render worker shared with other sessions
 	// (served earliest deadline first); render_us does not include it.
-	QueueUs       uint32 `protobuf:"varint,6,opt,name=queue_us,json=queueUs,proto3" json:"queue_us,omitempty"`
+	QueueUs uint32 `protobuf:"varint,6,opt,name=queue_us,json=queueUs,proto3" json:"queue_us,omitempty"`
+	// encode_wait_us is the time from the end of the conversion to the
+	// start of encoding: the session's encoder runs on its own goroutine,
+	// one frame at a time, so that the next frame renders while the last
+	// one is encoded and sent. It is the hand-over (a copy of the frame)
+	// and, when the encoder is still busy with the frame before, the wait
+	// for it (never for more than that one).
+	EncodeWaitUs  uint32 `protobuf:"varint,10,opt,name=encode_wait_us,json=encodeWaitUs,proto3" json:"encode_wait_us,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -591,6 +598,13 @@ func (x *StageTimings) GetSendUs() uint32 {
 func (x *StageTimings) GetQueueUs() uint32 {
 	if x != nil {
 		return x.QueueUs
+	}
+	return 0
+}
+
+func (x *StageTimings) GetEncodeWaitUs() uint32 {
+	if x != nil {
+		return x.EncodeWaitUs
 	}
 	return 0
 }
@@ -1576,7 +1590,7 @@ const file_holocast_proto_rawDesc = "" +
 	"\x06height\x18\x06 \x01(\rR\x06height\x12\x17\n" +
 	"\amax_fps\x18\a \x01(\rR\x06maxFps\x12\x1f\n" +
 	"\vdevice_name\x18\b \x01(\tR\n" +
-	"deviceName\"\xbb\x01\n" +
+	"deviceName\"\xe1\x01\n" +
 	"\fStageTimings\x12\x1e\n" +
 	"\vpose_age_us\x18\x01 \x01(\rR\tposeAgeUs\x12\x1b\n" +
 	"\trender_us\x18\x02 \x01(\rR\brenderUs\x12\x1d\n" +
@@ -1584,7 +1598,9 @@ const file_holocast_proto_rawDesc = "" +
 	"convert_us\x18\x03 \x01(\rR\tconvertUs\x12\x1b\n" +
 	"\tencode_us\x18\x04 \x01(\rR\bencodeUs\x12\x17\n" +
 	"\asend_us\x18\x05 \x01(\rR\x06sendUs\x12\x19\n" +
-	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\xa4\x05\n" +
+	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\x12$\n" +
+	"\x0eencode_wait_us\x18\n" +
+	" \x01(\rR\fencodeWaitUs\"\xa4\x05\n" +
 	"\tFrameInfo\x12#\n" +
 	"\rrtp_timestamp\x18\x01 \x01(\rR\frtpTimestamp\x12\x19\n" +
 	"\bframe_id\x18\x02 \x01(\x04R\aframeId\x12\x19\n" +
