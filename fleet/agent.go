@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -87,6 +88,7 @@ type Agent struct {
 	kick     chan struct{} // a reconcile wanted now
 	loopDone chan struct{}
 	handlers sync.WaitGroup // offers being answered
+	dirty    atomic.Bool    // the state changed since it was last published
 
 	mu        sync.Mutex
 	offerSubs []*nats.Subscription // nil while not listening
@@ -151,7 +153,8 @@ func (a *Agent) Refresh() {
 }
 
 // loop reconciles every checkInterval and on Refresh, and publishes the
-// state at least every heartbeat, until Close.
+// state at least every heartbeat and at the first check after a session
+// began or ended, until Close.
 func (a *Agent) loop() {
 	defer close(a.loopDone)
 	check := time.NewTicker(checkInterval)
@@ -163,7 +166,7 @@ func (a *Agent) loop() {
 		case <-a.ctx.Done():
 			return
 		case <-check.C:
-			a.reconcile(false)
+			a.reconcile(a.dirty.Load())
 		case <-a.kick:
 			a.reconcile(true)
 		case <-beat.C:
@@ -242,6 +245,7 @@ func (a *Agent) State() *fleetv1.NodeState {
 
 // publish sends the node's state; gone marks the last one.
 func (a *Agent) publish(gone bool) {
+	a.dirty.Store(false)
 	st := a.State()
 	st.Gone = gone
 	if gone {
@@ -270,8 +274,15 @@ func (a *Agent) handleOffer(m *nats.Msg) {
 	a.mu.Unlock()
 	go func() {
 		defer a.handlers.Done()
-		a.reply(m, a.answer(m.Data))
-		a.Refresh() // full now, perhaps: stop listening at once
+		ans := a.answer(m.Data)
+		a.reply(m, ans)
+		if ans.GetPlaced() != nil {
+			// The new session count goes out with the next check, so
+			// that a burst of offers costs one state message, not one
+			// each.
+			a.dirty.Store(true)
+		}
+		a.reconcile(false) // full now, perhaps: stop listening at once
 	}()
 }
 
@@ -312,7 +323,10 @@ func (a *Agent) handleDelete(m *nats.Msg) {
 	b, _ := proto.Marshal(&fleetv1.SessionDeleteReply{Ended: ended})
 	_ = m.Respond(b)
 	if ended {
-		a.Refresh()
+		// Room again, perhaps: listen at once; the count goes out with
+		// the next check.
+		a.dirty.Store(true)
+		a.reconcile(false)
 	}
 }
 

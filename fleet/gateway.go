@@ -33,6 +33,9 @@ const (
 	DefaultMaxAttempts = 8
 	// deleteTimeout bounds a DELETE's round trip to its node.
 	deleteTimeout = 5 * time.Second
+	// immediateRetries is how many refused attempts are tried again at
+	// once; later ones wait 5 ms × the attempt first.
+	immediateRetries = 2
 	// retryAfterNoNode is the Retry-After, in seconds, of a 503 when no
 	// node has room (a node's own is the same).
 	retryAfterNoNode = 5
@@ -203,7 +206,7 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, http.StatusUnsupportedMediaType, "Content-Type must be application/sdp")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, signaling.MaxOfferSize))
+	body, err := readBody(w, r)
 	if err != nil {
 		g.result(signaling.ResultBadRequest)
 		var tooBig *http.MaxBytesError
@@ -257,6 +260,18 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// readBody reads a POST's body of at most signaling.MaxOfferSize bytes,
+// into one buffer of the declared length when there is one (an offer is
+// several kilobytes: io.ReadAll would grow and copy it several times).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	var b bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= signaling.MaxOfferSize {
+		b.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, signaling.MaxOfferSize))
+	return b.Bytes(), err
+}
+
 // place offers a session to the fleet until a node takes it, a node
 // refuses it for good, or the deadline passes. A busy, draining or
 // failing node's refusal makes it try again (NATS gives the offer to
@@ -294,10 +309,18 @@ func (g *Gateway) place(ctx context.Context, subject string, offer []byte) (*fle
 			return nil, last, nil
 		}
 		g.retries.Inc()
+		if attempt < immediateRetries {
+			// NATS most likely gives the offer to another node: the
+			// queue group has one member per node with room.
+			continue
+		}
+		// Still refused: the fleet is nearly full, or few nodes listen.
 		// A busy node stops listening within moments; let it.
+		t := time.NewTimer(time.Duration(attempt) * 5 * time.Millisecond)
 		select {
-		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		case <-t.C:
 		case <-ctx.Done():
+			t.Stop()
 			return nil, last, nil
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,6 +183,16 @@ func (f *simFleet) spread() (lo, hi int, sd float64, peak int) {
 	return slices.Min(counts), slices.Max(counts), math.Sqrt(sd / float64(len(counts))), peak
 }
 
+// cpuTime is the CPU time (user and system) the process has used: the
+// NATS server, the gateway and every simulated node together.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func percentile(d []time.Duration, p float64) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
@@ -210,13 +221,20 @@ func BenchmarkPlacement(b *testing.B) {
 	const nodes, capacity = 500, 4
 	f := startSimFleet(b, nodes, capacity)
 	offer := offerSDP(b)
+	c0 := cpuTime()
+	time.Sleep(2 * time.Second)
+	b.Logf("%d simulated nodes of capacity %d; offers of %d bytes (an SDP offer with its candidates); idle fleet (heartbeats, checks) %.0f ms of CPU a second",
+		nodes, capacity, len(offer), float64((cpuTime()-c0).Microseconds())/2000)
 	for _, burst := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("nodes=%d/concurrent=%d", nodes, burst), func(b *testing.B) {
 			var all []time.Duration
 			var failed, hi, peak int
 			var sd float64
+			var cpu time.Duration
 			for b.Loop() {
+				c0 := cpuTime()
 				lat, bad := f.burst(burst, offer)
+				cpu += cpuTime() - c0
 				all = append(all, lat...)
 				failed += bad
 				b.StopTimer()
@@ -230,6 +248,9 @@ func BenchmarkPlacement(b *testing.B) {
 			b.ReportMetric(float64(hi), "max-sessions/node")
 			b.ReportMetric(sd, "sd-sessions/node")
 			b.ReportMetric(float64(failed), "failed")
+			// CPU time per placement does not depend on the machine's
+			// load, unlike the latencies.
+			b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-us/placement")
 			if peak > capacity {
 				b.Errorf("a node held %d sessions, over its capacity %d", peak, capacity)
 			}
