@@ -58,8 +58,8 @@ type AgentOptions struct {
 	GPU bool
 	// Renderer, Version and PublicAddress are reported in the node's state.
 	Renderer, Version, PublicAddress string
-	// Scenes are the scenes the node has beside its default: it also
-	// takes offers on SubjectSceneOffer of each.
+	// Scenes are the scenes the node has beside its default (CheckScene):
+	// it also takes offers on SubjectSceneOffer of each.
 	Scenes []string
 	// Heartbeat is how often the node publishes its state; 0 means
 	// DefaultHeartbeat.
@@ -103,7 +103,7 @@ func StartAgent(nc *nats.Conn, b Backend, opts AgentOptions) (*Agent, error) {
 		return nil, err
 	}
 	for _, s := range opts.Scenes {
-		if err := CheckName("scene", s); err != nil {
+		if err := CheckScene("scene", s); err != nil {
 			return nil, err
 		}
 	}

@@ -219,7 +219,7 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request) {
 	}
 	subject, scene := SubjectOffer, r.URL.Query().Get("scene")
 	if scene != "" {
-		if err := CheckName("scene", scene); err != nil {
+		if err := CheckScene("scene", scene); err != nil {
 			g.result(signaling.ResultBadRequest)
 			g.refuse(w, r, http.StatusBadRequest, err.Error())
 			return
