@@ -308,9 +308,11 @@ func (a *Agent) answer(data []byte) *fleetv1.PlacementAnswer {
 	if err != nil {
 		return refusal(a.opts.ID, err)
 	}
-	return &fleetv1.PlacementAnswer{Result: &fleetv1.PlacementAnswer_Placed{Placed: &fleetv1.Placed{
-		Sdp: ans.Answer, SessionId: ans.ID, NodeId: a.opts.ID,
-	}}}
+	placed := &fleetv1.Placed{Sdp: ans.Answer, SessionId: ans.ID, NodeId: a.opts.ID}
+	for _, s := range ans.ICEServers {
+		placed.IceServers = append(placed.IceServers, &fleetv1.IceServer{Url: s.URL, Username: s.Username, Credential: s.Credential})
+	}
+	return &fleetv1.PlacementAnswer{Result: &fleetv1.PlacementAnswer_Placed{Placed: placed}}
 }
 
 // handleDelete answers one SessionDelete.

@@ -1,6 +1,7 @@
 package fleet_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/holocast/holocast/auth"
 	"github.com/holocast/holocast/fleet"
 	"github.com/holocast/holocast/render/scene"
+	"github.com/holocast/holocast/signaling/link"
 )
 
 const (
@@ -212,4 +214,69 @@ func FuzzSceneToken(f *testing.F) {
 			t.Fatalf("names %q and %q have tokens %q and %q", a, b, ta, tb)
 		}
 	})
+}
+
+// TestGatewayICEServers: the gateway tells clients STUN/TURN servers as a
+// node does — its own on an OPTIONS with an accepted credential (none on
+// a preflight without one), the placed node's on the 201 (with the
+// credentials the node minted for the session, anything malformed left
+// out), and its own on a 201 whose node named none.
+func TestGatewayICEServers(t *testing.T) {
+	url := startNATS(t)
+	sn := &simNode{capacity: 8, sessions: map[string]bool{}}
+	a, err := fleet.StartAgent(connect(t, url), sn, fleet.AgentOptions{ID: "solo", Capacity: 8, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	authn, err := auth.New(auth.Config{Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwICE := func(id string) []link.ICEServer {
+		return []link.ICEServer{{URL: "stun:stun.gw.example:3478"}, {URL: "turn:turn.gw.example:3478", Username: "gw-" + id, Credential: "gw-secret"}}
+	}
+	g, err := fleet.NewGateway(connect(t, url), fleet.GatewayOptions{Auth: authn, ICEServers: gwICE, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Close() })
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
+	waitFor(t, "the node accepting", func() bool { n := g.Nodes(); return len(n) == 1 && n[0].GetAccepting() })
+	sessions := srv.URL + "/v1/sessions"
+	links := func(h http.Header) []link.ICEServer {
+		t.Helper()
+		l, err := link.Parse(h.Values("Link"))
+		if err != nil {
+			t.Fatalf("Link headers %q: %v", h.Values("Link"), err)
+		}
+		return l
+	}
+
+	if code, hdr, _ := do(t, http.MethodOptions, sessions, "", ""); code != http.StatusNoContent || len(hdr.Values("Link")) != 0 {
+		t.Errorf("OPTIONS without a credential: %d Link %q, want 204 without ICE servers", code, hdr.Values("Link"))
+	}
+	code, hdr, _ := do(t, http.MethodOptions, sessions, testToken, "")
+	if got := links(hdr); code != http.StatusNoContent || fmt.Sprint(got) != fmt.Sprint(gwICE("")) || hdr.Get("Cache-Control") != "no-store" {
+		t.Errorf("OPTIONS with the token: %d Link %+v Cache-Control %q, want 204 with the gateway's ICE servers, no-store", code, got, hdr.Get("Cache-Control"))
+	}
+
+	nodeTURN := link.ICEServer{URL: "turn:turn.node.example:3478?transport=udp", Username: "1700000000:abc", Credential: "bm9kZQ=="}
+	sn.mu.Lock()
+	sn.ice = []link.ICEServer{nodeTURN, {URL: "https://not.ice.example/"}, {URL: "stun:x.example", Username: "a\r\nSet-Cookie: x=y", Credential: "c"}}
+	sn.mu.Unlock()
+	code, hdr, _ = do(t, http.MethodPost, sessions, testToken, "v=0\r\n")
+	if got := links(hdr); code != http.StatusCreated || len(got) != 1 || got[0] != nodeTURN || hdr.Get("Cache-Control") != "no-store" || hdr.Get("Set-Cookie") != "" {
+		t.Errorf("201 from a node with ICE servers: %d Link %+v, want only the node's well-formed TURN server", code, got)
+	}
+
+	sn.mu.Lock()
+	sn.ice = nil
+	sn.mu.Unlock()
+	code, hdr, _ = do(t, http.MethodPost, sessions, testToken, "v=0\r\n")
+	id := strings.TrimPrefix(hdr.Get("Location"), "/v1/sessions/")
+	if got := links(hdr); code != http.StatusCreated || fmt.Sprint(got) != fmt.Sprint(gwICE(id)) {
+		t.Errorf("201 from a node without ICE servers: %d Link %+v, want the gateway's for %s", code, got, id)
+	}
 }

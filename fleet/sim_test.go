@@ -19,6 +19,7 @@ import (
 
 	"github.com/holocast/holocast/fleet"
 	"github.com/holocast/holocast/signaling"
+	"github.com/holocast/holocast/signaling/link"
 )
 
 // simNode is a node that answers offers without rendering: a fleet
@@ -32,6 +33,7 @@ type simNode struct {
 	seq      int
 	creds    map[string][sha256.Size]byte // by session, when kept
 	last     signaling.OfferRequest
+	ice      []link.ICEServer // named in each answer
 }
 
 func (s *simNode) Offer(_ context.Context, req signaling.OfferRequest) (signaling.OfferAnswer, error) {
@@ -48,7 +50,7 @@ func (s *simNode) Offer(_ context.Context, req signaling.OfferRequest) (signalin
 		s.creds[id] = req.Credential
 	}
 	s.peak = max(s.peak, len(s.sessions))
-	return signaling.OfferAnswer{ID: id, Answer: "v=0\r\n"}, nil
+	return signaling.OfferAnswer{ID: id, Answer: "v=0\r\n", ICEServers: s.ice}, nil
 }
 
 func (s *simNode) End(id string, cred [sha256.Size]byte) bool {
