@@ -288,13 +288,13 @@ func (a *Agent) handleOffer(m *nats.Msg) {
 
 // answer turns one offer's bytes into the node's answer.
 func (a *Agent) answer(data []byte) *fleetv1.PlacementAnswer {
-	var off fleetv1.PlacementOffer
-	if err := proto.Unmarshal(data, &off); err != nil {
-		return refusal(a.opts.ID, fmt.Errorf("%w: placement offer: %w", signaling.ErrBadOffer, err))
-	}
 	// A full or draining node says so at once, before any work.
 	if err := a.b.Ready(); err != nil {
 		return refusal(a.opts.ID, err)
+	}
+	var off fleetv1.PlacementOffer
+	if err := proto.Unmarshal(data, &off); err != nil {
+		return refusal(a.opts.ID, fmt.Errorf("%w: placement offer: %w", signaling.ErrBadOffer, err))
 	}
 	cred := auth.Fingerprint("")
 	if len(off.GetCredentialSha256()) == sha256.Size {
