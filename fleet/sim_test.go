@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/holocast/holocast/fleet"
@@ -93,12 +94,24 @@ type simFleet struct {
 	nodes []*simNode
 	gw    *fleet.Gateway
 	h     http.Handler
+	ns    *server.Server
+}
+
+// traffic is how many messages and bytes the NATS server has received
+// from its clients so far.
+func (f *simFleet) traffic() (msgs, bytes int64) {
+	v, err := f.ns.Varz(nil)
+	if err != nil {
+		return 0, 0
+	}
+	return v.InMsgs, v.InBytes
 }
 
 func startSimFleet(tb testing.TB, n, capacity int) *simFleet {
 	tb.Helper()
-	url := startNATS(tb)
-	f := &simFleet{}
+	ns := startNATSServer(tb)
+	url := ns.ClientURL()
+	f := &simFleet{ns: ns}
 	for i := range n {
 		sn := &simNode{capacity: capacity, sessions: map[string]bool{}}
 		a, err := fleet.StartAgent(connect(tb, url), sn, fleet.AgentOptions{ID: fmt.Sprintf("sim-%03d", i), Capacity: capacity, Logger: quiet})
@@ -233,11 +246,20 @@ func BenchmarkPlacement(b *testing.B) {
 			var failed, hi, peak int
 			var sd float64
 			var cpu time.Duration
+			var msgs, bytes int64
 			for b.Loop() {
 				c0 := cpuTime()
+				m0, b0 := f.traffic()
 				lat, bad := f.burst(burst, offer)
 				cpu += cpuTime() - c0
 				all = append(all, lat...)
+				b.StopTimer()
+				// The state messages a burst causes follow it within a
+				// node's check (100 ms): count them too.
+				time.Sleep(150 * time.Millisecond)
+				m1, b1 := f.traffic()
+				msgs, bytes = msgs+m1-m0, bytes+b1-b0
+				b.StartTimer()
 				failed += bad
 				b.StopTimer()
 				_, h, s, p := f.spread()
@@ -253,6 +275,11 @@ func BenchmarkPlacement(b *testing.B) {
 			// CPU time per placement does not depend on the machine's
 			// load, unlike the latencies.
 			b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-us/placement")
+			// Messages and bytes the NATS server received per placement
+			// (offers, answers, state messages, heartbeats of the window):
+			// they do not depend on the machine's load either.
+			b.ReportMetric(float64(msgs)/float64(len(all)), "nats-msgs/placement")
+			b.ReportMetric(float64(bytes)/float64(len(all)), "nats-bytes/placement")
 			if peak > capacity {
 				b.Errorf("a node held %d sessions, over its capacity %d", peak, capacity)
 			}
