@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -88,7 +87,6 @@ type Agent struct {
 	kick     chan struct{} // a reconcile wanted now
 	loopDone chan struct{}
 	handlers sync.WaitGroup // offers being answered
-	dirty    atomic.Bool    // the state changed since it was last published
 
 	mu        sync.Mutex
 	offerSubs []*nats.Subscription // nil while not listening
@@ -153,8 +151,9 @@ func (a *Agent) Refresh() {
 }
 
 // loop reconciles every checkInterval and on Refresh, and publishes the
-// state at least every heartbeat and at the first check after a session
-// began or ended, until Close.
+// state every heartbeat, until Close. A change of the session count alone
+// waits for the next heartbeat: one message per node and heartbeat
+// rather than one more per placement.
 func (a *Agent) loop() {
 	defer close(a.loopDone)
 	check := time.NewTicker(checkInterval)
@@ -166,7 +165,7 @@ func (a *Agent) loop() {
 		case <-a.ctx.Done():
 			return
 		case <-check.C:
-			a.reconcile(a.dirty.Load())
+			a.reconcile(false)
 		case <-a.kick:
 			a.reconcile(true)
 		case <-beat.C:
@@ -245,7 +244,6 @@ func (a *Agent) State() *fleetv1.NodeState {
 
 // publish sends the node's state; gone marks the last one.
 func (a *Agent) publish(gone bool) {
-	a.dirty.Store(false)
 	st := a.State()
 	st.Gone = gone
 	if gone {
@@ -274,15 +272,11 @@ func (a *Agent) handleOffer(m *nats.Msg) {
 	a.mu.Unlock()
 	go func() {
 		defer a.handlers.Done()
-		ans := a.answer(m.Data)
-		a.reply(m, ans)
-		if ans.GetPlaced() != nil {
-			// The new session count goes out with the next check, so
-			// that a burst of offers costs one state message, not one
-			// each.
-			a.dirty.Store(true)
-		}
-		a.reconcile(false) // full now, perhaps: stop listening at once
+		a.reply(m, a.answer(m.Data))
+		// Full now, perhaps: stop listening at once (which is published
+		// at once); the new session count goes out with the next
+		// heartbeat.
+		a.reconcile(false)
 	}()
 }
 
@@ -326,8 +320,7 @@ func (a *Agent) handleDelete(m *nats.Msg) {
 	_ = m.Respond(b)
 	if ended {
 		// Room again, perhaps: listen at once; the count goes out with
-		// the next check.
-		a.dirty.Store(true)
+		// the next heartbeat.
 		a.reconcile(false)
 	}
 }

@@ -114,7 +114,11 @@ func startSimFleet(tb testing.TB, n, capacity int) *simFleet {
 	f := &simFleet{ns: ns}
 	for i := range n {
 		sn := &simNode{capacity: capacity, sessions: map[string]bool{}}
-		a, err := fleet.StartAgent(connect(tb, url), sn, fleet.AgentOptions{ID: fmt.Sprintf("sim-%03d", i), Capacity: capacity, Logger: quiet})
+		a, err := fleet.StartAgent(connect(tb, url), sn, fleet.AgentOptions{ID: fmt.Sprintf("sim-%03d", i), Capacity: capacity, Logger: quiet,
+			// Heartbeats every 15 s: the state messages counted are mostly
+			// those that placements cause (a fleet's heartbeats are one
+			// message per node per second, placements or not).
+			Heartbeat: 15 * time.Second})
 		if err != nil {
 			tb.Fatal(err)
 		}

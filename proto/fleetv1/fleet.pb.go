@@ -685,7 +685,7 @@ func (x *SessionDeleteReply) GetEnded() bool {
 }
 
 // NodeState is what a node tells the fleet about itself, on every
-// heartbeat and at once when it changes.
+// heartbeat and at once when it starts or stops taking offers.
 type NodeState struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id names the node (letters, digits, '-' and '_').
