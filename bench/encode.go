@@ -77,7 +77,7 @@ type EncodeResult struct {
 }
 
 // Encode renders cfg.Frames frames with the project's GL renderer, then
-// encodes them with the project's encoder (x264 through mediadevices) and
+// encodes them with the project's encoder (its own x264 binding) and
 // with `ffmpeg -c:v libx264` at the same preset, zerolatency tune, bit rate,
 // VBV and key frame interval, and compares their throughput. ffmpeg's time
 // rate is its steady state: its measured real time (-benchmark rtime) for
@@ -215,14 +215,16 @@ func encodeFFmpeg(ctx context.Context, cfg EncodeConfig, ffPath string, frames [
 // reading raw frames from IN and writing Annex-B to out.
 func ffmpegArgs(cfg EncodeConfig, out string) []string {
 	keyint := encoder.DefaultKeyFrameSeconds * cfg.FPS
-	// The project's x264 wrapper sets VBV max rate = the ABR rate and a
-	// buffer of 2 s at its assumed 25 fps, i.e. 50 frames' worth.
-	bufsize := int64(cfg.BitRate) * 50 / int64(cfg.FPS)
+	// The project's x264 binding sets VBV max rate = the ABR rate, a
+	// buffer of two frame intervals (x264.VBVFrames), the baseline profile,
+	// one reference and periodic intra refresh with the key frame interval
+	// as its period.
+	bufsize := int64(cfg.BitRate) * 2 / int64(cfg.FPS)
 	return []string{"-hide_banner", "-nostdin", "-nostats", "-benchmark",
 		"-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height), "-r", strconv.Itoa(cfg.FPS), "-i", "IN",
-		"-c:v", "libx264", "-preset", cfg.Preset, "-tune", "zerolatency", "-b:v", strconv.Itoa(cfg.BitRate),
+		"-c:v", "libx264", "-preset", cfg.Preset, "-tune", "zerolatency", "-profile:v", "baseline", "-b:v", strconv.Itoa(cfg.BitRate),
 		"-maxrate", strconv.Itoa(cfg.BitRate), "-bufsize", strconv.FormatInt(bufsize, 10), "-g", strconv.Itoa(keyint), "-bf", "0",
-		"-f", "h264", "-y", out}
+		"-intra-refresh", "1", "-refs", "1", "-f", "h264", "-y", out}
 }
 
 // runFFmpeg writes frames to a raw file in dir, runs ffmpeg on it (IN in

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/clients/headset"
@@ -33,6 +34,9 @@ type env struct {
 	// without. Run starts it and finishes it.
 	watch *nodeWatch
 	nt    *netTrace // --trace-net; nil without
+	// ests are the embedded node's sessions' congestion controllers, for
+	// the series; nil with a remote node.
+	ests *estimators
 	// traceErr is what closing the trace returned.
 	traceErr error
 }
@@ -95,9 +99,14 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 		}
 		ncfg.Scenes, ncfg.DefaultScene = cat, cat.List()[1].Name
 	}
+	e.ests = &estimators{}
+	ncfg.OnBandwidthEstimator = e.ests.add
 	if e.nt != nil {
 		ncfg.Interceptors = []interceptor.Factory{e.nt}
-		ncfg.OnBandwidthEstimator = e.nt.onEstimator
+		ncfg.OnBandwidthEstimator = func(b cc.BandwidthEstimator) {
+			e.ests.add(b)
+			e.nt.onEstimator(b)
+		}
 	}
 	if e.nw != nil {
 		nodeNet := e.nw.nodeNet

@@ -41,6 +41,8 @@ type sim struct {
 	startSt          headset.Stats // at the window's start
 	endSt            headset.Stats // at the window's end
 	win              sessionAcc    // this headset's frames of the window
+	rx               rxState       // every frame since t0, for the series
+	series           seriesBuf     // the sampler's points (series.go)
 }
 
 // sessionAcc is one headset's figures of the window, accumulated as its
@@ -194,6 +196,13 @@ func (s *sim) store(f *headset.Frame, t0 time.Time) {
 		i++
 	}
 	s.recent = append(s.recent[i:], at0)
+	s.rx.bytes += int64(size)
+	s.rx.frames++
+	s.rx.last = f.Received
+	if f.Info != nil && f.Info.GetWidth() > 0 {
+		s.rx.width, s.rx.height = int(f.Info.GetWidth()), int(f.Info.GetHeight())
+		s.rx.targetKbps, s.rx.encoderKbps = float64(f.Info.GetCongestionTargetKbps()), float64(f.Info.GetEncoderBitrateKbps())
+	}
 	inWindow := !s.winStart.IsZero() && !f.Received.Before(s.winStart) && (s.winEnd.IsZero() || !f.Received.After(s.winEnd))
 	var at time.Duration
 	if inWindow {

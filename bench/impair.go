@@ -32,7 +32,8 @@ type Impairment struct {
 	// bucket, in bits per second; 0 means no cap.
 	RateBps int64 `json:"rate_bps"`
 	// RateSteps change the cap during the run ("rate@8s=1mbit"), each At
-	// after the headset's link was made, in increasing order.
+	// after the run's start (each level, and each repeat, starts the
+	// links anew), in increasing order.
 	RateSteps []RateStep `json:"rate_steps,omitempty"`
 
 	// For JSON.
@@ -50,7 +51,7 @@ var Presets = map[string]string{
 
 // ParseImpairment reads "delay=20ms,jitter=5ms,loss=1%,rate=20mbit" or a
 // preset name (see Presets). "rate@8s=1mbit" changes the rate cap 8 s
-// after each headset's link was made (it needs a rate=).
+// after the run's start (it needs a rate=).
 func ParseImpairment(spec string) (*Impairment, error) {
 	spec = strings.TrimSpace(spec)
 	text := spec
@@ -182,7 +183,9 @@ type network struct {
 	mu      sync.Mutex
 	clients []*vnet.Net
 	delays  []*vnet.DelayFilter
-	trace   *netTrace // nil without --trace-net; records headset 0's link
+	links   []*bottleneck // headset i's capped downlink; nil without a rate cap
+	started time.Time     // the current run's start (restart): new links start then
+	trace   *netTrace     // nil without --trace-net; records headset 0's link
 }
 
 // vnetCIDR is the virtual network's address range.
@@ -243,13 +246,18 @@ func (n *network) client(i int) (*vnet.Net, error) {
 				return nil, err
 			}
 			n.delays = append(n.delays, df)
-			b := &bottleneck{dst: ip, delay: df, start: time.Now(),
+			start := n.started
+			if start.IsZero() {
+				start = time.Now()
+			}
+			b := &bottleneck{dst: ip, delay: df, start: start,
 				steps: append([]RateStep{{Bps: n.imp.RateBps}}, n.imp.RateSteps...)}
 			if len(n.clients) == 0 {
 				b.trace = n.trace
 			}
 			n.router.AddChunkFilter(b.filter)
 			nic = df
+			n.links = append(n.links, b)
 		}
 		if err := n.router.AddNet(nic); err != nil {
 			return nil, err
@@ -257,6 +265,34 @@ func (n *network) client(i int) (*vnet.Net, error) {
 		n.clients = append(n.clients, c)
 	}
 	return n.clients[i], nil
+}
+
+// link returns headset i's bottleneck, or nil (no rate cap, or no such
+// headset yet).
+func (n *network) link(i int) *bottleneck {
+	if n == nil {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if i < len(n.links) {
+		return n.links[i]
+	}
+	return nil
+}
+
+// restart starts every existing bottleneck anew at now (see
+// bottleneck.restart), and the links made later as if made at now.
+func (n *network) restart(now time.Time) {
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.started = now
+	for _, b := range n.links {
+		b.restart(now)
+	}
 }
 
 // vnetSettings points a setting engine at a vnet interface.

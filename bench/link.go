@@ -8,8 +8,8 @@ import (
 	"github.com/pion/transport/v5/vnet"
 )
 
-// RateStep changes a capped link's rate At a time after the headset's
-// link was made (--impair rate@8s=1mbit).
+// RateStep changes a capped link's rate At a time after the run's start
+// (when its headsets begin to connect; --impair rate@8s=1mbit).
 type RateStep struct {
 	At  time.Duration `json:"-"`
 	Bps int64         `json:"bps"`
@@ -35,6 +35,32 @@ type bottleneck struct {
 	mu     sync.Mutex
 	queued float64   // bytes in the queue at last
 	last   time.Time // when queued was computed
+	// offered, offeredBytes and dropped count the packets (and bytes)
+	// that reached the queue, and those of them dropped, since the link
+	// was made.
+	offered, offeredBytes, dropped uint64
+}
+
+// linkCounts is what a bottleneck counted since it was made or restarted.
+type linkCounts struct {
+	Offered, OfferedBytes, Dropped uint64
+}
+
+// counts returns the bottleneck's counters.
+func (b *bottleneck) counts() linkCounts {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return linkCounts{b.offered, b.offeredBytes, b.dropped}
+}
+
+// restart makes the link new at now: its rate steps count from now, its
+// queue is empty and its counters are zero (each run of a level, and
+// each repeat, starts on a fresh link).
+func (b *bottleneck) restart(now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.start, b.queued, b.last = now, 0, time.Time{}
+	b.offered, b.offeredBytes, b.dropped = 0, 0, 0
 }
 
 // minQueueBytes is the smallest queue a bottleneck has; otherwise it
@@ -67,7 +93,10 @@ func (b *bottleneck) admit(size int, now time.Time) (ok bool, delay time.Duratio
 		b.queued = max(0, b.queued-float64(bps)/8*now.Sub(b.last).Seconds())
 	}
 	b.last = now
+	b.offered++
+	b.offeredBytes += uint64(size) //nolint:gosec // a packet's size
 	if b.queued+float64(size) > queueLimit(bps) {
+		b.dropped++
 		return false, 0, int(b.queued), bps
 	}
 	b.queued += float64(size)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,6 +41,49 @@ func TestBottleneckAdmit(t *testing.T) {
 	b.queued, b.last = 0, time.Time{}
 	if _, d, _, bps := b.admit(1000, t0.Add(11*time.Second)); d != time.Millisecond || bps != 8_000_000 {
 		t.Errorf("after the step: delay %v at %d bit/s", d, bps)
+	}
+}
+
+// TestRunRepeatSteps: --repeat runs the level again on a link made anew
+// (its rate steps count from each run's start), and each run scores the
+// step it saw.
+func TestRunRepeatSteps(t *testing.T) {
+	cfg := smallRun(t)
+	cfg.Repeat, cfg.Warmup, cfg.Duration = 2, 2*time.Second, 2*time.Second
+	var err error
+	if cfg.Impair, err = ParseImpairment("rate=2mbit,rate@3s=1mbit"); err != nil {
+		t.Fatal(err)
+	}
+	// A run starved of CPU may receive no frame: it stays in the report
+	// (the series and the steps are still there) and Run says so.
+	rep, err := Run(context.Background(), cfg)
+	if err != nil && !errors.Is(err, ErrNoFrames) {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 2 || rep.Runs[0].Repeat != 0 || rep.Runs[1].Repeat != 1 || rep.Config.Repeat != 2 {
+		t.Fatalf("%d runs: %+v", len(rep.Runs), rep.Runs)
+	}
+	for i, r := range rep.Runs {
+		// Each run's link starts at 2 Mbit/s and steps 3 s into the run.
+		ps := r.PerSession[0].Series
+		for _, p := range ps {
+			if want := map[bool]float64{true: 2000, false: 1000}[p.TS < 3]; p.CapKbps != want {
+				t.Errorf("run %d: cap %v kbit/s at %v s, want %v", i, p.CapKbps, p.TS, want)
+			}
+		}
+		if ps[0].TS >= 3 || ps[len(ps)-1].TS < 3 {
+			t.Errorf("run %d: points from %v to %v s: want both sides of the step at 3 s", i, ps[0].TS, ps[len(ps)-1].TS)
+		}
+		if v := r.Verdict; len(v.Steps) != 1 || v.Steps[0].AtS != 3 || v.Steps[0].FromKbps != 2000 || v.Steps[0].ToKbps != 1000 {
+			t.Errorf("run %d: steps %+v", i, r.Verdict.Steps)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteTable(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "repeat 2") || !strings.Contains(out, "spread over the repeats") || !strings.Contains(out, "step@3s") {
+		t.Errorf("table:\n%s", out)
 	}
 }
 
@@ -142,6 +186,14 @@ func TestCongestionNarrowLink(t *testing.T) {
 	r := rep.Runs[0]
 	t.Logf("fps %.1f, %.0f kbit/s, pose→frame p50 %.0f ms p95 %.0f ms, lost %d, freeze %.0f ms, PLIs %d",
 		r.FPS, r.BitrateKbps, r.PoseToFrameMS.P50, r.PoseToFrameMS.P95, r.FramesLost, r.FreezeMS, r.PLIsSent)
+	t.Logf("targets: %s", targetsText(r.Verdict.Targets))
+	checkSeries(t, r, 3000)
+	if s := r.PerSession[0].Series; s[len(s)-1].CapKbps != 500 || s[len(s)-1].OfferedKbps <= 0 {
+		t.Errorf("last point %+v: want the 500 kbit/s cap and what was offered to it", s[len(s)-1])
+	}
+	if got := targetsOf(r.Verdict); got["under_cap"].Name == "" || got["loss"].Name == "" {
+		t.Errorf("no cap targets: %+v", r.Verdict)
+	}
 	if r.FPS < 8 {
 		t.Errorf("%.1f fps through a 500 kbit/s link", r.FPS)
 	}

@@ -50,6 +50,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 	if rep.Interrupted {
 		fmt.Fprintln(w, "interrupted: figures cover what was measured before the stop")
 	}
+	writeVerdicts(w, rep)
 	if np := rep.NodeProcess; np != nil {
 		fmt.Fprintf(w, "\n%s\n", nodeHeading(np))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

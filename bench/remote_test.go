@@ -39,6 +39,8 @@ func TestRunRemote(t *testing.T) {
 	if rep.Config.Node != cfg.URL || r.Width != 320 || r.Height != 180 || r.FPSTarget != 20 {
 		t.Errorf("node %q, %dx%d at %v fps", rep.Config.Node, r.Width, r.Height, r.FPSTarget)
 	}
+	// A remote node's estimate and encoder rate come from FrameInfo.
+	checkSeries(t, r, 800)
 	// The frame rate itself is checked on an idle machine by TestRunLoopback.
 	if r.FPS <= 0 || r.FPS > 25 || r.PoseToFrameMS.Count == 0 {
 		t.Errorf("fps %.1f, %+v", r.FPS, r.PoseToFrameMS)

@@ -11,8 +11,9 @@ import (
 
 // WriteReport writes a self-contained HTML page (inline SVG and CSS, no
 // scripts, nothing fetched) with the summary table, the pose-to-frame
-// latency CDF, a per-frame stage timeline, frames per second over time and
-// the prediction error at display time.
+// latency CDF, a per-frame stage timeline, frames per second over time,
+// the prediction error at display time, the network targets and each
+// session's network figures over time.
 func WriteReport(w io.Writer, rep *Report) error {
 	var b strings.Builder
 	b.WriteString(`<!DOCTYPE html>
@@ -33,6 +34,7 @@ svg text{font:11px system-ui,sans-serif;fill:#333}
 	reportHeader(&b, rep)
 	reportSummary(&b, rep)
 	reportDistributions(&b, rep)
+	reportNetwork(&b, rep)
 	reportStages(&b, rep)
 	reportNode(&b, rep.NodeProcess)
 	b.WriteString("</body></html>\n")

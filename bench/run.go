@@ -69,6 +69,11 @@ type Config struct {
 	// LateAfter counts a frame as late when its pose-to-frame latency
 	// exceeds it; 0 means 100 ms.
 	LateAfter time.Duration
+	// Repeat runs each concurrency level this many times in a row (0
+	// means once). A run that received no frame is in the report as a
+	// failed run and the others still go; Run then returns the report
+	// and an error wrapping ErrNoFrames.
+	Repeat int
 	// Impair, if set, runs the embedded node and the headsets over pion's
 	// virtual network with this impairment (URL must be empty).
 	Impair *Impairment
@@ -118,6 +123,10 @@ func (c *Config) defaults() error {
 			return fmt.Errorf("bench: %d sessions (want 1..64)", n)
 		}
 	}
+	if c.Repeat < 0 || c.Repeat > 1000 {
+		return fmt.Errorf("bench: repeat %d (want 1..1000)", c.Repeat)
+	}
+	c.Repeat = max(c.Repeat, 1)
 	if c.Duration <= 0 {
 		return errors.New("bench: duration must be positive")
 	}
@@ -207,33 +216,44 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 	// the last one the watch waits MetricsAfter for the node to clean up
 	// (cut short by ctx).
 	defer func() { rep.NodeProcess = env.watch.finish(ctx, cfg.MetricsAfter) }()
+	var noFrames []error
+levels:
 	for i, n := range cfg.Sessions {
-		if ctx.Err() != nil {
-			rep.Interrupted = true
-			break
-		}
-		var rec io.Writer
-		if i == 0 {
-			rec = cfg.Record
-		}
-		res, err := runOnce(ctx, &cfg, env, motions, n, rec)
-		if err != nil {
+		for r := range cfg.Repeat {
 			if ctx.Err() != nil {
 				rep.Interrupted = true
-				break
+				break levels
 			}
-			return rep, err
-		}
-		rep.Runs = append(rep.Runs, res)
-		if rep.RunResult == nil {
-			rep.RunResult = res
-		}
-		if res.Interrupted {
-			rep.Interrupted = true
-			break
+			var rec io.Writer
+			if i == 0 && r == 0 {
+				rec = cfg.Record
+			}
+			res, err := runOnce(ctx, &cfg, env, motions, n, rec)
+			if err != nil {
+				if ctx.Err() != nil {
+					rep.Interrupted = true
+					break levels
+				}
+				if !errors.Is(err, ErrNoFrames) || res == nil {
+					return rep, err
+				}
+				if cfg.Repeat > 1 {
+					err = fmt.Errorf("repeat %d: %w", r+1, err)
+				}
+				noFrames = append(noFrames, err)
+			}
+			res.Repeat = r
+			rep.Runs = append(rep.Runs, res)
+			if rep.RunResult == nil {
+				rep.RunResult = res
+			}
+			if res.Interrupted {
+				rep.Interrupted = true
+				break levels
+			}
 		}
 	}
-	return rep, nil
+	return rep, errors.Join(noFrames...)
 }
 
 // loadMotions loads the traces some headset will replay, dropping the
@@ -271,7 +291,7 @@ func newReport(cfg *Config) *Report {
 			PoseRateHz: cfg.Rate, Traces: cfg.Traces, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.BitRate,
 			DisplayDelayMS: ms(cfg.DisplayDelay), DisplayRateHz: cfg.DisplayRate, DisplayLeadMS: ms(cfg.DisplayLead),
 			DisplayTiming: cfg.DisplayRate > 0 && !cfg.NoDisplayTiming, LateAfterMS: ms(cfg.LateAfter), Impair: cfg.Impair,
-			ClientReports: !cfg.NoClientReport,
+			ClientReports: !cfg.NoClientReport, Repeat: cfg.Repeat,
 		},
 		Runs: []*RunResult{},
 	}
@@ -285,6 +305,8 @@ func newReport(cfg *Config) *Report {
 // sender and frame collector) and returns only after they have ended.
 func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int, rec io.Writer) (*RunResult, error) {
 	sims := newSims(cfg, motions, n)
+	start := time.Now()
+	e.nw.restart(start)
 	e.watch.setPhase(PhaseWarmup, n)
 	defer e.watch.setPhase(PhaseTeardown, 0)
 	dialCtx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
@@ -306,7 +328,9 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 		s.acc = acc
 	}
 	loops := startHeadsets(runCtx, cfg, sims, t0, rec)
+	sp := startSampler(cfg, e, sims, start, acc.interval)
 	wStart, wEnd, interrupted := measure(ctx, cfg, e, sims, t0)
+	sp.finish()
 	e.watch.setPhase(PhaseTeardown, 0)
 	stop()
 	if cfg.Progress != nil {
@@ -320,12 +344,15 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 
 	res.Interrupted = interrupted
 	res.Start = wStart
+	res.ConnectedS = round3(t0.Sub(start).Seconds())
+	res.WindowStartS = round3(wStart.Sub(start).Seconds())
 	if !wStart.Before(wEnd) || interrupted && wEnd.Sub(wStart) < 10*time.Millisecond {
 		// Interrupted during warm-up: nothing measured.
 		res.WindowS = 0
 		return res, nil
 	}
 	score(res, sims, acc, wStart, wEnd)
+	res.Verdict = verdict(cfg, res)
 	if res.FramesReceived == 0 && !interrupted {
 		return res, fmt.Errorf("%w in %v with %d session(s)", ErrNoFrames, wEnd.Sub(wStart).Round(time.Millisecond), n)
 	}

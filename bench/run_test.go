@@ -98,6 +98,10 @@ func TestRunLoopback(t *testing.T) {
 	if len(r.PerSession) != 1 || r.PerSession[0].PosesSent < 100 {
 		t.Errorf("per_session %+v", r.PerSession)
 	}
+	checkSeries(t, r, 1000)
+	if v := r.Verdict; v == nil || len(v.Targets) != 4 || v.Targets[0].Name != "fps" || v.Targets[1].Name != "ramp" || v.RampS == 0 {
+		t.Errorf("verdict %+v", r.Verdict)
+	}
 
 	// The JSON field list is stable.
 	var js bytes.Buffer
@@ -129,7 +133,7 @@ func TestRunLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := page.String()
-	for _, id := range []string{`id="latency-cdf"`, `id="fps-over-time"`, `id="prediction-error-cdf"`, `id="prediction-error-0"`, `id="stage-timeline-0"`, "<polyline", "<rect"} {
+	for _, id := range []string{`id="net-0-0-rate"`, `id="net-0-0-loss"`, `id="net-0-0-fps"`, `id="net-0-0-res"`, `id="latency-cdf"`, `id="fps-over-time"`, `id="prediction-error-cdf"`, `id="prediction-error-0"`, `id="stage-timeline-0"`, "<polyline", "<rect"} {
 		if !strings.Contains(h, id) {
 			t.Errorf("report lacks %s", id)
 		}
@@ -159,6 +163,43 @@ func TestRunLoopback(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(f[3]); n < p.Count {
 		t.Errorf("ffprobe decoded %d frames, %d received in the window alone", n, p.Count)
+	}
+}
+
+// checkSeries checks the series of run r's sessions from an embedded
+// node with an encoder bit rate of maxKbps: points about every 250 ms
+// from the headsets connecting to the window's end, frames arriving, the node's
+// estimate and the encoder's target within the node's bounds, the
+// frames' size.
+func checkSeries(t *testing.T, r *RunResult, maxKbps float64) {
+	t.Helper()
+	for k, s := range r.PerSession {
+		ps := s.Series
+		end := r.WindowStartS + r.WindowS
+		if ps[0].TS > r.ConnectedS+0.5 || ps[len(ps)-1].TS < end-0.3 {
+			t.Errorf("session %d: %d points, the last at %v s, for a run of %.2f s", k, len(ps), ps[len(ps)-1].TS, end)
+			continue
+		}
+		var delivered, fps float64
+		estimated := false
+		for i, p := range ps {
+			// A point every 250 ms; a starved machine delays some (the
+			// ticker drops the ticks it missed), never by a second.
+			if i > 0 && (p.TS <= ps[i-1].TS || p.TS-ps[i-1].TS > 1) {
+				t.Errorf("session %d: point %d at %v s after %v s", k, i, p.TS, ps[i-1].TS)
+			}
+			delivered, fps = max(delivered, p.DeliveredKbps), max(fps, p.FPS)
+			if p.TargetKbps > 0 {
+				estimated = true
+				if p.EncoderKbps < 300 || p.EncoderKbps > maxKbps || p.EncoderKbps > max(p.TargetKbps, 300) {
+					t.Errorf("session %d at %v s: encoder target %v kbit/s for an estimate of %v", k, p.TS, p.EncoderKbps, p.TargetKbps)
+				}
+			}
+		}
+		last := ps[len(ps)-1]
+		if !estimated || delivered <= 0 || fps <= 0 || last.Width != r.Width || last.Height != r.Height {
+			t.Errorf("session %d: estimate seen %v, delivered up to %v kbit/s, fps up to %v, last frame %dx%d", k, estimated, delivered, fps, last.Width, last.Height)
+		}
 	}
 }
 

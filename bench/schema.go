@@ -90,6 +90,9 @@ type ConfigSummary struct {
 	// ClientReports ("client_reports") is set when the headsets sent the
 	// once-a-second ClientReport (no --no-client-report).
 	ClientReports bool `json:"client_reports"`
+	// Repeat ("repeat") is how many times each concurrency level ran
+	// (--repeat; 1 by default).
+	Repeat int `json:"repeat"`
 }
 
 // RunResult holds the figures of one concurrency level. Counts are over
@@ -202,6 +205,18 @@ type RunResult struct {
 	FPSOverTime []float64 `json:"-"`
 	// Start is when the window began.
 	Start time.Time `json:"-"`
+	// ConnectedS and WindowStartS ("connected_s", "window_start_s") are
+	// when every headset had connected and when the measured window
+	// began, in seconds from the run's start (the time base of the
+	// sessions' series and of --impair's rate@ steps).
+	ConnectedS   float64 `json:"connected_s"`
+	WindowStartS float64 `json:"window_start_s"`
+	// Repeat ("repeat") numbers the runs of one concurrency level with
+	// --repeat, from 0.
+	Repeat int `json:"repeat"`
+	// Verdict ("verdict") scores the run against the network targets
+	// (see Verdict).
+	Verdict *Verdict `json:"verdict"`
 }
 
 // StagesMS are the node's stage times from FrameInfo, in ms, of the frames
@@ -211,8 +226,12 @@ type StagesMS struct {
 	Queue   Dist `json:"queue"`    // frame due → drawing: the frame loop's wake-up and the wait for a shared render worker
 	Render  Dist `json:"render"`   // GL draw and readback
 	Convert Dist `json:"convert"`  // RGBA → I420
-	Encode  Dist `json:"encode"`   // H.264 encoding
-	Send    Dist `json:"send"`     // packetise and write
+	// EncodeWait is conversion end → encoding start: the frame waiting
+	// for the session's encoder, busy with the frame before (0 from a
+	// node that encodes on its frame loop).
+	EncodeWait Dist `json:"encode_wait"`
+	Encode     Dist `json:"encode"` // H.264 encoding
+	Send       Dist `json:"send"`   // packetise and write
 }
 
 // Session is one headset's figures within a run; the fields mean what
@@ -231,6 +250,10 @@ type Session struct {
 	FreezeMS      float64 `json:"freeze_ms"`            // total freeze length, ms
 	PoseToFrameMS float64 `json:"pose_to_frame_ms_p50"` // median pose-to-frame latency, ms
 	PosesSent     uint64  `json:"poses_sent"`           // poses sent over the whole run, warm-up included
+	// Series ("series") is the session's network figures every 250 ms
+	// from the headsets connecting (warm-up included) to the window's
+	// end, timed from the run's start.
+	Series []SeriesPoint `json:"series"`
 }
 
 // FrameSample is one received frame (not part of the JSON; WriteReport
@@ -243,6 +266,7 @@ type FrameSample struct {
 	Queue       float64
 	Render      float64
 	Convert     float64
+	EncodeWait  float64
 	Encode      float64
 	Send        float64
 	ErrDeg      float64 // NaN without a rendered pose

@@ -22,10 +22,10 @@ type runAcc struct {
 
 	// Per-frame figures over all headsets, in ms (degrees, cm for the
 	// errors), guarded by mu.
-	mu                                                                          sync.Mutex
-	p2f, m2p, age, queue, render, convert, encode, send, horizon, errDeg, errCM *reservoir
-	late, unmatched, aimed, onTarget                                            int
-	head0                                                                       timeline
+	mu                                                                                   sync.Mutex
+	p2f, m2p, age, queue, render, convert, encWait, encode, send, horizon, errDeg, errCM *reservoir
+	late, unmatched, aimed, onTarget                                                     int
+	head0                                                                                timeline
 }
 
 // newRunAcc starts scoring a run that began at t0 with frames every
@@ -33,7 +33,7 @@ type runAcc struct {
 func newRunAcc(cfg *Config, t0 time.Time, interval time.Duration) *runAcc {
 	r := func() *reservoir { return newReservoir(reservoirCap) }
 	return &runAcc{cfg: cfg, t0: t0, interval: interval,
-		p2f: r(), m2p: r(), age: r(), queue: r(), render: r(), convert: r(), encode: r(), send: r(), horizon: r(), errDeg: r(), errCM: r()}
+		p2f: r(), m2p: r(), age: r(), queue: r(), render: r(), convert: r(), encWait: r(), encode: r(), send: r(), horizon: r(), errDeg: r(), errCM: r()}
 }
 
 // frame scores one frame of headset s that arrived at `at` in the
@@ -50,6 +50,7 @@ func (a *runAcc) frame(s *sim, f *headset.Frame, size int, at time.Duration) (p2
 		tm := f.Info.GetTimings()
 		fs.PoseAge, fs.Render, fs.Convert = usMS(tm.GetPoseAgeUs()), usMS(tm.GetRenderUs()), usMS(tm.GetConvertUs())
 		fs.Encode, fs.Send, fs.Queue = usMS(tm.GetEncodeUs()), usMS(tm.GetSendUs()), usMS(tm.GetQueueUs())
+		fs.EncodeWait = usMS(tm.GetEncodeWaitUs())
 		if d, ok := s.c.PoseToFrame(f); ok {
 			matched = true
 			fs.PoseToFrame = ms(d)
@@ -77,6 +78,7 @@ func (a *runAcc) frame(s *sim, f *headset.Frame, size int, at time.Duration) (p2
 	a.queue.add(fs.Queue)
 	a.render.add(fs.Render)
 	a.convert.add(fs.Convert)
+	a.encWait.add(fs.EncodeWait)
 	a.encode.add(fs.Encode)
 	a.send.add(fs.Send)
 	if !matched {
@@ -178,7 +180,7 @@ func score(res *RunResult, sims []*sim, a *runAcc, wStart, wEnd time.Time) {
 	res.MotionToPhotonMS = a.m2p.dist()
 	res.FramesAimed, res.FramesOnTarget = a.aimed, a.onTarget
 	res.StagesMS = StagesMS{PoseAge: a.age.dist(), Queue: a.queue.dist(), Render: a.render.dist(), Convert: a.convert.dist(),
-		Encode: a.encode.dist(), Send: a.send.dist()}
+		EncodeWait: a.encWait.dist(), Encode: a.encode.dist(), Send: a.send.dist()}
 	res.HorizonMS = a.horizon.dist()
 	res.PredictionErrorDeg = a.errDeg.dist()
 	res.PredictionErrorCM = a.errCM.dist()
@@ -202,6 +204,7 @@ func sessionFigures(s *sim, win time.Duration) (Session, bins) {
 	ss.FramesDropped = s.endSt.FramesDropped - s.startSt.FramesDropped
 	ss.PLIsSent = s.endSt.PLIsSent - s.startSt.PLIsSent
 	ss.PoseToFrameMS = w.p2f.dist().P50
+	ss.Series = s.series.points
 	return ss, w.bins
 }
 

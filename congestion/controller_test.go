@@ -16,8 +16,25 @@ type simLink struct {
 	lossPct float64
 	rng     *rand.Rand
 
+	// frozen, if set, tells when the whole process (sender and receiver)
+	// is starved of CPU: nothing is sent or reported then, and packets
+	// arriving meanwhile are stamped when it ends.
+	frozen func(at time.Duration) bool
+
 	queued float64
 	last   time.Duration
+}
+
+// stamped is when the receiver stamps a packet that arrived at at: at
+// the end of a freeze it arrived in.
+func (l *simLink) stamped(at time.Duration) time.Duration {
+	if l.frozen == nil {
+		return at
+	}
+	for l.frozen(at) {
+		at += time.Millisecond
+	}
+	return at
 }
 
 // send returns when a packet of size bytes sent at at arrives, or false.
@@ -65,7 +82,8 @@ func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
 	sentBytes, lostN := 0, 0
 	for now := time.Duration(0); now < d; now += time.Millisecond {
 		at := epoch.Add(now)
-		if now%(time.Second/30) < time.Millisecond {
+		frozen := l.frozen != nil && l.frozen(now)
+		if !frozen && now%(time.Second/30) < time.Millisecond {
 			frame := c.Target() / 30 / 8
 			for frame > 0 {
 				n := min(frame, 1200)
@@ -73,7 +91,7 @@ func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
 				frame -= n
 			}
 		}
-		for {
+		for !frozen {
 			v, ok, _ := p.Pop(at)
 			if !ok {
 				break
@@ -84,11 +102,15 @@ func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
 			if !delivered {
 				lostN++
 			}
-			pending = append(pending, inflight{seq, arr, delivered})
+			pending = append(pending, inflight{seq, l.stamped(arr), delivered})
 			sentBytes += size
 			seq++
 		}
-		if now%(100*time.Millisecond) == 0 && now > 0 {
+		// Reports every 100 ms, and one as soon as the receiver wakes
+		// from a freeze (seen at the sender a propagation delay later).
+		woke := l.frozen != nil && l.frozen(now-l.prop-5*time.Millisecond) && !l.frozen(now-l.prop-4*time.Millisecond)
+		tick := now%(100*time.Millisecond) == 0 && now > 0
+		if !frozen && (tick || woke) {
 			// Report every packet up to the newest that arrived by now
 			// (less the reverse path): the ones before it that did not
 			// arrive are lost.
@@ -109,6 +131,8 @@ func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
 			pending = pending[last+1:]
 			c.OnFeedback(acks, at)
 			p.SetRate(int(PacingFactor * float64(c.Target())))
+		}
+		if tick {
 			res.target = append(res.target, c.Target())
 			res.sentBps = append(res.sentBps, float64(sentBytes)*80)
 			res.qdelay = append(res.qdelay, time.Duration(l.queued*8/l.rate(now)*float64(time.Second)))
@@ -141,8 +165,8 @@ func TestControllerCaps(t *testing.T) {
 		capBps float64
 		reach  time.Duration // the target must reach 60 % of the cap by then
 	}{
-		{500e3, 3 * time.Second}, {800e3, 3 * time.Second}, {2e6, 4 * time.Second}, {5e6, 6 * time.Second},
-		{10e6, 8 * time.Second}, {50e6, 12 * time.Second},
+		{500e3, 3 * time.Second}, {800e3, 3 * time.Second}, {1e6, 3 * time.Second}, {2e6, 3 * time.Second},
+		{3e6, 3 * time.Second}, {5e6, 3 * time.Second}, {10e6, 3 * time.Second}, {50e6, 6 * time.Second},
 	} {
 		l := &simLink{rate: constRate(c.capBps), limit: max(64<<10, c.capBps/80), prop: 10 * time.Millisecond}
 		r := simulate(t, Config{MinBitRate: 300_000, MaxBitRate: 60_000_000}, l, 20*time.Second)
@@ -169,6 +193,9 @@ func TestControllerCaps(t *testing.T) {
 		}
 		if sent > c.capBps || sent < 0.5*c.capBps {
 			t.Errorf("cap %.1f Mbit/s: sent %.2f Mbit/s in the last 5 s", c.capBps/1e6, sent/1e6)
+		}
+		if lost > 0 {
+			t.Errorf("cap %.1f Mbit/s: %d packets lost in the last 5 s", c.capBps/1e6, lost)
 		}
 		if worstQ > 300*time.Millisecond {
 			t.Errorf("cap %.1f Mbit/s: queue up to %v in the last 5 s", c.capBps/1e6, worstQ)
@@ -211,6 +238,30 @@ func TestControllerSteps(t *testing.T) {
 	}
 	if r.target[210] < 2_400_000 {
 		t.Errorf("target %d 5 s after the step up to 4 Mbit/s", r.target[210])
+	}
+}
+
+// TestControllerStalls: the whole process (sender and receiver on one
+// busy machine) starved of CPU for 150 ms every 1.3 s, on a link far
+// wider than the ceiling: the packets that arrive meanwhile are stamped
+// when it ends, so one report shows a standing queue of up to 150 ms out
+// of nowhere, and the next none. The target must not fall for that (it
+// did before the controller waited for a queue to stand over two
+// reports); a real queue is still followed (TestControllerCaps,
+// TestControllerSteps).
+func TestControllerStalls(t *testing.T) {
+	frozen := func(at time.Duration) bool {
+		return at >= 2050*time.Millisecond && (at-2050*time.Millisecond)%(1300*time.Millisecond) < 150*time.Millisecond
+	}
+	l := &simLink{rate: constRate(50e6), limit: 1 << 20, prop: 10 * time.Millisecond, frozen: frozen}
+	r := simulate(t, Config{MinBitRate: 300_000, MaxBitRate: 4_000_000}, l, 12*time.Second)
+	lowest := r.target[30]
+	for _, tg := range r.target[30:] {
+		lowest = min(lowest, tg)
+	}
+	t.Logf("target at 3 s %d, lowest after %d", r.target[30], lowest)
+	if r.target[30] < 4_000_000 || lowest < 4_000_000 {
+		t.Errorf("target %d at 3 s, lowest %d after: CPU stalls read as congestion", r.target[30], lowest)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -38,6 +39,9 @@ type Estimator struct {
 	onChange func(int)
 	closed   bool
 	lastSent int // target last reported to onChange
+	// writeTime is the slowest write of a paced packet to its stream
+	// (SRTP and the socket) of the last second or two.
+	writeTime slowest
 
 	wake chan struct{}
 	done chan struct{}
@@ -135,21 +139,52 @@ func (e *Estimator) run() {
 	}
 }
 
-// send writes pkt to its stream and tells the controller.
+// send writes pkt to its stream and tells the controller when it left:
+// when the write (SRTP, the socket) returned, so that the node's own
+// delays on the way out — a goroutine preempted in the write path of a
+// CPU-bound node — do not count as network delay (the controller would
+// read them as a standing queue). The packet is recorded before the
+// write too, so that feedback read meanwhile finds it.
 func (e *Estimator) send(pkt *packet) {
 	e.mu.Lock()
 	sw, ok := e.writers[pkt.h.SSRC]
+	seq, size, stamped := int64(0), pkt.h.MarshalSize()+len(pkt.p), false
 	if ok && sw.twccID != 0 {
 		if ext := pkt.h.GetExtension(sw.twccID); len(ext) >= 2 {
-			seq := e.sentSeq.Unwrap(binary.BigEndian.Uint16(ext))
-			e.ctl.OnSent(seq, pkt.h.MarshalSize()+len(pkt.p), time.Now())
+			seq, stamped = e.sentSeq.Unwrap(binary.BigEndian.Uint16(ext)), true
+			e.ctl.OnSent(seq, size, time.Now())
 		}
 	}
 	e.mu.Unlock()
-	if ok {
-		_, _ = sw.w.Write(&pkt.h, pkt.p, pkt.attr)
+	if !ok {
+		return
 	}
+	start := time.Now()
+	_, _ = sw.w.Write(&pkt.h, pkt.p, pkt.attr)
+	if !stamped {
+		return
+	}
+	left := time.Now()
+	e.mu.Lock()
+	e.ctl.OnSent(seq, size, left)
+	e.writeTime.add(left.Sub(start), left)
+	e.mu.Unlock()
 }
+
+// slowest is the longest duration of the last one to two seconds.
+type slowest struct {
+	cur, prev time.Duration
+	since     time.Time
+}
+
+func (s *slowest) add(d time.Duration, now time.Time) {
+	if now.Sub(s.since) >= time.Second {
+		s.prev, s.cur, s.since = s.cur, 0, now
+	}
+	s.cur = max(s.cur, d)
+}
+
+func (s *slowest) max() time.Duration { return max(s.cur, s.prev) }
 
 // WriteRTCP feeds the transport-wide feedback in pkts to the controller.
 // A malformed report is skipped and reported; the others still count.
@@ -204,16 +239,20 @@ func (e *Estimator) Backlog() time.Duration {
 	return e.pacer.Backlog()
 }
 
-// GetStats reports the controller's and the pacer's state.
+// GetStats reports the controller's and the pacer's state, and the
+// SSRCs of the streams it paces ("ssrcs", []uint32).
 func (e *Estimator) GetStats() map[string]any {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.ctl.Stats()
+	ssrcs := slices.Sorted(maps.Keys(e.writers))
 	return map[string]any{
+		"ssrcs":            ssrcs,
 		"deliveredBitrate": s.Delivered, "queueDelayMs": float64(s.QueueDelay.Microseconds()) / 1000,
 		"loss": s.Loss, "state": s.State, "rttMs": float64(s.RTT.Microseconds()) / 1000,
 		"pacerRate": e.pacer.Rate(), "pacerBacklogMs": float64(e.pacer.Backlog().Microseconds()) / 1000,
 		"pacerQueued": e.pacer.Len(), "pacerDropped": e.pacer.Dropped(),
+		"writeMaxMs": float64(e.writeTime.max().Microseconds()) / 1000,
 	}
 }
 

@@ -1,12 +1,14 @@
 package congestion
 
 import (
+	"encoding/binary"
 	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"go.uber.org/goleak"
@@ -100,5 +102,99 @@ func TestEstimator(t *testing.T) {
 	}
 	if err := e.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestEstimatorSendDelay: the node's own delay on the way out does not
+// count as network delay. For 600 ms every write of a paced packet to its
+// stream takes 80 ms before the packet leaves (a CPU-bound node: the
+// writing goroutine waits for the CPU in SRTP and the socket write), on
+// a path of 10 ms without a queue. The packets' one-way delay from when
+// they left is 10 ms throughout; timed from the pacer's pop it is 90 ms
+// for every packet of those reports, which the controller took for a
+// standing queue and fell (before send times were taken after the
+// write).
+func TestEstimatorSendDelay(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	const start = 1_000_000
+	e, err := NewEstimator(Config{StartBitRate: start, MinBitRate: 300_000, MaxBitRate: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	t0 := time.Now()
+	type arrival struct {
+		seq uint16
+		at  time.Time
+	}
+	var (
+		mu       sync.Mutex
+		arrivals []arrival
+	)
+	inner := interceptor.RTPWriterFunc(func(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {
+		if d := time.Since(t0); d >= 600*time.Millisecond && d < 1200*time.Millisecond {
+			time.Sleep(80 * time.Millisecond)
+		}
+		left := time.Now()
+		mu.Lock()
+		arrivals = append(arrivals, arrival{binary.BigEndian.Uint16(h.GetExtension(3)), left.Add(10 * time.Millisecond)})
+		mu.Unlock()
+		return 0, nil
+	})
+	w := e.AddStream(&interceptor.StreamInfo{SSRC: 7, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 3}}}, inner)
+	rec := twcc.NewRecorder(1)
+	var seq uint16
+	payload := make([]byte, 1000)
+	frames := time.NewTicker(time.Second / 30)
+	defer frames.Stop()
+	reports := time.NewTicker(100 * time.Millisecond)
+	defer reports.Stop()
+	lowest, slowest := e.GetTargetBitrate(), 0.0
+	for time.Since(t0) < 2500*time.Millisecond {
+		select {
+		case <-frames.C:
+			for range e.GetTargetBitrate() / 30 / 8 / len(payload) {
+				h := &rtp.Header{Version: 2, SSRC: 7, SequenceNumber: seq}
+				if err := h.SetExtension(3, binary.BigEndian.AppendUint16(nil, seq)); err != nil {
+					t.Fatal(err)
+				}
+				seq++
+				if _, err := w.Write(h, payload, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case now := <-reports.C:
+			mu.Lock()
+			n := 0
+			for _, a := range arrivals {
+				if a.at.After(now) {
+					break
+				}
+				rec.Record(7, a.seq, a.at.Sub(t0).Microseconds())
+				n++
+			}
+			arrivals = arrivals[n:]
+			mu.Unlock()
+			if n == 0 {
+				continue
+			}
+			if err := e.WriteRTCP(rec.BuildFeedbackPacket(), nil); err != nil {
+				t.Fatal(err)
+			}
+			lowest = min(lowest, e.GetTargetBitrate())
+			st := e.GetStats()
+			slowest = max(slowest, st["writeMaxMs"].(float64))
+			if st["state"] == "decrease" {
+				t.Errorf("%v: decrease on feedback without a network queue: %v", time.Since(t0).Round(time.Millisecond), st)
+			}
+		}
+	}
+	st := e.GetStats()
+	t.Logf("lowest target %d; at the end %v", lowest, st)
+	if lowest < start {
+		t.Errorf("target fell to %d on a path without a queue", lowest)
+	}
+	if slowest < 80 {
+		t.Errorf("slowest write %.1f ms, want the 80 ms the writer slept", slowest)
 	}
 }

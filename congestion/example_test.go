@@ -8,8 +8,11 @@ import (
 )
 
 // A controller told about sent packets and fed feedback that reports a
-// standing queue of 200 ms cuts its target: towards 65 % of the rate
-// the link delivered, by at most half at a time.
+// standing queue of 200 ms over two reports cuts its target: towards
+// 65 % of the rate the link delivered, by at most half at a time. (The
+// first report of a queue that appears out of nowhere only holds the
+// target: one late report is more often a starved receiver than a
+// queue.)
 func ExampleController() {
 	c, err := congestion.NewController(congestion.Config{StartBitRate: 2_000_000, MinBitRate: 300_000, MaxBitRate: 5_000_000})
 	if err != nil {
@@ -31,12 +34,15 @@ func ExampleController() {
 	}
 	fmt.Println("start:", c.Target())
 	c.OnFeedback(acks[:50], t0.Add(520*time.Millisecond))
-	c.OnFeedback(acks[50:], t0.Add(1220*time.Millisecond))
+	c.OnFeedback(acks[50:75], t0.Add(970*time.Millisecond))
+	fmt.Println("state:", c.Stats().State)
+	c.OnFeedback(acks[75:], t0.Add(1220*time.Millisecond))
 	s := c.Stats()
 	fmt.Println("state:", s.State, "queue:", s.QueueDelay)
 	fmt.Println("target:", c.Target())
 	// Output:
 	// start: 2000000
-	// state: decrease queue: 196ms
+	// state: hold
+	// state: decrease queue: 221ms
 	// target: 1000000
 }

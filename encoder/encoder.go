@@ -9,12 +9,13 @@
 // are given. The codecs live in leaf packages, each behind the cgo build
 // constraint:
 //
-//   - encoder/x264: libx264 through pion/mediadevices (needs libx264-dev);
+//   - encoder/x264: libx264 through a thin cgo binding of the project's own
+//     (needs libx264-dev): frames capped by a VBV of two frame intervals,
+//     periodic intra refresh instead of periodic IDRs;
 //   - encoder/openh264: Cisco's OpenH264, statically linked from the library
 //     bundled with pion/mediadevices;
 //   - encoder/builtin: picks the one compiled into a binary (x264, or
-//     openh264 with the build tag "openh264"; the two C bridges define the
-//     same symbols and cannot be linked into one binary);
+//     openh264 with the build tag "openh264");
 //   - encoder/encodertest: a pure-Go fake Encoder for tests and the
 //     conformance suite every back-end passes.
 //
@@ -23,7 +24,11 @@
 // out, no reordering and no encoder delay). Key frames are IDR pictures
 // that carry SPS and PPS in-band, so a receiver can join at any key frame.
 // AccessUnit.KeyFrame is derived from the bitstream itself (package
-// proto/wire/h264), not from a back-end's say-so.
+// proto/wire/h264), not from a back-end's say-so. A back-end refreshes the
+// picture either with an IDR every KeyFrameInterval frames (openh264) or
+// with periodic intra refresh (x264), where the only IDRs are the first
+// frame and forced ones, and each refresh wave starts at a frame with SPS,
+// PPS and a recovery point SEI.
 //
 // An Encoder is tied to one resolution: a change of frame size needs a new
 // Encoder (Close the old one, make a new one; the first access unit of the
@@ -58,20 +63,22 @@ type Config struct {
 	FPS int
 	// BitRate is the target average bit rate in bits per second.
 	BitRate int
-	// KeyFrameInterval is the maximum distance between key frames in
-	// frames; 0 means DefaultKeyFrameSeconds*FPS.
+	// KeyFrameInterval is the refresh period in frames: the maximum
+	// distance between key frames, or for a back-end with periodic intra
+	// refresh (x264) between the starts of two refresh waves; 0 means
+	// DefaultKeyFrameSeconds*FPS.
 	KeyFrameInterval int
 	// Preset is the x264 speed preset (one of Presets); "" means
 	// DefaultPreset. Back-ends without presets ignore it.
 	Preset string
 }
 
-// DefaultPreset is the x264 preset used when Config.Preset is empty. It is
-// the fastest one and the only one that yields Constrained Baseline output.
+// DefaultPreset is the x264 preset used when Config.Preset is empty: the
+// fastest one.
 const DefaultPreset = "ultrafast"
 
-// DefaultKeyFrameSeconds is the key frame interval, in seconds, used when
-// Config.KeyFrameInterval is 0.
+// DefaultKeyFrameSeconds is the refresh period (key frame interval, or
+// intra refresh period), in seconds, used when Config.KeyFrameInterval is 0.
 const DefaultKeyFrameSeconds = 2
 
 // Presets are x264's speed presets, fastest first.

@@ -46,24 +46,18 @@ func watch(t *testing.T, ctx context.Context, url string) *watched {
 			w.frames.Add(1)
 		}
 	}()
-	stop := make(chan struct{}) // Control() is never closed
-	go func() {
+	go func() { // Close closes Control()
 		defer wg.Done()
-		for {
-			select {
-			case m := <-w.Control():
-				if n := m.GetNotice(); n != nil {
-					select {
-					case w.notices <- n.GetMessage():
-					default:
-					}
+		for m := range w.Control() {
+			if n := m.GetNotice(); n != nil {
+				select {
+				case w.notices <- n.GetMessage():
+				default:
 				}
-			case <-stop:
-				return
 			}
 		}
 	}()
-	t.Cleanup(func() { _ = w.Close(context.Background()); close(stop); wg.Wait() })
+	t.Cleanup(func() { _ = w.Close(context.Background()); wg.Wait() })
 	return w
 }
 

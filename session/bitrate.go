@@ -1,6 +1,8 @@
 package session
 
-import "time"
+import (
+	"time"
+)
 
 // SendBacklog is implemented by congestion controllers that pace what
 // the session sends (package congestion's Estimator, through the node).
@@ -62,4 +64,23 @@ func (s *Session) sendBacklogged(fs *frameState, now time.Time) bool {
 // [Config.MinBitRate, Config.BitRate].
 func (s *Session) controlledBitRate(bwe BandwidthEstimator) int {
 	return min(max(bwe.GetTargetBitrate(), s.cfg.MinBitRate), s.cfg.BitRate)
+}
+
+// bitRates are the congestion controller's target and the encoder's bit
+// rate in force when a frame was made (kbit/s), which its FrameInfo tells
+// the client, so that a client (the bench's series against a remote node)
+// can chart them against what it receives.
+type bitRates struct {
+	congestionKbps, encoderKbps uint32
+}
+
+// frameBitRates reads the rates in force from the frame loop's state (the
+// encoder goroutine that sends the FrameInfo must not read fs).
+func frameBitRates(fs *frameState) bitRates {
+	var r bitRates
+	if fs.bwe != nil {
+		r.congestionKbps = uint32(max(fs.bwe.GetTargetBitrate(), 0) / 1000) //nolint:gosec // a bit rate
+	}
+	r.encoderKbps = uint32(max(fs.bitRate, 0) / 1000) //nolint:gosec // a bit rate
+	return r
 }

@@ -10,7 +10,8 @@ import (
 // congestion controller's target (Deps.Bandwidth), kept within
 // [Config.MinBitRate, Config.BitRate] and ignoring changes of 10 % or less
 // of the rate in force; Session.Stats reports the same rate and counts the
-// same changes as the encoder saw. The steps run in order on one session.
+// same changes as the encoder saw, and FrameInfo carries the target and
+// the rate. The steps run in order on one session.
 func TestBitRateFollowsBandwidth(t *testing.T) {
 	checkGoroutines(t)
 	bwe := &stubBandwidth{}
@@ -58,6 +59,11 @@ func TestBitRateFollowsBandwidth(t *testing.T) {
 		if stats.BitRateChanges != uint64(len(rates)) {
 			t.Errorf("%s: Stats().BitRateChanges %d, want %d", st.name, stats.BitRateChanges, len(rates))
 		}
+		// The frames' FrameInfo tells the client both rates.
+		waitFor(t, st.name+": FrameInfo with the controller's target and the encoder's rate", func() bool {
+			fi := h.hs.lastInfo()
+			return fi != nil && fi.GetCongestionTargetKbps() == uint32(st.target/1000) && fi.GetEncoderBitrateKbps() == uint32(st.want/1000)
+		})
 	}
 	if got := len(h.encoders.all()); got != 1 {
 		t.Errorf("%d encoders made; a bit rate change must not rebuild the encoder", got)

@@ -72,6 +72,9 @@ func (s *Session) adapt(pipe *pipeline, out Output, bitRate int) (*pipeline, err
 		return pipe, nil
 	}
 	if pipe != nil {
+		// The encoder goroutine finishes the frames of the old size (with
+		// the old encoder) before the encoder closes.
+		s.enc.wait()
 		if rs, ok := pipe.r.(render.Resizer); ok && rs.SetSize(out.Width, out.Height) == nil {
 			_ = pipe.e.Close()
 			pipe.e = nil
@@ -115,6 +118,8 @@ func (s *Session) frameLoop() {
 			fs.pipe.close()
 		}
 	}()
+	s.enc = s.startEncodeStage()
+	defer s.enc.close() // before the pipeline closes (deferred above)
 	var sc scheduler
 	// target is the aimed start of the next frame, chosen once per slot
 	// (zero: not aimed).
@@ -150,7 +155,7 @@ func (s *Session) frameLoop() {
 		}
 		end := s.cfg.Now()
 		s.stats.skippedTicks.Add(sc.finished(end))
-		s.observeWork(&fs, due, end)
+		fs.work = s.enc.workEstimate()
 		target = s.aimDisplay(&fs, &sc, end)
 		timer.Reset(sc.wake(target.start).Sub(end))
 	}
@@ -162,21 +167,6 @@ type frameDue struct {
 	at      time.Time
 	cause   startCause
 	display displayTarget
-}
-
-// observeWork updates the running estimate of the node's work per frame,
-// from the frame being due to its end on the loop, which aiming at the
-// client's display budgets for.
-func (s *Session) observeWork(fs *frameState, due, end time.Time) {
-	w := end.Sub(due)
-	if w < 0 || w > time.Second {
-		return
-	}
-	if fs.work == 0 {
-		fs.work = w
-		return
-	}
-	fs.work += time.Duration(workWeight * float64(w-fs.work))
 }
 
 // startFrame builds or adapts the pipeline and makes one frame; false
@@ -293,8 +283,16 @@ type aim struct {
 	poseAge time.Duration // from latest's arrival to the frame's start
 }
 
-// renderAndSend produces and sends one frame for the newest predicted pose.
+// renderAndSend renders one frame for the newest predicted pose and hands
+// it to the session's encoder goroutine (encodeStage), which encodes and
+// sends it while the loop goes on to the next frame. A frame is not
+// started while the one before still waits for the encoder: it would wait
+// behind two encodes, and a waiting frame is replaced by a newer one.
 func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
+	if s.enc.backlogged() {
+		s.stats.encoderSkips.Add(1)
+		return
+	}
 	a := s.predict(fs, start)
 	renderCall := s.cfg.Now()
 	frame, err := s.render(fs.pipe, a.target, due)
@@ -303,9 +301,23 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 		return
 	}
 	s.serveKeyFrameRequest(fs, start)
+	ready := s.cfg.Now()
+	s.enc.hand(&encodeJob{
+		frame: s.enc.buffer(frame), enc: fs.pipe.e, ready: ready,
+		ts: fs.tsBase + wire.RTPTimestamp(start.Sub(s.start)), a: a, due: due,
+		times: stageTimes{poseAge: a.poseAge, queue: renderCall.Sub(due.at) + frame.Timings.Wait, frame: frame.Timings},
+		scene: fs.scene, rates: frameBitRates(fs),
+	})
+}
+
+// encodeAndSend encodes and sends j, on the encoder goroutine, and reports
+// it: Stats, FrameInfo and Deps.OnFrame.
+func (s *Session) encodeAndSend(j *encodeJob) {
 	encStart := s.cfg.Now()
-	au, err := fs.pipe.e.Encode(frame)
-	encDur := s.cfg.Now().Sub(encStart)
+	t := &j.times
+	t.encodeWait = encStart.Sub(j.ready)
+	au, err := j.enc.Encode(j.frame)
+	t.encode = s.cfg.Now().Sub(encStart)
 	if err != nil {
 		s.frameError("encode", err)
 		return
@@ -313,21 +325,21 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 	if len(au.Data) == 0 {
 		return
 	}
-	ts := fs.tsBase + wire.RTPTimestamp(start.Sub(s.start))
 	sendStart := s.cfg.Now()
-	if _, err := s.pw.write(au.Data, ts); err != nil {
+	if _, err := s.pw.write(au.Data, j.ts); err != nil {
 		s.frameError("send", err)
 		return
 	}
-	t := stageTimes{poseAge: a.poseAge, queue: renderCall.Sub(due.at) + frame.Timings.Wait,
-		frame: frame.Timings, encode: encDur, send: s.cfg.Now().Sub(sendStart)}
-	s.recordFrame(au, t)
-	s.sendFrameInfo(fs, ts, a, frame, au, t, due.display)
+	t.sent = s.cfg.Now()
+	t.send = t.sent.Sub(sendStart)
+	j.frameID = s.stats.framesSent.Load() + 1
+	s.recordFrame(au, *t)
+	s.sendFrameInfo(j, au)
 	if s.deps.OnFrame != nil {
 		s.deps.OnFrame(s, FrameStats{
-			HasPose: a.ok, PoseAge: t.poseAge, Queue: t.queue, Render: t.frame.Render, Convert: t.frame.Convert,
-			Encode: t.encode, Send: t.send, Bytes: len(au.Data), KeyFrame: au.KeyFrame,
-			TargetDisplayUs: due.display.displayUs,
+			HasPose: j.a.ok, PoseAge: t.poseAge, Queue: t.queue, Render: t.frame.Render, Convert: t.frame.Convert,
+			EncodeWait: t.encodeWait, Encode: t.encode, Send: t.send, Bytes: len(au.Data), KeyFrame: au.KeyFrame,
+			TargetDisplayUs: j.due.display.displayUs,
 		})
 	}
 }
@@ -392,9 +404,15 @@ type stageTimes struct {
 	// queue is from the frame being due (see frameDue) to the start of
 	// drawing: the loop's wake-up, prediction and the wait for a shared
 	// render worker.
-	queue        time.Duration
-	frame        render.Timings
-	encode, send time.Duration
+	queue time.Duration
+	frame render.Timings
+	// encodeWait is from the end of the frame's conversion to the start
+	// of its encoding: the hand-over to the encoder goroutine (a copy of
+	// the frame) and the wait for the encoder, busy with the frame
+	// before.
+	encodeWait, encode, send time.Duration
+	// sent is when the frame's last packet was written.
+	sent time.Time
 }
 
 // recordFrame counts a sent frame and feeds its stage times to the latency
@@ -406,26 +424,28 @@ func (s *Session) recordFrame(au encoder.AccessUnit, t stageTimes) {
 		s.stats.keyFrames.Add(1)
 	}
 	s.latencyMu.Lock()
-	s.latency.ObserveNodeFrame(t.poseAge, t.frame.Render, t.frame.Convert, t.encode, t.send)
+	s.latency.ObserveNodeFrame(t.poseAge, t.frame.Render, t.frame.Convert, t.encodeWait+t.encode, t.send)
 	s.latencyMu.Unlock()
 }
 
-// sendFrameInfo tells the client what the frame with RTP timestamp ts shows.
-func (s *Session) sendFrameInfo(fs *frameState, ts uint32, a aim, frame *render.Frame, au encoder.AccessUnit, t stageTimes, target displayTarget) {
+// sendFrameInfo tells the client what j's frame, sent as au, shows.
+func (s *Session) sendFrameInfo(j *encodeJob, au encoder.AccessUnit) {
+	a, t, frame := j.a, j.times, j.frame
 	q, p := poseProto(a.target)
 	info := &holocastv1.FrameInfo{
-		RtpTimestamp: ts, FrameId: fs.frameID,
+		RtpTimestamp: j.ts, FrameId: j.frameID,
 		RenderedOrientation: q, RenderedPosition: p,
 		HorizonUs: uint32(a.horizon.Microseconds()),
 		Timings: &holocastv1.StageTimings{
 			PoseAgeUs: us(t.poseAge), RenderUs: us(t.frame.Render), ConvertUs: us(t.frame.Convert),
-			EncodeUs: us(t.encode), SendUs: us(t.send), QueueUs: us(t.queue),
+			EncodeUs: us(t.encode), SendUs: us(t.send), QueueUs: us(t.queue), EncodeWaitUs: us(t.encodeWait),
 		},
 		KeyFrame: au.KeyFrame, Width: uint32(frame.Width), Height: uint32(frame.Height),
 		EncodedBytes:      uint32(len(au.Data)),
-		ModelTransformSeq: fs.scene.seq, Triangles: uint32(max(frame.Triangles, 0)), Scene: fs.scene.name,
-		TargetDisplayTimeUs: target.displayUs,
+		ModelTransformSeq: j.scene.seq, Triangles: uint32(max(frame.Triangles, 0)), Scene: j.scene.name,
+		TargetDisplayTimeUs: j.due.display.displayUs,
 	}
+	info.CongestionTargetKbps, info.EncoderBitrateKbps = j.rates.congestionKbps, j.rates.encoderKbps
 	if a.ok {
 		info.PoseSeq = a.latest.Seq
 		info.PoseSampleTimeUs = a.latest.Time.Microseconds()

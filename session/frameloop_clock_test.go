@@ -123,6 +123,7 @@ type clockRenderers struct {
 	mu        sync.Mutex
 	starts    []time.Time
 	deadlines []time.Time // of RenderBy, one per frame
+	lumas     []byte      // the first luma byte of each rendered frame
 }
 
 func (c *clockRenderers) NewRenderer(w, h int) (render.Renderer, error) {
@@ -162,7 +163,13 @@ func (r *clockRenderer) Render(v render.StereoViews) (*render.Frame, error) {
 	if d := time.Duration(r.c.cost.Load()); d > 0 {
 		r.c.clk.advance(d)
 	}
-	return r.Renderer.Render(v)
+	f, err := r.Renderer.Render(v)
+	if err == nil {
+		r.c.mu.Lock()
+		r.c.lumas = append(r.c.lumas, f.Y[0])
+		r.c.mu.Unlock()
+	}
+	return f, err
 }
 
 // clockRig is a session on a fakeClock.
@@ -171,7 +178,8 @@ type clockRig struct {
 	h      *harness
 	clk    *fakeClock
 	r      *clockRenderers
-	t0     time.Time // the first frame's start
+	gate   *encodeGate // the session's encoders pass it (open unless closed)
+	t0     time.Time   // the first frame's start
 	seq    uint64
 	mu     sync.Mutex
 	frames []FrameStats
@@ -188,7 +196,7 @@ func startClockRig(t *testing.T) *clockRig { return startClockRigWith(t, false) 
 // messages to the session directly).
 func startClockRigWith(t *testing.T, noDataChannels bool) *clockRig {
 	t.Helper()
-	rig := &clockRig{t: t, clk: newFakeClock()}
+	rig := &clockRig{t: t, clk: newFakeClock(), gate: &encodeGate{}}
 	rig.r = &clockRenderers{clk: rig.clk}
 	rig.h = startSession(t, harnessOptions{
 		noDataChannels: noDataChannels,
@@ -198,6 +206,7 @@ func startClockRigWith(t *testing.T, noDataChannels bool) *clockRig {
 		},
 		deps: func(d *Deps) {
 			d.Renderers = rig.r
+			d.Encoders = rig.gate.factory(d.Encoders)
 			d.OnFrame = func(_ *Session, fs FrameStats) {
 				rig.mu.Lock()
 				defer rig.mu.Unlock()
@@ -214,20 +223,37 @@ func startClockRigWith(t *testing.T, noDataChannels bool) *clockRig {
 }
 
 // step does what and waits until the frame loop has handled what it
-// caused and waits again.
+// caused and waits again, and, unless the test holds the encoders
+// (encodeGate), until the encoder goroutine has sent what it was handed:
+// on the test's clock a frame's encoding takes no time.
 func (rig *clockRig) step(what string, do func()) {
 	rig.t.Helper()
 	n := rig.clk.arms.Load()
 	do()
 	waitFor(rig.t, "the frame loop to wait again after "+what, func() bool { return rig.clk.arms.Load() > n })
+	if !rig.gate.held() {
+		waitFor(rig.t, "the encoder to finish after "+what, rig.encoderIdle)
+	}
+}
+
+// encoderIdle reports whether the session's encoder goroutine has no frame
+// waiting or in progress.
+func (rig *clockRig) encoderIdle() bool {
+	e := rig.h.s.enc
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pending == nil && !e.busy
 }
 
 // pose moves the clock to t0+at and delivers a new pose there.
-func (rig *clockRig) pose(at time.Duration) {
+func (rig *clockRig) pose(at time.Duration) { rig.t.Helper(); rig.poseYaw(at, 10) }
+
+// poseYaw is pose with the head turned by yaw degrees.
+func (rig *clockRig) poseYaw(at time.Duration, yaw float64) {
 	rig.t.Helper()
 	rig.seq++
 	rig.clk.set(rig.t0.Add(at))
-	b := marshal(rig.t, yawPose(rig.seq, 10))
+	b := marshal(rig.t, yawPose(rig.seq, yaw))
 	rig.step(fmt.Sprintf("pose %d at %v", rig.seq, at), func() { rig.h.s.onPose(b) })
 }
 

@@ -633,11 +633,10 @@ func (h *harness) waitStreaming() {
 
 // nextFrameID returns an id such that the frame with that id (and every
 // later one) started after this call: the frame after the one that may be
-// in progress now. Frame ids count frames begun and FramesSent frames
-// sent, so this holds while no frame fails (FrameErrors 0, as in these
-// tests).
+// in progress now: one may be in the encoder and one rendering or
+// waiting for it. Frame ids count frames sent, as FramesSent does.
 func (h *harness) nextFrameID() uint64 {
-	return h.s.Stats().FramesSent + 2
+	return h.s.Stats().FramesSent + 3
 }
 
 // waitFrames waits until the session has sent n more frames.

@@ -45,6 +45,18 @@ const (
 	// rate never rises above the target.
 	slotStepDiv      = 64
 	slotEarlyStepDiv = 128
+	// slotDriftDiv: the sum of those moves, the grid's drift from the
+	// nominal grid of the first frame, stays within interval/2 either
+	// way. Every phase of the client's poses is within reach, and the
+	// frame rate over any stretch of time is the target's within half a
+	// frame: poses that come a little slower than a multiple of the frame
+	// rate (a 59 Hz client at 30 fps) no longer pull the node down to
+	// their rate, which steps of interval/64 per frame did (29.5 fps);
+	// once the drift is at its bound the poses slide through the slot,
+	// and where they leave it one frame starts on the pose at its early
+	// edge, about half an interval after the one before (once a second
+	// at 59 Hz: the display shows that frame for one refresh).
+	slotDriftDiv = 2
 	// posePeriodWeight is the weight of each new pose interval in the
 	// running estimate of the pose period.
 	posePeriodWeight = 0.125
@@ -75,8 +87,9 @@ const (
 // new pose came, so that a session without poses (or with slow ones)
 // still runs at its frame rate. The slot grid advances by the frame
 // interval, moved towards the pose that started the frame by at most a
-// small step: the node phase-locks to the client's poses without
-// changing its frame rate. A frame that ends after its next slot's grace
+// small step, and by at most half an interval in all from where it began:
+// the node phase-locks to the client's poses without changing its frame
+// rate. A frame that ends after its next slot's grace
 // period has passed skips that slot (and any later one it overran)
 // rather than starting late: a late slot is never queued.
 type scheduler struct {
@@ -84,6 +97,9 @@ type scheduler struct {
 	// next is the nominal start of the next slot; zero before the first
 	// frame.
 	next time.Time
+	// drift is the sum of the moves towards the poses that started
+	// frames, within ±interval/slotDriftDiv.
+	drift time.Duration
 	// seq is the newest pose a frame was started on (or folded into one).
 	seq uint64
 	// seenSeq and seenAt are the newest pose seen and its arrival; period
@@ -176,8 +192,12 @@ func (sc *scheduler) started(cause startCause, due time.Time, seq uint64) {
 	switch cause {
 	case causeFirst:
 		sc.next = due.Add(sc.interval)
+		sc.drift = 0
 	case causePose:
 		shift := min(max(due.Sub(sc.next), -sc.earlyStep), sc.step)
+		bound := sc.interval / slotDriftDiv
+		shift = min(max(sc.drift+shift, -bound), bound) - sc.drift
+		sc.drift += shift
 		sc.next = sc.next.Add(sc.interval + shift)
 	case causeTick, causeAim:
 		// An aimed start is the display-aligned start nearest to the

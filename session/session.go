@@ -119,9 +119,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// OnClose, if set, is called once when the session has fully ended.
 	OnClose func(*Session)
-	// OnFrame, if set, is called by the frame loop after each frame it
-	// sent (node metrics). It runs on the frame loop: it must be cheap and
-	// never block.
+	// OnFrame, if set, is called after each frame the session sent (node
+	// metrics). It runs on the session's encoder goroutine, one frame at a
+	// time: it must be cheap and never block.
 	OnFrame func(*Session, FrameStats)
 	// OnClientReport, if set, is called with the motion-to-photon latency
 	// of each ClientReport that carries one (node metrics). It runs on the
@@ -178,6 +178,9 @@ type Session struct {
 	ending                chan struct{} // closed by endWith
 
 	stats counters
+	// enc is the session's encoder goroutine, started and stopped by the
+	// frame loop and used only by it.
+	enc *encodeStage
 
 	scene sceneState
 }
@@ -322,6 +325,7 @@ func (s *Session) supervise() {
 	s.log.Info("session ended", "reason", s.Err(), "frames", st.FramesSent, "skipped_ticks", st.SkippedTicks,
 		"poses", st.Intake.Accepted, "bad_poses", st.Intake.Malformed+st.Intake.Invalid,
 		"bitrate", st.BitRate, "bitrate_changes", st.BitRateChanges, "congestion_skips", st.CongestionSkips,
+		"encoder_skips", st.EncoderSkips,
 		"rejected_channels", st.RejectedChannels, "poses_rate_limited", st.PosesRateLimited,
 		"control_rate_limited", st.ControlRateLimited, "rebuilds", st.PipelineRebuilds)
 	close(s.done)

@@ -33,7 +33,11 @@ type Stats struct {
 	// CongestionSkips counts frames not made because the congestion
 	// controller's pacer still held more than a frame interval of packets.
 	CongestionSkips uint64
-	Intake          pose.IntakeStats
+	// EncoderSkips counts frames not started because the frame before
+	// was still waiting for the session's encoder, busy with the one
+	// before it (see the frame loop).
+	EncoderSkips uint64
+	Intake       pose.IntakeStats
 
 	// Limits (see Config).
 
@@ -60,6 +64,7 @@ type counters struct {
 	nacks                                                       atomic.Uint64
 	rttUS, bitRate                                              atomic.Int64
 	bitRateChanges, congestionSkips                             atomic.Uint64
+	encoderSkips                                                atomic.Uint64
 	lastPoseLog                                                 atomic.Int64
 
 	rejectedChannels, oversizeMessages        atomic.Uint64
@@ -87,6 +92,7 @@ func (s *Session) Stats() Stats {
 		RTT:     time.Duration(c.rttUS.Load()) * time.Microsecond,
 		BitRate: int(c.bitRate.Load()), BitRateChanges: c.bitRateChanges.Load(),
 		CongestionSkips:  c.congestionSkips.Load(),
+		EncoderSkips:     c.encoderSkips.Load(),
 		Intake:           s.intake.Stats(),
 		RejectedChannels: c.rejectedChannels.Load(), OversizeMessages: c.oversizeMessages.Load(),
 		PosesRateLimited: c.posesRateLimited.Load(), ControlRateLimited: c.controlRateLimited.Load(),
@@ -102,10 +108,12 @@ type FrameStats struct {
 	HasPose bool
 	// PoseAge is from the newest pose's arrival to the frame's start.
 	PoseAge time.Duration
-	// Queue is the wait for a shared render worker; Render (GL draw and
-	// readback), Convert (RGBA→I420), Encode and Send (RTP packetising
-	// and writing) are the stages' durations.
-	Queue, Render, Convert, Encode, Send time.Duration
+	// Queue is from the frame being due to the start of drawing (the
+	// loop's wake-up and the wait for a shared render worker); Render (GL
+	// draw and readback), Convert (RGBA→I420), Encode and Send (RTP
+	// packetising and writing) are the stages' durations; EncodeWait is
+	// the wait for the session's encoder, still busy with the frame before.
+	Queue, Render, Convert, EncodeWait, Encode, Send time.Duration
 	// Bytes is the size of the encoded access unit.
 	Bytes int
 	// KeyFrame says whether the frame is a key frame.

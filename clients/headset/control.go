@@ -72,7 +72,8 @@ func send(dc *webrtc.DataChannel, b []byte) error {
 }
 
 // Control delivers the control messages other than FrameInfo (SessionInfo,
-// Notice, Pong). When nobody reads, they are dropped.
+// Notice, Pong). When nobody reads, they are dropped. Close closes the
+// channel, so a reader can range over it.
 func (c *Client) Control() <-chan *holocastv1.ControlMessage { return c.controls }
 
 // SessionInfo returns the newest SessionInfo from the node, or nil.
@@ -106,10 +107,23 @@ func (c *Client) onControl(m webrtc.DataChannelMessage) {
 	case *holocastv1.ControlMessage_Notice:
 		c.stats.notices.Add(1)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.controlsClosed {
+		return // a callback still running after Close
+	}
 	select {
 	case c.controls <- &msg:
 	default:
 	}
+}
+
+// closeControls closes Control(); later messages are discarded.
+func (c *Client) closeControls() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.controlsClosed = true
+	close(c.controls)
 }
 
 // onFrameInfo pairs a FrameInfo with its frame and delivers the frames

@@ -119,11 +119,12 @@ type Client struct {
 	mu      sync.Mutex
 	matcher matcher
 	info    *holocastv1.SessionInfo
-	// framesClosed is set (under mu) when Close has closed frames.
-	framesClosed bool
-	closeOnce    sync.Once
-	wg           sync.WaitGroup
-	stats        struct {
+	// framesClosed and controlsClosed are set (under mu) when Close has
+	// closed frames and controls.
+	framesClosed, controlsClosed bool
+	closeOnce                    sync.Once
+	wg                           sync.WaitGroup
+	stats                        struct {
 		received, lost, dropped, unmatched, keys, plis, bytes, notices atomic.Uint64
 		recovered, givenUp                                             atomic.Uint64
 	}
@@ -242,6 +243,7 @@ func (c *Client) Close(ctx context.Context) error {
 		err = errors.Join(err, c.pc.Close())
 		c.wg.Wait()
 		c.closeFrames()
+		c.closeControls()
 	})
 	return err
 }

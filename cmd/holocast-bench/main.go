@@ -7,6 +7,7 @@
 //	run       measure a node with simulated headsets replaying head motion
 //	encode    compare the project's H.264 encoder with ffmpeg's libx264
 //	predict   replay head-motion traces through the pose predictors
+//	table     print run reports as one markdown table of the network targets
 //	help      print help for a command
 //
 // docs/bench.md describes run and encode, their figures and JSON schema.

@@ -45,7 +45,7 @@ func runUsage(w io.Writer) {
                           [--rate 0|60|72|90] [--trace FILE]... [--width W --height H --fps N --bitrate BPS]
                           [--scene FILE.glb]
                           [--display-delay 16ms] [--display-rate HZ [--display-lead 4ms]]
-                          [--impair SPEC|wifi|lte|vnet]
+                          [--impair SPEC|wifi|lte|vnet] [--repeat N]
                           [--metrics-url URL [--metrics-interval 2s] [--metrics-after 10s]]
                           [--trace-net FILE.jsonl] [--json FILE] [--report FILE.html] [--record FILE.h264] [TRACE...]
 
@@ -55,7 +55,9 @@ offset, and measures every frame they receive: pose-to-frame latency (pose
 sampled -> last packet of the frame rendered from it received), the node's
 stage times, frame rate, losses, freezes, bit rate and the prediction error
 at display time. --sessions runs each concurrency level in turn. Prints a
-table; Ctrl-C stops and still prints (and writes) what was measured.
+table and each run scored against the network targets (docs/bench.md,
+"Network targets"); Ctrl-C stops and still prints (and writes) what was
+measured.
 
 flags:
   --url URL             node signaling endpoint, e.g. http://host:8080/v1/sessions
@@ -90,6 +92,9 @@ flags:
                         loss each direction, rate caps each headset's downlink; add
                         rate@8s=1mbit to change the cap 8 s after the headset's link
                         was made) or a preset: vnet (no impairment), wifi (%s), lte (%s)
+  --repeat N            run each concurrency level N times in a row and print the
+                        spread (min / median / max) and how many runs met the network
+                        targets (default 1)
   --trace-net FILE      write the embedded node's first session packet by packet as
                         JSON lines: RTP sent, RTCP read, the congestion controller's
                         target every 50 ms and, with a rate cap, the bottleneck queue
@@ -146,6 +151,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	noDisplayTiming := fs.Bool("no-display-timing", false, "")
 	late := fs.Duration("late", 100*time.Millisecond, "")
 	impair := fs.String("impair", "", "")
+	repeat := fs.Int("repeat", 1, "")
 	jsonOut := fs.String("json", "", "")
 	reportOut := fs.String("report", "", "")
 	recordOut := fs.String("record", "", "")
@@ -171,7 +177,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		URL: *url, Duration: *duration, Warmup: *warmup, Rate: *rate, TraceFormat: *format,
 		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon, Scene: *scenePath,
 		DisplayDelay: *displayDelay, DisplayRate: *displayRate, DisplayLead: *displayLead, NoDisplayTiming: *noDisplayTiming,
-		LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure,
+		LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure, Repeat: *repeat,
 		Token: *token, MetricsURL: *metricsURL, MetricsInterval: *metricsInterval, MetricsAfter: *metricsAfter,
 	}
 	if cfg.Token == "" {
@@ -186,6 +192,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *duration <= 0 || *warmup < 0 || *displayDelay < 0 || *late <= 0 {
 		return usageErr("--duration and --late must be positive, --warmup and --display-delay not negative")
+	}
+	if *repeat < 1 || *repeat > 1000 {
+		return usageErr("--repeat %d: want 1..1000", *repeat)
 	}
 	if *rate < 0 || *rate > 1000 {
 		return usageErr("--rate %d: want 0 (trace rate) or a rate in Hz such as 60, 72, 90", *rate)

@@ -13,7 +13,7 @@ import (
 )
 
 func TestRunFlags(t *testing.T) {
-	if rc, o, _ := run("help", "run"); rc != 0 || !strings.Contains(o, "--impair") || !strings.Contains(o, "--record") {
+	if rc, o, _ := run("help", "run"); rc != 0 || !strings.Contains(o, "--impair") || !strings.Contains(o, "--record") || !strings.Contains(o, "--repeat N") {
 		t.Errorf("help run: rc %d, %q", rc, o)
 	}
 	if rc, o, _ := run("encode", "--help"); rc != 0 || !strings.Contains(o, "libx264") {
@@ -28,6 +28,8 @@ func TestRunFlags(t *testing.T) {
 		{"run", "--sessions", "0", tr},
 		{"run", "--sessions", "one", tr},
 		{"run", "--rate", "-1", tr},
+		{"run", "--repeat", "0", tr},
+		{"table"},
 		{"run", "--duration", "0s", tr},
 		{"run", "--width", "321", "--height", "180", tr},
 		{"run", "--width", "320", tr},
@@ -99,6 +101,14 @@ func TestRunCLI(t *testing.T) {
 	r := doc.Runs[0]
 	if r.FPS <= 0 || r.BitrateKbps <= 0 || r.PoseToFrame.P50 <= 0 || r.PoseToFrame.P99 < r.PoseToFrame.P50 || r.Err.Mean <= 0 || r.Stages["render"].P50 <= 0 || r.Stages["encode"].P50 <= 0 {
 		t.Errorf("figures: %+v", r)
+	}
+	// The proof table reads the JSON report back.
+	rc, o, e = run("table", js, js)
+	if rc != 0 || strings.Count(o, "| loopback | 800000 | 1 |") != 2 || !strings.Contains(o, "| link | --bitrate | runs | fps |") {
+		t.Errorf("table: rc %d, %s\n%s", rc, e, o)
+	}
+	if rc, _, e := run("table", page); rc != 1 || e == "" {
+		t.Errorf("table of an HTML file: rc %d, %q", rc, e)
 	}
 	html, err := os.ReadFile(page)
 	if err != nil || !strings.Contains(string(html), `id="latency-cdf"`) {

@@ -172,7 +172,6 @@ func connect(t *testing.T, ctx context.Context, sessionsURL string) *streaming {
 		t.Fatal(err)
 	}
 	s := &streaming{Client: c, notices: make(chan string, 16)}
-	stop := make(chan struct{}) // Control() is never closed
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -181,23 +180,18 @@ func connect(t *testing.T, ctx context.Context, sessionsURL string) *streaming {
 			s.frames.Add(1)
 		}
 	}()
-	go func() {
+	go func() { // Close closes Control()
 		defer wg.Done()
-		for {
-			select {
-			case m := <-c.Control():
-				if n := m.GetNotice(); n != nil {
-					select {
-					case s.notices <- n.GetMessage():
-					default:
-					}
+		for m := range c.Control() {
+			if n := m.GetNotice(); n != nil {
+				select {
+				case s.notices <- n.GetMessage():
+				default:
 				}
-			case <-stop:
-				return
 			}
 		}
 	}()
-	t.Cleanup(func() { _ = c.Close(context.Background()); close(stop); wg.Wait() })
+	t.Cleanup(func() { _ = c.Close(context.Background()); wg.Wait() })
 	if err := c.WaitControl(ctx); err != nil {
 		t.Fatal(err)
 	}

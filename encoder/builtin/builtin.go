@@ -1,6 +1,7 @@
 // Package builtin names the H.264 back-end compiled into this binary: x264
-// by default, openh264 with the build tag "openh264" (the two C bridges
-// cannot be linked together), and none in a build without cgo, where New
+// by default, openh264 with the build tag "openh264" (so that a binary
+// carries only the codec it uses; the two link together, as this package's
+// tests show), and none in a build without cgo, where New
 // fails with an error wrapping encoder.ErrUnsupported. Commands and the
 // node use Factory when no other encoder.Factory is configured.
 package builtin

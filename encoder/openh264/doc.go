@@ -29,6 +29,7 @@
 //   - Levels are chosen by the library (4.2 for 1920x1080 at 72 fps, 3.2 for
 //     1280x720), which may exceed the level of an SDP profile-level-id;
 //     browsers decode such streams regardless.
-//   - This package and encoder/x264 cannot be linked into one binary: both
-//     C bridges define enc_new/enc_encode.
+//   - Its C bridge (mediadevices') defines enc_new/enc_encode, so it cannot
+//     be linked together with mediadevices' own x264 package; the project's
+//     encoder/x264 binding uses names of its own and links with it.
 package openh264

@@ -1,35 +1,85 @@
-// Package x264 is the libx264 back-end of the encoder contract, through
-// github.com/pion/mediadevices/pkg/codec/x264. It needs cgo, pkg-config and
-// libx264 (Debian libx264-dev) at build time; without cgo the package is
-// empty (use encoder/builtin, which reports the missing back-end).
+// Package x264 is the libx264 back-end of the encoder contract: a thin cgo
+// binding of its own to the system's libx264 (Debian libx264-dev, found
+// through pkg-config). It needs cgo at build time; without cgo the package
+// is empty (use encoder/builtin, which reports the missing back-end). Its C
+// helpers are static and named holocast_x264_*, so it links into one
+// binary with any other C bridge, encoder/openh264's included.
 //
-// Quirks of the mediadevices wrapper this package handles (measured with
-// libx264 0.164 and mediadevices v0.9.4):
+// # Latency
 //
-//   - The wrapper always uses x264's "zerolatency" tune and never sets the
-//     frame rate, so x264 assumes 25 fps: its ABR rate control hands out
-//     bitrate/25 bits per frame, and the SPS VUI timing advertises 25 fps.
-//     New therefore passes BitRate*25/FPS to it (also in SetBitRate) so
-//     that the stream comes out at the requested bits per second when
-//     frames arrive at FPS. The VUI frame rate stays wrong; it is
-//     irrelevant over RTP, where timestamps carry the timing.
-//   - The wrapper reads planes assuming Y stride = width and chroma stride
-//     = width/2, exactly render.Frame's layout; Encode checks the frame
-//     size and plane lengths first (encoder.CheckFrame), since a mismatch
-//     would make libx264 read out of bounds.
-//   - At preset "ultrafast" (the default) x264 emits Constrained Baseline
-//     (no CABAC, no 8x8 transform); from "superfast" up it emits High
-//     profile, which browsers (Chromium) still decode but which does not
-//     match a 42e01f (Constrained Baseline) SDP offer.
-//   - The wrapper's SetBitRate re-configures x264 with a VBV maximum of the
-//     new rate plus 5 Mbit/s, i.e. after the first SetBitRate the VBV cap is
-//     effectively loose and only the ABR target holds; it silently ignores
-//     a scaled rate under 2 kbit/s.
-//   - libx264 logs its end-of-stream statistics ("x264 [info]: ...") to
-//     stderr on Close; the wrapper offers no way to change its log level.
-//   - Levels are chosen by libx264 (4.0 for 1920x1080 at 72 fps, 3.1 for
-//     1280x720), which may exceed the level in an SDP profile-level-id such
-//     as 42e01f (3.1); browsers decode such streams regardless.
-//   - This package and encoder/openh264 cannot be linked into one binary:
-//     both C bridges define enc_new/enc_encode.
+// x264 is opened with the "zerolatency" tune and the Config's preset
+// (default ultrafast), no B-frames, no look-ahead, no MB-tree and one
+// reference frame; New refuses to run if x264 reports it might delay a
+// frame, so every Encode returns the access unit of the frame it was given.
+// x264 gets the real frame rate (Config.FPS), so its per-frame bit budget
+// is BitRate/FPS. Output is Annex-B with SPS and PPS in front of every IDR
+// and every refresh point, in the Constrained Baseline profile (profile_idc
+// 66, constraint_set0 and constraint_set1: x264's "baseline" profile,
+// applied at every preset: no CABAC, no 8x8 transform, no weighted
+// prediction), which browsers decode under a 42e01f offer. The level is
+// x264's choice for the initial size, rate and frame rate; a later
+// SetBitRate does not change it, and receivers do not enforce it.
+//
+// # Frame sizes the link can carry
+//
+// Rate control is x264's average bit rate (ABR) with a VBV whose maximum
+// rate is the target rate and whose buffer holds VBVFrames (two) frame
+// intervals of bits at that rate. x264 sizes each frame so that the VBV
+// buffer, filled at the target rate, never runs dry, so no access unit is
+// bigger than the buffer: at the target rate none needs more than two
+// frame intervals of link time (66 ms at 30 fps), the first IDR and forced
+// ones included (the mediadevices wrapper this package replaced let an IDR
+// at 800 kbit/s reach about 30 frame intervals, 1 s of link time).
+//
+// Why two: one interval is x264's smallest buffer (under 1.1 intervals it
+// switches to a single-frame VBV mode) and would hold every frame to about
+// the same size, leaving no room for the refresh column or a burst of
+// motion; more than two lets one frame queue longer at a bottleneck that
+// runs at the target rate. With two, a single frame delays the next one by
+// at most one extra frame interval, which a pacer spreads out, and frames
+// may still vary by 2×. A frame exceeds the cap only where even x264's
+// highest QP (51) cannot fit it: measured, a 1280x720 IDR needs about 3.5
+// KB, 2.8 intervals at 300 kbit/s; below that rate the picture must get
+// smaller (a new Encoder). With the maximum rate equal to the target, x264
+// runs in its CBR mode, which undershoots: the tests measure 0.74-0.84× the
+// target on content that changes all over every frame (docs/network.md has
+// the table).
+//
+// SetBitRate changes the target, the VBV maximum rate and the buffer size
+// (again two frame intervals at the new rate) without re-opening x264: the
+// new values are handed to x264_encoder_reconfig at the next Encode (no
+// lock is taken by SetBitRate, so a congestion controller never waits for a
+// frame in progress), and they take effect on that very frame, with no IDR.
+//
+// # Intra refresh instead of periodic IDRs
+//
+// The stream uses x264's periodic intra refresh: a column of intra-coded
+// macroblocks sweeps across the picture, and every Config.KeyFrameInterval
+// frames (default two seconds) a new sweep starts at a frame that carries
+// SPS, PPS and a recovery point SEI. The cost of refreshing the picture is
+// spread over the frames instead of one large IDR, and a receiver that lost
+// data recovers within one sweep without asking. The only IDR pictures are
+// the first frame and those asked for with ForceKeyFrame (the session does
+// so on PLI/FIR, rate-limited); like every back-end, AccessUnit.KeyFrame
+// reports an IDR found in the bitstream, so refresh points are not key
+// frames. x264_encoder_invalidate_reference (drop the references after a
+// lost frame, as an alternative to an IDR) is not used: x264 does not
+// support it together with intra refresh (x264.h; it fails with an error),
+// and intra refresh needs a single reference frame anyway.
+//
+// # Memory and concurrency
+//
+// Encode checks the frame's size and plane lengths first
+// (encoder.CheckFrame), since libx264 reads planes of stride width and
+// width/2. The planes are handed to C only for the duration of the call:
+// the x264 picture that points at them lives on the C helper's stack, and
+// x264 copies them into its own frame before returning. The access unit is
+// copied into Go memory. No x264 picture is allocated; Close calls
+// x264_encoder_close and frees the helper's state, is idempotent, and a
+// runtime cleanup does the same for an Encoder dropped without Close.
+// Encode and Close are serialised by a mutex; ForceKeyFrame and SetBitRate
+// only set atomic pending values.
+//
+// libx264 logs errors only (to stderr); it has nothing to say about a
+// healthy stream.
 package x264

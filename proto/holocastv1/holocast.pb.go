@@ -518,7 +518,14 @@ type StageTimings struct {
 	// the client's display) to the start of drawing: the frame loop's
 	// wake-up and the wait for a render worker shared with other sessions
 	// (served earliest deadline first); render_us does not include it.
-	QueueUs       uint32 `protobuf:"varint,6,opt,name=queue_us,json=queueUs,proto3" json:"queue_us,omitempty"`
+	QueueUs uint32 `protobuf:"varint,6,opt,name=queue_us,json=queueUs,proto3" json:"queue_us,omitempty"`
+	// encode_wait_us is the time from the end of the conversion to the
+	// start of encoding: the session's encoder runs on its own goroutine,
+	// one frame at a time, so that the next frame renders while the last
+	// one is encoded and sent. It is the hand-over (a copy of the frame)
+	// and, when the encoder is still busy with the frame before, the wait
+	// for it (never for more than that one).
+	EncodeWaitUs  uint32 `protobuf:"varint,10,opt,name=encode_wait_us,json=encodeWaitUs,proto3" json:"encode_wait_us,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -595,6 +602,13 @@ func (x *StageTimings) GetQueueUs() uint32 {
 	return 0
 }
 
+func (x *StageTimings) GetEncodeWaitUs() uint32 {
+	if x != nil {
+		return x.EncodeWaitUs
+	}
+	return 0
+}
+
 // FrameInfo ties one sent video frame to the pose it was rendered for. It
 // is sent on "control" right after the frame's packets.
 type FrameInfo struct {
@@ -635,9 +649,17 @@ type FrameInfo struct {
 	// detail.
 	Triangles uint32 `protobuf:"varint,21,opt,name=triangles,proto3" json:"triangles,omitempty"`
 	// scene is the name of the scene the frame shows.
-	Scene         string `protobuf:"bytes,22,opt,name=scene,proto3" json:"scene,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Scene string `protobuf:"bytes,22,opt,name=scene,proto3" json:"scene,omitempty"`
+	// congestion_target_kbps is the node's congestion controller's target
+	// (its estimate of what the link carries) when the frame was sent, in
+	// kbit/s; 0 without a controller.
+	CongestionTargetKbps uint32 `protobuf:"varint,80,opt,name=congestion_target_kbps,json=congestionTargetKbps,proto3" json:"congestion_target_kbps,omitempty"`
+	// encoder_bitrate_kbps is the encoder's bit rate target in force for
+	// the frame (the controller's target within the node's floor and
+	// ceiling), in kbit/s.
+	EncoderBitrateKbps uint32 `protobuf:"varint,81,opt,name=encoder_bitrate_kbps,json=encoderBitrateKbps,proto3" json:"encoder_bitrate_kbps,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *FrameInfo) Reset() {
@@ -787,6 +809,20 @@ func (x *FrameInfo) GetScene() string {
 		return x.Scene
 	}
 	return ""
+}
+
+func (x *FrameInfo) GetCongestionTargetKbps() uint32 {
+	if x != nil {
+		return x.CongestionTargetKbps
+	}
+	return 0
+}
+
+func (x *FrameInfo) GetEncoderBitrateKbps() uint32 {
+	if x != nil {
+		return x.EncoderBitrateKbps
+	}
+	return 0
 }
 
 // ClientReport carries what only the client can measure, on its own clock.
@@ -1576,7 +1612,7 @@ const file_holocast_proto_rawDesc = "" +
 	"\x06height\x18\x06 \x01(\rR\x06height\x12\x17\n" +
 	"\amax_fps\x18\a \x01(\rR\x06maxFps\x12\x1f\n" +
 	"\vdevice_name\x18\b \x01(\tR\n" +
-	"deviceName\"\xbb\x01\n" +
+	"deviceName\"\xe1\x01\n" +
 	"\fStageTimings\x12\x1e\n" +
 	"\vpose_age_us\x18\x01 \x01(\rR\tposeAgeUs\x12\x1b\n" +
 	"\trender_us\x18\x02 \x01(\rR\brenderUs\x12\x1d\n" +
@@ -1584,7 +1620,9 @@ const file_holocast_proto_rawDesc = "" +
 	"convert_us\x18\x03 \x01(\rR\tconvertUs\x12\x1b\n" +
 	"\tencode_us\x18\x04 \x01(\rR\bencodeUs\x12\x17\n" +
 	"\asend_us\x18\x05 \x01(\rR\x06sendUs\x12\x19\n" +
-	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\"\xa4\x05\n" +
+	"\bqueue_us\x18\x06 \x01(\rR\aqueueUs\x12$\n" +
+	"\x0eencode_wait_us\x18\n" +
+	" \x01(\rR\fencodeWaitUs\"\x8c\x06\n" +
 	"\tFrameInfo\x12#\n" +
 	"\rrtp_timestamp\x18\x01 \x01(\rR\frtpTimestamp\x12\x19\n" +
 	"\bframe_id\x18\x02 \x01(\x04R\aframeId\x12\x19\n" +
@@ -1604,7 +1642,9 @@ const file_holocast_proto_rawDesc = "" +
 	"\x16target_display_time_us\x18\x1e \x01(\x03R\x13targetDisplayTimeUs\x12.\n" +
 	"\x13model_transform_seq\x18\x14 \x01(\x04R\x11modelTransformSeq\x12\x1c\n" +
 	"\ttriangles\x18\x15 \x01(\rR\ttriangles\x12\x14\n" +
-	"\x05scene\x18\x16 \x01(\tR\x05scene\"\xe4\x01\n" +
+	"\x05scene\x18\x16 \x01(\tR\x05scene\x124\n" +
+	"\x16congestion_target_kbps\x18P \x01(\rR\x14congestionTargetKbps\x120\n" +
+	"\x14encoder_bitrate_kbps\x18Q \x01(\rR\x12encoderBitrateKbps\"\xe4\x01\n" +
 	"\fClientReport\x12-\n" +
 	"\x13motion_to_photon_us\x18\x01 \x01(\rR\x10motionToPhotonUs\x12(\n" +
 	"\x10display_delay_us\x18\x02 \x01(\rR\x0edisplayDelayUs\x12'\n" +

@@ -1,7 +1,8 @@
 // Package mdcodec drives a pion/mediadevices video codec one frame at a
-// time behind the encoder.Encoder contract. It is shared by the x264 and
-// openh264 back-ends and is pure Go: the back-ends hand it a function that
-// builds their cgo codec.
+// time behind the encoder.Encoder contract. It drives the openh264
+// back-end (and, in encoder/x264's benchmarks, mediadevices' x264 wrapper
+// that the project's own binding replaced) and is pure Go: a back-end
+// hands it a function that builds its cgo codec.
 //
 // mediadevices' encoders pull pictures from a video.Reader. This package
 // hands each frame over synchronously: Encode points an image.YCbCr at the
