@@ -57,8 +57,8 @@ type AgentOptions struct {
 	GPU bool
 	// Renderer, Version and PublicAddress are reported in the node's state.
 	Renderer, Version, PublicAddress string
-	// Scenes are the scenes the node has beside its default: it also
-	// takes offers on SubjectSceneOffer of each.
+	// Scenes are the scenes the node has beside its default (CheckScene):
+	// it also takes offers on SubjectSceneOffer of each.
 	Scenes []string
 	// Heartbeat is how often the node publishes its state; 0 means
 	// DefaultHeartbeat.
@@ -101,7 +101,7 @@ func StartAgent(nc *nats.Conn, b Backend, opts AgentOptions) (*Agent, error) {
 		return nil, err
 	}
 	for _, s := range opts.Scenes {
-		if err := CheckName("scene", s); err != nil {
+		if err := CheckScene("scene", s); err != nil {
 			return nil, err
 		}
 	}
@@ -151,7 +151,9 @@ func (a *Agent) Refresh() {
 }
 
 // loop reconciles every checkInterval and on Refresh, and publishes the
-// state at least every heartbeat, until Close.
+// state every heartbeat, until Close. A change of the session count alone
+// waits for the next heartbeat: one message per node and heartbeat
+// rather than one more per placement.
 func (a *Agent) loop() {
 	defer close(a.loopDone)
 	check := time.NewTicker(checkInterval)
@@ -271,19 +273,22 @@ func (a *Agent) handleOffer(m *nats.Msg) {
 	go func() {
 		defer a.handlers.Done()
 		a.reply(m, a.answer(m.Data))
-		a.Refresh() // full now, perhaps: stop listening at once
+		// Full now, perhaps: stop listening at once (which is published
+		// at once); the new session count goes out with the next
+		// heartbeat.
+		a.reconcile(false)
 	}()
 }
 
 // answer turns one offer's bytes into the node's answer.
 func (a *Agent) answer(data []byte) *fleetv1.PlacementAnswer {
-	var off fleetv1.PlacementOffer
-	if err := proto.Unmarshal(data, &off); err != nil {
-		return refusal(a.opts.ID, fmt.Errorf("%w: placement offer: %w", signaling.ErrBadOffer, err))
-	}
 	// A full or draining node says so at once, before any work.
 	if err := a.b.Ready(); err != nil {
 		return refusal(a.opts.ID, err)
+	}
+	var off fleetv1.PlacementOffer
+	if err := proto.Unmarshal(data, &off); err != nil {
+		return refusal(a.opts.ID, fmt.Errorf("%w: placement offer: %w", signaling.ErrBadOffer, err))
 	}
 	cred := auth.Fingerprint("")
 	if len(off.GetCredentialSha256()) == sha256.Size {
@@ -297,9 +302,11 @@ func (a *Agent) answer(data []byte) *fleetv1.PlacementAnswer {
 	if err != nil {
 		return refusal(a.opts.ID, err)
 	}
-	return &fleetv1.PlacementAnswer{Result: &fleetv1.PlacementAnswer_Placed{Placed: &fleetv1.Placed{
-		Sdp: ans.Answer, SessionId: ans.ID, NodeId: a.opts.ID,
-	}}}
+	placed := &fleetv1.Placed{Sdp: ans.Answer, SessionId: ans.ID, NodeId: a.opts.ID}
+	for _, s := range ans.ICEServers {
+		placed.IceServers = append(placed.IceServers, &fleetv1.IceServer{Url: s.URL, Username: s.Username, Credential: s.Credential})
+	}
+	return &fleetv1.PlacementAnswer{Result: &fleetv1.PlacementAnswer_Placed{Placed: placed}}
 }
 
 // handleDelete answers one SessionDelete.
@@ -312,7 +319,9 @@ func (a *Agent) handleDelete(m *nats.Msg) {
 	b, _ := proto.Marshal(&fleetv1.SessionDeleteReply{Ended: ended})
 	_ = m.Respond(b)
 	if ended {
-		a.Refresh()
+		// Room again, perhaps: listen at once; the count goes out with
+		// the next heartbeat.
+		a.reconcile(false)
 	}
 }
 

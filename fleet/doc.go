@@ -36,8 +36,14 @@ const (
 	SubjectStateAll = subjectStatePrefix + "*"
 )
 
-// SubjectSceneOffer takes PlacementOffers that ask for scene name.
-func SubjectSceneOffer(scene string) string { return SubjectOffer + ".scene." + scene }
+// SubjectSceneOffer takes PlacementOffers that ask for scene name (a
+// valid one, CheckScene): its last token is SceneToken(name).
+func SubjectSceneOffer(scene string) string { return SubjectOffer + ".scene." + SceneToken(scene) }
+
+// SceneToken turns a scene name into one NATS subject token: every '.'
+// (which separates tokens) becomes '~', which no scene name contains, so
+// that distinct names have distinct tokens ("engine.v2" → "engine~v2").
+func SceneToken(scene string) string { return strings.ReplaceAll(scene, ".", "~") }
 
 // SubjectState carries the NodeState heartbeats of node id.
 func SubjectState(id string) string { return subjectStatePrefix + id }
@@ -45,16 +51,31 @@ func SubjectState(id string) string { return subjectStatePrefix + id }
 // SubjectDelete takes the SessionDelete requests for node id.
 func SubjectDelete(id string) string { return subjectNodePrefix + id + ".delete" }
 
-// nameRE is what node ids and scene names may be: one NATS subject token
-// and one URL path segment without escaping (no '.', which separates a
-// node id from a session id in a Location).
+// nameRE is what node ids may be: one NATS subject token and one URL
+// path segment without escaping (no '.', which separates a node id from a
+// session id in a Location).
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// CheckName reports whether s may be a node id or a scene name: 1 to 64
-// letters, digits, '-' and '_'.
+// sceneRE is what scene names may be: the rule of a node's scenes
+// (render/scene.ValidName; a test keeps the two the same), which names
+// come from file names.
+var sceneRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// CheckName reports whether s may be a node id: 1 to 64 letters, digits,
+// '-' and '_'.
 func CheckName(kind, s string) error {
 	if !nameRE.MatchString(s) {
 		return fmt.Errorf("fleet: %s %q: want 1 to 64 of A-Z a-z 0-9 - _", kind, s)
+	}
+	return nil
+}
+
+// CheckScene reports whether s may be a scene name, as a node's scenes
+// are named: 1 to 128 letters, digits, '.', '-' and '_', beginning with a
+// letter or digit. Every such name can be placed (SubjectSceneOffer).
+func CheckScene(kind, s string) error {
+	if !sceneRE.MatchString(s) {
+		return fmt.Errorf("fleet: %s %q: want 1 to 128 of A-Z a-z 0-9 . - _, beginning with a letter or digit", kind, s)
 	}
 	return nil
 }

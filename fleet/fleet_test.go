@@ -22,6 +22,8 @@ import (
 	"github.com/holocast/holocast/clients/headset"
 	"github.com/holocast/holocast/fleet"
 	"github.com/holocast/holocast/node"
+	"github.com/holocast/holocast/render/scene"
+	"github.com/holocast/holocast/render/scene/scenetest"
 )
 
 // offerSDP returns a complete offer (ICE gathered) that receives H.264
@@ -227,5 +229,55 @@ func TestStreamThroughGateway(t *testing.T) {
 	}
 	if got, want := strings.TrimSpace(string(out)), "h264,320,180,"+strconv.Itoa(n); got != want {
 		t.Errorf("ffprobe: %q, want %q", got, want)
+	}
+}
+
+// TestSceneFileThroughGateway: a node whose scene comes from the file
+// engine.v2.glb (scene "engine.v2": a '.' in its name) offers it to the
+// fleet, and a headset asking the gateway for it lands on that node and
+// is shown it; a node without it takes none of these.
+func TestSceneFileThroughGateway(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "engine.v2.glb"), scenetest.Spheres(2, 200), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := scene.LoadCatalog(dir, scene.DefaultLimits, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := startNATS(t)
+	n, err := node.New(context.Background(), withParts(node.Config{
+		Width: 320, Height: 180, FPS: 30, BitRate: 500_000, Predictor: "none",
+		MaxSessions: 2, AllowLoopbackCandidates: true, Logger: quiet, Scenes: cat,
+		NATS: url, Fleet: fleet.AgentOptions{ID: "models", Heartbeat: 250 * time.Millisecond},
+	}))
+	if err != nil {
+		t.Fatalf("node.New: %v", err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	plain := startNode(t, url, "plain", 2)
+	_, base := startGateway(t, url, fleet.GatewayOptions{})
+	accepting(t, base, "models", "plain")
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for range 2 {
+		c, err := headset.Dial(ctx, base+"/v1/sessions?scene=engine.v2", headset.Options{})
+		if err != nil {
+			t.Fatalf("dial for scene engine.v2: %v", err)
+		}
+		t.Cleanup(func() { _ = c.Close(context.Background()) })
+		if err := c.WaitControl(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if id := placedOn(t, c); id != "models" {
+			t.Errorf("session for scene engine.v2 placed on %s, want models", id)
+		}
+		if got := c.SessionInfo().GetScene(); got != "engine.v2" {
+			t.Errorf("session shows scene %q, want engine.v2", got)
+		}
+	}
+	if plain.Sessions() != 0 {
+		t.Errorf("the node without the scene holds %d sessions", plain.Sessions())
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/holocast/holocast/auth"
 	fleetv1 "github.com/holocast/holocast/proto/fleetv1"
 	"github.com/holocast/holocast/signaling"
+	"github.com/holocast/holocast/signaling/link"
 )
 
 // Defaults of GatewayOptions.
@@ -33,6 +34,9 @@ const (
 	DefaultMaxAttempts = 8
 	// deleteTimeout bounds a DELETE's round trip to its node.
 	deleteTimeout = 5 * time.Second
+	// immediateRetries is how many refused attempts are tried again at
+	// once; later ones wait 5 ms × the attempt first.
+	immediateRetries = 2
 	// retryAfterNoNode is the Retry-After, in seconds, of a 503 when no
 	// node has room (a node's own is the same).
 	retryAfterNoNode = 5
@@ -63,6 +67,14 @@ type GatewayOptions struct {
 	// MaxAttempts is how many nodes one offer is tried on; 0 means
 	// DefaultMaxAttempts.
 	MaxAttempts int
+	// ICEServers, if set, returns the STUN/TURN servers the gateway tells
+	// clients itself (signaling.Options.ICEServers, same semantics): in
+	// the answer to an OPTIONS on the sessions with an accepted
+	// credential (id is ""), before any node is chosen, and in a 201 whose
+	// node named none (id is the Location's last segment). A 201 whose
+	// node named its own carries the node's, which its TURN credentials
+	// were minted for.
+	ICEServers func(id string) []link.ICEServer
 	// Static, if set, is served at "/" (the browser client, so that a
 	// browser can open the gateway's address).
 	Static http.Handler
@@ -110,7 +122,7 @@ func NewGateway(nc *nats.Conn, opts GatewayOptions) (*Gateway, error) {
 	mux.HandleFunc("POST "+signaling.SessionsPath, g.create)
 	mux.HandleFunc("DELETE "+signaling.SessionsPath+"/{id}", g.remove)
 	mux.HandleFunc("PATCH "+signaling.SessionsPath+"/{id}", g.patch)
-	mux.HandleFunc("OPTIONS "+signaling.SessionsPath, signaling.Preflight)
+	mux.HandleFunc("OPTIONS "+signaling.SessionsPath, g.options)
 	mux.HandleFunc("OPTIONS "+signaling.SessionsPath+"/{id}", signaling.Preflight)
 	mux.HandleFunc("GET /v1/nodes", g.listNodes)
 	mux.HandleFunc("GET /healthz", g.healthz)
@@ -203,7 +215,7 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, http.StatusUnsupportedMediaType, "Content-Type must be application/sdp")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, signaling.MaxOfferSize))
+	body, err := readBody(w, r)
 	if err != nil {
 		g.result(signaling.ResultBadRequest)
 		var tooBig *http.MaxBytesError
@@ -216,7 +228,7 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request) {
 	}
 	subject, scene := SubjectOffer, r.URL.Query().Get("scene")
 	if scene != "" {
-		if err := CheckName("scene", scene); err != nil {
+		if err := CheckScene("scene", scene); err != nil {
 			g.result(signaling.ResultBadRequest)
 			g.refuse(w, r, http.StatusBadRequest, err.Error())
 			return
@@ -234,8 +246,10 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request) {
 		g.placement.Observe(time.Since(start).Seconds())
 		g.result(signaling.ResultCreated)
 		g.log.Info("session placed", "node_id", placed.GetNodeId(), "session", placed.GetSessionId(), "remote", r.RemoteAddr, "subject", grant.Subject)
+		loc := SessionLocation(placed.GetNodeId(), placed.GetSessionId())
 		w.Header().Set("Content-Type", "application/sdp")
-		w.Header().Set("Location", SessionLocation(placed.GetNodeId(), placed.GetSessionId()))
+		w.Header().Set("Location", loc)
+		g.writeICEServers(w.Header(), nodeICEServers(placed), loc[len(signaling.SessionsPath)+1:])
 		w.WriteHeader(http.StatusCreated)
 		_, _ = io.WriteString(w, placed.GetSdp())
 	case ref != nil:
@@ -255,6 +269,82 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterNoNode))
 		g.refuse(w, r, http.StatusServiceUnavailable, msg)
 	}
+}
+
+// options answers OPTIONS on the sessions: a CORS preflight, and, for a
+// request with a credential the gateway accepts (any without
+// GatewayOptions.Auth), the gateway's ICE servers in Link headers, as a
+// node does.
+func (g *Gateway) options(w http.ResponseWriter, r *http.Request) {
+	if g.opts.ICEServers != nil && g.mayLearnICEServers(r) {
+		g.writeICEServers(w.Header(), nil, "")
+	}
+	signaling.Preflight(w, r)
+}
+
+// mayLearnICEServers reports whether an OPTIONS request carries a
+// credential the gateway accepts (always true without authentication).
+func (g *Gateway) mayLearnICEServers(r *http.Request) bool {
+	if g.opts.Auth == nil {
+		return true
+	}
+	cred, err := auth.BearerToken(r.Header.Get("Authorization"))
+	if err != nil {
+		return false
+	}
+	_, err = g.opts.Auth.Verify(cred)
+	return err == nil
+}
+
+// writeICEServers adds a Link rel="ice-server" header for each of the
+// node's ICE servers, or for the gateway's own (GatewayOptions.ICEServers
+// for id) when the node named none, and keeps caches from storing
+// credentials.
+func (g *Gateway) writeICEServers(h http.Header, fromNode []link.ICEServer, id string) {
+	list := fromNode
+	if len(list) == 0 && g.opts.ICEServers != nil {
+		list = g.opts.ICEServers(id)
+	}
+	for _, s := range list {
+		h.Add("Link", s.Header())
+		if s.Credential != "" {
+			h.Set("Cache-Control", "no-store")
+		}
+	}
+}
+
+// nodeICEServers returns the ICE servers a placed session's node named,
+// leaving out any whose Link header would not parse back to it (a URL
+// that is not STUN or TURN, characters a header cannot carry), and at
+// most link.MaxServers.
+func nodeICEServers(p *fleetv1.Placed) []link.ICEServer {
+	var out []link.ICEServer
+	for _, s := range p.GetIceServers() {
+		srv := link.ICEServer{URL: s.GetUrl(), Username: s.GetUsername(), Credential: s.GetCredential()}
+		h := srv.Header()
+		if strings.ContainsFunc(h, func(c rune) bool { return c < ' ' || c == 0x7f }) {
+			continue
+		}
+		if back, err := link.Parse([]string{h}); err != nil || len(back) != 1 || back[0] != srv {
+			continue
+		}
+		if out = append(out, srv); len(out) == link.MaxServers {
+			break
+		}
+	}
+	return out
+}
+
+// readBody reads a POST's body of at most signaling.MaxOfferSize bytes,
+// into one buffer of the declared length when there is one (an offer is
+// several kilobytes: io.ReadAll would grow and copy it several times).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	var b bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= signaling.MaxOfferSize {
+		b.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, signaling.MaxOfferSize))
+	return b.Bytes(), err
 }
 
 // place offers a session to the fleet until a node takes it, a node
@@ -294,10 +384,18 @@ func (g *Gateway) place(ctx context.Context, subject string, offer []byte) (*fle
 			return nil, last, nil
 		}
 		g.retries.Inc()
+		if attempt < immediateRetries {
+			// NATS most likely gives the offer to another node: the
+			// queue group has one member per node with room.
+			continue
+		}
+		// Still refused: the fleet is nearly full, or few nodes listen.
 		// A busy node stops listening within moments; let it.
+		t := time.NewTimer(time.Duration(attempt) * 5 * time.Millisecond)
 		select {
-		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		case <-t.C:
 		case <-ctx.Done():
+			t.Stop()
 			return nil, last, nil
 		}
 	}

@@ -32,6 +32,13 @@ var quiet = slog.New(slog.DiscardHandler)
 // ends and returns its client URL.
 func startNATS(tb testing.TB) string {
 	tb.Helper()
+	return startNATSServer(tb).ClientURL()
+}
+
+// startNATSServer runs a real NATS server on a loopback port until the
+// test ends.
+func startNATSServer(tb testing.TB) *server.Server {
+	tb.Helper()
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: 1 << 20})
 	if err != nil {
 		tb.Fatal(err)
@@ -41,7 +48,7 @@ func startNATS(tb testing.TB) string {
 		tb.Fatal("NATS server did not start")
 	}
 	tb.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns.ClientURL()
+	return ns
 }
 
 // connect opens a NATS connection closed when the test ends.

@@ -11,13 +11,16 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/holocast/holocast/fleet"
 	"github.com/holocast/holocast/signaling"
+	"github.com/holocast/holocast/signaling/link"
 )
 
 // simNode is a node that answers offers without rendering: a fleet
@@ -31,6 +34,7 @@ type simNode struct {
 	seq      int
 	creds    map[string][sha256.Size]byte // by session, when kept
 	last     signaling.OfferRequest
+	ice      []link.ICEServer // named in each answer
 }
 
 func (s *simNode) Offer(_ context.Context, req signaling.OfferRequest) (signaling.OfferAnswer, error) {
@@ -47,7 +51,7 @@ func (s *simNode) Offer(_ context.Context, req signaling.OfferRequest) (signalin
 		s.creds[id] = req.Credential
 	}
 	s.peak = max(s.peak, len(s.sessions))
-	return signaling.OfferAnswer{ID: id, Answer: "v=0\r\n"}, nil
+	return signaling.OfferAnswer{ID: id, Answer: "v=0\r\n", ICEServers: s.ice}, nil
 }
 
 func (s *simNode) End(id string, cred [sha256.Size]byte) bool {
@@ -90,15 +94,31 @@ type simFleet struct {
 	nodes []*simNode
 	gw    *fleet.Gateway
 	h     http.Handler
+	ns    *server.Server
+}
+
+// traffic is how many messages and bytes the NATS server has received
+// from its clients so far.
+func (f *simFleet) traffic() (msgs, bytes int64) {
+	v, err := f.ns.Varz(nil)
+	if err != nil {
+		return 0, 0
+	}
+	return v.InMsgs, v.InBytes
 }
 
 func startSimFleet(tb testing.TB, n, capacity int) *simFleet {
 	tb.Helper()
-	url := startNATS(tb)
-	f := &simFleet{}
+	ns := startNATSServer(tb)
+	url := ns.ClientURL()
+	f := &simFleet{ns: ns}
 	for i := range n {
 		sn := &simNode{capacity: capacity, sessions: map[string]bool{}}
-		a, err := fleet.StartAgent(connect(tb, url), sn, fleet.AgentOptions{ID: fmt.Sprintf("sim-%03d", i), Capacity: capacity, Logger: quiet})
+		a, err := fleet.StartAgent(connect(tb, url), sn, fleet.AgentOptions{ID: fmt.Sprintf("sim-%03d", i), Capacity: capacity, Logger: quiet,
+			// Heartbeats every 15 s: the state messages counted are mostly
+			// those that placements cause (a fleet's heartbeats are one
+			// message per node per second, placements or not).
+			Heartbeat: 15 * time.Second})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -182,6 +202,16 @@ func (f *simFleet) spread() (lo, hi int, sd float64, peak int) {
 	return slices.Min(counts), slices.Max(counts), math.Sqrt(sd / float64(len(counts))), peak
 }
 
+// cpuTime is the CPU time (user and system) the process has used: the
+// NATS server, the gateway and every simulated node together.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func percentile(d []time.Duration, p float64) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
@@ -210,14 +240,30 @@ func BenchmarkPlacement(b *testing.B) {
 	const nodes, capacity = 500, 4
 	f := startSimFleet(b, nodes, capacity)
 	offer := offerSDP(b)
+	c0 := cpuTime()
+	time.Sleep(2 * time.Second)
+	b.Logf("%d simulated nodes of capacity %d; offers of %d bytes (an SDP offer with its candidates); idle fleet (heartbeats, checks) %.0f ms of CPU a second",
+		nodes, capacity, len(offer), float64((cpuTime()-c0).Microseconds())/2000)
 	for _, burst := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("nodes=%d/concurrent=%d", nodes, burst), func(b *testing.B) {
 			var all []time.Duration
 			var failed, hi, peak int
 			var sd float64
+			var cpu time.Duration
+			var msgs, bytes int64
 			for b.Loop() {
+				c0 := cpuTime()
+				m0, b0 := f.traffic()
 				lat, bad := f.burst(burst, offer)
+				cpu += cpuTime() - c0
 				all = append(all, lat...)
+				b.StopTimer()
+				// The state messages a burst causes follow it within a
+				// node's check (100 ms): count them too.
+				time.Sleep(150 * time.Millisecond)
+				m1, b1 := f.traffic()
+				msgs, bytes = msgs+m1-m0, bytes+b1-b0
+				b.StartTimer()
 				failed += bad
 				b.StopTimer()
 				_, h, s, p := f.spread()
@@ -230,6 +276,14 @@ func BenchmarkPlacement(b *testing.B) {
 			b.ReportMetric(float64(hi), "max-sessions/node")
 			b.ReportMetric(sd, "sd-sessions/node")
 			b.ReportMetric(float64(failed), "failed")
+			// CPU time per placement does not depend on the machine's
+			// load, unlike the latencies.
+			b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-us/placement")
+			// Messages and bytes the NATS server received per placement
+			// (offers, answers, state messages, heartbeats of the window):
+			// they do not depend on the machine's load either.
+			b.ReportMetric(float64(msgs)/float64(len(all)), "nats-msgs/placement")
+			b.ReportMetric(float64(bytes)/float64(len(all)), "nats-bytes/placement")
 			if peak > capacity {
 				b.Errorf("a node held %d sessions, over its capacity %d", peak, capacity)
 			}

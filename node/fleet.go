@@ -34,9 +34,9 @@ func (n *Node) joinFleet() error {
 		opts.GPU = opts.GPU || isGPU(opts.Renderer)
 	}
 	if len(opts.Scenes) == 0 {
-		// The node's scenes whose names fit a NATS subject token.
+		// The node's scenes (every valid scene name can be placed).
 		for _, in := range n.SceneList() {
-			if fleet.CheckName("scene", in.Name) == nil {
+			if fleet.CheckScene("scene", in.Name) == nil {
 				opts.Scenes = append(opts.Scenes, in.Name)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/holocast/holocast/auth"
+	"github.com/holocast/holocast/signaling/link"
 )
 
 // OfferRequest is a session request that did not come over HTTP: a
@@ -36,6 +37,9 @@ type OfferAnswer struct {
 	ID string
 	// Answer is the node's SDP answer.
 	Answer string
+	// ICEServers are the STUN/TURN servers a POST's 201 would name in its
+	// Link headers (Options.ICEServers for the session), for the client.
+	ICEServers []link.ICEServer
 }
 
 // Offer creates a session from a request that came another way than
@@ -51,7 +55,11 @@ func (s *Server) Offer(ctx context.Context, req OfferRequest) (OfferAnswer, erro
 	if err != nil {
 		return OfferAnswer{}, err
 	}
-	return OfferAnswer{ID: id, Answer: sess.Answer()}, nil
+	ans := OfferAnswer{ID: id, Answer: sess.Answer()}
+	if s.opts.ICEServers != nil {
+		ans.ICEServers = s.opts.ICEServers(id)
+	}
+	return ans, nil
 }
 
 // End ends the live session id if credential is the fingerprint of the

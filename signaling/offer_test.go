@@ -8,11 +8,15 @@ import (
 	"testing"
 
 	"github.com/holocast/holocast/auth"
+	"github.com/holocast/holocast/signaling/link"
 )
 
 func TestOfferAndEnd(t *testing.T) {
 	var results []string
-	s, node, _ := newTestServer(t, Options{MaxSessions: 1, OnResult: func(r string) { results = append(results, r) }})
+	s, node, _ := newTestServer(t, Options{MaxSessions: 1, OnResult: func(r string) { results = append(results, r) },
+		ICEServers: func(id string) []link.ICEServer {
+			return []link.ICEServer{{URL: "turn:turn.example.net:3478", Username: "u-" + id, Credential: "c"}}
+		}})
 	ctx := context.Background()
 	owner := auth.Fingerprint("owner-credential")
 
@@ -22,6 +26,9 @@ func TestOfferAndEnd(t *testing.T) {
 	a, err := s.Offer(ctx, OfferRequest{Offer: offerWith(host("192.0.2.7")), Grant: auth.Grant{Subject: "alice"}, Credential: owner, RemoteAddr: "192.0.2.1:5"})
 	if err != nil || a.ID == "" || a.Answer == "" {
 		t.Fatalf("Offer = %+v, %v", a, err)
+	}
+	if len(a.ICEServers) != 1 || a.ICEServers[0].Username != "u-"+a.ID {
+		t.Errorf("Offer's ICE servers %+v, want the TURN server with credentials for session %s (a 201's Link headers)", a.ICEServers, a.ID)
 	}
 	if got := node.last(); got.ID != a.ID || got.Grant.Subject != "alice" || got.RemoteAddr != "192.0.2.1:5" {
 		t.Errorf("factory got %+v", got)

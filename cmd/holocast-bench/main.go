@@ -5,12 +5,13 @@
 // Commands:
 //
 //	run       measure a node with simulated headsets replaying head motion
+//	render    render-only throughput of models (ms/frame, triangles, load)
 //	encode    compare the project's H.264 encoder with ffmpeg's libx264
 //	predict   replay head-motion traces through the pose predictors
 //	table     print run reports as one markdown table of the network targets
 //	help      print help for a command
 //
-// docs/bench.md describes run and encode, their figures and JSON schema.
+// docs/bench.md describes run, render and encode, their figures and JSON schema.
 package main
 
 import (

@@ -72,6 +72,7 @@ func run(args []string, ready func(public, ops net.Addr)) error {
 		logLevel  = fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 		origins   listFlag
 	)
+	ice := addICEFlags(fs)
 	fs.Var(&origins, "allow-origin", "`origin` (scheme://host[:port], or *) whose pages may call the endpoints cross-origin (repeatable); default same-origin only")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: holocast-gateway --nats URL [flags]\n\nServes one address for a fleet of render nodes and places each session on a node with room.\n\nFlags:\n")
@@ -98,6 +99,10 @@ func run(args []string, ready func(public, ops net.Addr)) error {
 			return fmt.Errorf("--allow-origin: %w", err)
 		}
 	}
+	iceServers, err := ice.iceServers(os.Getenv)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -123,7 +128,7 @@ func run(args []string, ready func(public, ops net.Addr)) error {
 		return fmt.Errorf("NATS %s: %w", *natsURL, err)
 	}
 	defer nc.Close()
-	opts := fleet.GatewayOptions{Auth: authn, AllowedOrigins: origins, Deadline: *deadline, MaxAttempts: *attempts, Logger: log}
+	opts := fleet.GatewayOptions{Auth: authn, AllowedOrigins: origins, Deadline: *deadline, MaxAttempts: *attempts, ICEServers: iceServers, Logger: log}
 	if !*noWeb {
 		opts.Static = web.Handler()
 	}

@@ -44,7 +44,7 @@ func (f *fleetFlags) apply(cfg *node.Config) error {
 	}
 	if f.scenes != "" {
 		for _, s := range strings.Split(f.scenes, ",") {
-			if err := fleet.CheckName("--scenes", s); err != nil {
+			if err := fleet.CheckScene("--scenes", s); err != nil {
 				return err
 			}
 			cfg.Fleet.Scenes = append(cfg.Fleet.Scenes, s)

@@ -7,6 +7,12 @@
 // an autoscaler for the nodes). It is a module of its own so that the
 // Kubernetes libraries stay out of the Holocast module.
 //
+// Every container image must have its Dockerfile in deploy/images
+// (NAME.Dockerfile for an image .../NAME:TAG), whose ENTRYPOINT is a binary
+// built from cmd/NAME and whose USER is the pod's runAsUser: no container
+// engine runs where this project builds, so this is what is checked of the
+// images short of building them.
+//
 // Usage: go run . DIR... (each a directory with a kustomization.yaml)
 package main
 
@@ -14,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +46,9 @@ func main() {
 		objs, err := render(dir)
 		if err == nil {
 			err = check(objs)
+		}
+		if err == nil {
+			err = checkImages(dir, objs)
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", dir, err)
@@ -178,4 +189,80 @@ func argValue(args []string, name string) (string, bool) {
 func hasArg(args []string, name string) bool {
 	_, ok := argValue(args, name)
 	return ok
+}
+
+// repoRoot is the first directory at or above dir that holds cmd/ and
+// deploy/images/.
+func repoRoot(dir string) (string, error) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		if st, err := os.Stat(filepath.Join(d, "deploy", "images")); err == nil && st.IsDir() {
+			if st, err := os.Stat(filepath.Join(d, "cmd")); err == nil && st.IsDir() {
+				return d, nil
+			}
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return "", fmt.Errorf("no repository root (cmd/ and deploy/images/) above %s", dir)
+		}
+		d = up
+	}
+}
+
+var (
+	entrypointRE = regexp.MustCompile(`(?m)^ENTRYPOINT \["/usr/local/bin/([a-z0-9-]+)"`)
+	userRE       = regexp.MustCompile(`(?m)^USER ([0-9]+)(?::[0-9]+)?$`)
+)
+
+// checkImages checks that every Deployment's container image has a
+// Dockerfile in deploy/images that builds and runs one of the cmd/
+// binaries as the user the pod runs as.
+func checkImages(dir string, objs []runtime.Object) error {
+	root, err := repoRoot(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range objs {
+		d, ok := o.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			name := c.Image[strings.LastIndexByte(c.Image, '/')+1:]
+			if i := strings.IndexAny(name, ":@"); i >= 0 {
+				name = name[:i]
+			}
+			file := filepath.Join(root, "deploy", "images", name+".Dockerfile")
+			b, err := os.ReadFile(file)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: image %s has no Dockerfile: %w", d.Name, c.Image, err))
+				continue
+			}
+			text := string(b)
+			m := entrypointRE.FindStringSubmatch(text)
+			if m == nil {
+				errs = append(errs, fmt.Errorf("%s: no ENTRYPOINT [\"/usr/local/bin/BINARY\"] (the manifests give only args)", file))
+				continue
+			}
+			if st, err := os.Stat(filepath.Join(root, "cmd", m[1])); err != nil || !st.IsDir() {
+				errs = append(errs, fmt.Errorf("%s: ENTRYPOINT %s is none of cmd/", file, m[1]))
+			}
+			if !strings.Contains(text, "./cmd/"+m[1]) {
+				errs = append(errs, fmt.Errorf("%s: does not build ./cmd/%s", file, m[1]))
+			}
+			u := userRE.FindStringSubmatch(text)
+			sc := d.Spec.Template.Spec.SecurityContext
+			switch {
+			case u == nil || u[1] == "0":
+				errs = append(errs, fmt.Errorf("%s: no numeric non-root USER", file))
+			case sc != nil && sc.RunAsUser != nil && strconv.FormatInt(*sc.RunAsUser, 10) != u[1]:
+				errs = append(errs, fmt.Errorf("%s: USER %s, but %s runs as %d", file, u[1], d.Name, *sc.RunAsUser))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

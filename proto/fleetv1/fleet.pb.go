@@ -6,8 +6,9 @@
 //   - holocast.fleet.offer              request/reply, queue group "holocast-nodes":
 //                                       PlacementOffer → PlacementAnswer. A node subscribes
 //                                       only while it has room and is not draining.
-//   - holocast.fleet.offer.scene.NAME   the same for an offer that asks for scene NAME;
-//                                       only nodes that have NAME subscribe.
+//   - holocast.fleet.offer.scene.TOKEN  the same for an offer that asks for scene NAME;
+//                                       only nodes that have NAME subscribe. TOKEN is NAME
+//                                       with every '.' written '~' (one subject token).
 //   - holocast.fleet.node.ID.delete     request/reply to node ID: SessionDelete → SessionDeleteReply.
 //   - holocast.fleet.state.ID           NodeState heartbeats of node ID (the gateway forgets a
 //                                       node whose last heartbeat is older than its ttl_ms).
@@ -109,7 +110,7 @@ func (x Refusal_Reason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Refusal_Reason.Descriptor instead.
 func (Refusal_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_fleet_proto_rawDescGZIP(), []int{3, 0}
+	return file_fleet_proto_rawDescGZIP(), []int{4, 0}
 }
 
 // Grant is what the client's credential allows, as the gateway verified it
@@ -295,7 +296,11 @@ type Placed struct {
 	// session_id names the session on its node.
 	SessionId string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// node_id names the node that holds the session.
-	NodeId        string `protobuf:"bytes,3,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	NodeId string `protobuf:"bytes,3,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// ice_servers are the STUN/TURN servers the node tells its clients
+	// (the Link rel="ice-server" headers of a node's own 201, credentials
+	// minted for this session): the gateway relays them on its 201.
+	IceServers    []*IceServer `protobuf:"bytes,4,rep,name=ice_servers,json=iceServers,proto3" json:"ice_servers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -351,6 +356,76 @@ func (x *Placed) GetNodeId() string {
 	return ""
 }
 
+func (x *Placed) GetIceServers() []*IceServer {
+	if x != nil {
+		return x.IceServers
+	}
+	return nil
+}
+
+// IceServer is a STUN or TURN server for a client's ICE (RFC 9725 §4.6).
+type IceServer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// url is the server's stun:, stuns:, turn: or turns: URI.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// username and credential authenticate at a TURN server; empty for STUN.
+	Username      string `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
+	Credential    string `protobuf:"bytes,3,opt,name=credential,proto3" json:"credential,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IceServer) Reset() {
+	*x = IceServer{}
+	mi := &file_fleet_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IceServer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IceServer) ProtoMessage() {}
+
+func (x *IceServer) ProtoReflect() protoreflect.Message {
+	mi := &file_fleet_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IceServer.ProtoReflect.Descriptor instead.
+func (*IceServer) Descriptor() ([]byte, []int) {
+	return file_fleet_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *IceServer) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *IceServer) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *IceServer) GetCredential() string {
+	if x != nil {
+		return x.Credential
+	}
+	return ""
+}
+
 // Refusal is a node's no to a PlacementOffer.
 type Refusal struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -367,7 +442,7 @@ type Refusal struct {
 
 func (x *Refusal) Reset() {
 	*x = Refusal{}
-	mi := &file_fleet_proto_msgTypes[3]
+	mi := &file_fleet_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -379,7 +454,7 @@ func (x *Refusal) String() string {
 func (*Refusal) ProtoMessage() {}
 
 func (x *Refusal) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_proto_msgTypes[3]
+	mi := &file_fleet_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -392,7 +467,7 @@ func (x *Refusal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refusal.ProtoReflect.Descriptor instead.
 func (*Refusal) Descriptor() ([]byte, []int) {
-	return file_fleet_proto_rawDescGZIP(), []int{3}
+	return file_fleet_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Refusal) GetReason() Refusal_Reason {
@@ -437,7 +512,7 @@ type PlacementAnswer struct {
 
 func (x *PlacementAnswer) Reset() {
 	*x = PlacementAnswer{}
-	mi := &file_fleet_proto_msgTypes[4]
+	mi := &file_fleet_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +524,7 @@ func (x *PlacementAnswer) String() string {
 func (*PlacementAnswer) ProtoMessage() {}
 
 func (x *PlacementAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_proto_msgTypes[4]
+	mi := &file_fleet_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +537,7 @@ func (x *PlacementAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlacementAnswer.ProtoReflect.Descriptor instead.
 func (*PlacementAnswer) Descriptor() ([]byte, []int) {
-	return file_fleet_proto_rawDescGZIP(), []int{4}
+	return file_fleet_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PlacementAnswer) GetResult() isPlacementAnswer_Result {
@@ -520,7 +595,7 @@ type SessionDelete struct {
 
 func (x *SessionDelete) Reset() {
 	*x = SessionDelete{}
-	mi := &file_fleet_proto_msgTypes[5]
+	mi := &file_fleet_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +607,7 @@ func (x *SessionDelete) String() string {
 func (*SessionDelete) ProtoMessage() {}
 
 func (x *SessionDelete) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_proto_msgTypes[5]
+	mi := &file_fleet_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +620,7 @@ func (x *SessionDelete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionDelete.ProtoReflect.Descriptor instead.
 func (*SessionDelete) Descriptor() ([]byte, []int) {
-	return file_fleet_proto_rawDescGZIP(), []int{5}
+	return file_fleet_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SessionDelete) GetSessionId() string {
@@ -574,7 +649,7 @@ type SessionDeleteReply struct {
 
 func (x *SessionDeleteReply) Reset() {
 	*x = SessionDeleteReply{}
-	mi := &file_fleet_proto_msgTypes[6]
+	mi := &file_fleet_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +661,7 @@ func (x *SessionDeleteReply) String() string {
 func (*SessionDeleteReply) ProtoMessage() {}
 
 func (x *SessionDeleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_proto_msgTypes[6]
+	mi := &file_fleet_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +674,7 @@ func (x *SessionDeleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionDeleteReply.ProtoReflect.Descriptor instead.
 func (*SessionDeleteReply) Descriptor() ([]byte, []int) {
-	return file_fleet_proto_rawDescGZIP(), []int{6}
+	return file_fleet_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SessionDeleteReply) GetEnded() bool {
@@ -610,7 +685,7 @@ func (x *SessionDeleteReply) GetEnded() bool {
 }
 
 // NodeState is what a node tells the fleet about itself, on every
-// heartbeat and at once when it changes.
+// heartbeat and at once when it starts or stops taking offers.
 type NodeState struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id names the node (letters, digits, '-' and '_').
@@ -648,7 +723,7 @@ type NodeState struct {
 
 func (x *NodeState) Reset() {
 	*x = NodeState{}
-	mi := &file_fleet_proto_msgTypes[7]
+	mi := &file_fleet_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +735,7 @@ func (x *NodeState) String() string {
 func (*NodeState) ProtoMessage() {}
 
 func (x *NodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_proto_msgTypes[7]
+	mi := &file_fleet_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +748,7 @@ func (x *NodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeState.ProtoReflect.Descriptor instead.
 func (*NodeState) Descriptor() ([]byte, []int) {
-	return file_fleet_proto_rawDescGZIP(), []int{7}
+	return file_fleet_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *NodeState) GetId() string {
@@ -786,12 +861,20 @@ const file_fleet_proto_rawDesc = "" +
 	"clientAddr\x12.\n" +
 	"\x05grant\x18\x03 \x01(\v2\x18.holocast.fleet.v1.GrantR\x05grant\x12+\n" +
 	"\x11credential_sha256\x18\x04 \x01(\fR\x10credentialSha256\x12\x14\n" +
-	"\x05scene\x18\x05 \x01(\tR\x05scene\"R\n" +
+	"\x05scene\x18\x05 \x01(\tR\x05scene\"\x91\x01\n" +
 	"\x06Placed\x12\x10\n" +
 	"\x03sdp\x18\x01 \x01(\tR\x03sdp\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x17\n" +
-	"\anode_id\x18\x03 \x01(\tR\x06nodeId\"\xd8\x02\n" +
+	"\anode_id\x18\x03 \x01(\tR\x06nodeId\x12=\n" +
+	"\vice_servers\x18\x04 \x03(\v2\x1c.holocast.fleet.v1.IceServerR\n" +
+	"iceServers\"Y\n" +
+	"\tIceServer\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1a\n" +
+	"\busername\x18\x02 \x01(\tR\busername\x12\x1e\n" +
+	"\n" +
+	"credential\x18\x03 \x01(\tR\n" +
+	"credential\"\xd8\x02\n" +
 	"\aRefusal\x129\n" +
 	"\x06reason\x18\x01 \x01(\x0e2!.holocast.fleet.v1.Refusal.ReasonR\x06reason\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\"\n" +
@@ -845,28 +928,30 @@ func file_fleet_proto_rawDescGZIP() []byte {
 }
 
 var file_fleet_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fleet_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_fleet_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_fleet_proto_goTypes = []any{
 	(Refusal_Reason)(0),        // 0: holocast.fleet.v1.Refusal.Reason
 	(*Grant)(nil),              // 1: holocast.fleet.v1.Grant
 	(*PlacementOffer)(nil),     // 2: holocast.fleet.v1.PlacementOffer
 	(*Placed)(nil),             // 3: holocast.fleet.v1.Placed
-	(*Refusal)(nil),            // 4: holocast.fleet.v1.Refusal
-	(*PlacementAnswer)(nil),    // 5: holocast.fleet.v1.PlacementAnswer
-	(*SessionDelete)(nil),      // 6: holocast.fleet.v1.SessionDelete
-	(*SessionDeleteReply)(nil), // 7: holocast.fleet.v1.SessionDeleteReply
-	(*NodeState)(nil),          // 8: holocast.fleet.v1.NodeState
+	(*IceServer)(nil),          // 4: holocast.fleet.v1.IceServer
+	(*Refusal)(nil),            // 5: holocast.fleet.v1.Refusal
+	(*PlacementAnswer)(nil),    // 6: holocast.fleet.v1.PlacementAnswer
+	(*SessionDelete)(nil),      // 7: holocast.fleet.v1.SessionDelete
+	(*SessionDeleteReply)(nil), // 8: holocast.fleet.v1.SessionDeleteReply
+	(*NodeState)(nil),          // 9: holocast.fleet.v1.NodeState
 }
 var file_fleet_proto_depIdxs = []int32{
 	1, // 0: holocast.fleet.v1.PlacementOffer.grant:type_name -> holocast.fleet.v1.Grant
-	0, // 1: holocast.fleet.v1.Refusal.reason:type_name -> holocast.fleet.v1.Refusal.Reason
-	3, // 2: holocast.fleet.v1.PlacementAnswer.placed:type_name -> holocast.fleet.v1.Placed
-	4, // 3: holocast.fleet.v1.PlacementAnswer.refusal:type_name -> holocast.fleet.v1.Refusal
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4, // 1: holocast.fleet.v1.Placed.ice_servers:type_name -> holocast.fleet.v1.IceServer
+	0, // 2: holocast.fleet.v1.Refusal.reason:type_name -> holocast.fleet.v1.Refusal.Reason
+	3, // 3: holocast.fleet.v1.PlacementAnswer.placed:type_name -> holocast.fleet.v1.Placed
+	5, // 4: holocast.fleet.v1.PlacementAnswer.refusal:type_name -> holocast.fleet.v1.Refusal
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_fleet_proto_init() }
@@ -874,7 +959,7 @@ func file_fleet_proto_init() {
 	if File_fleet_proto != nil {
 		return
 	}
-	file_fleet_proto_msgTypes[4].OneofWrappers = []any{
+	file_fleet_proto_msgTypes[5].OneofWrappers = []any{
 		(*PlacementAnswer_Placed)(nil),
 		(*PlacementAnswer_Refusal)(nil),
 	}
@@ -884,7 +969,7 @@ func file_fleet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fleet_proto_rawDesc), len(file_fleet_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -141,6 +141,7 @@ type shown struct {
 	boxes []scene.Box // chunk bounds in world space
 	// Culling and LOD switch off for benchmarks that measure them.
 	noCull, noLOD bool
+	lodErr        float32 // pixels; see SetLODPixelError
 }
 
 var _ render.ModelViewer = (*Renderer)(nil)
@@ -185,7 +186,7 @@ func (r *Renderer) setModel(m *scene.Model, xf mgl32.Mat4) error {
 		}
 	}
 	s := &shown{m: m, g: g, xf: xf, nrm: xf.Mat3().Inv().Transpose()}
-	s.noCull, s.noLOD = r.noCull, r.noLOD
+	s.noCull, s.noLOD, s.lodErr = r.noCull, r.noLOD, r.lodPixelError()
 	for c := range 3 {
 		s.scale = max(s.scale, xf.Col(c).Vec3().Len())
 	}
@@ -277,7 +278,7 @@ func (s *shown) plan(e render.Eye, eyeHeight int, d *eyeDraw) {
 			half := b.Size().Mul(0.5).Len()
 			dist := max(b.Center().Sub(eye).Len()-half, 1e-3)
 			for _, l := range c.Levels[1:] {
-				if l.Error*s.scale*pxPerRad/dist > LODPixelError {
+				if l.Error*s.scale*pxPerRad/dist > s.lodErr {
 					break
 				}
 				lvl = l.Range
@@ -313,26 +314,37 @@ func (s *shown) plan(e render.Eye, eyeHeight int, d *eyeDraw) {
 // drawModel draws one eye's opaque and masked runs (blend false) or its
 // blended chunks (blend true); worker goroutine only.
 func (r *Renderer) drawModel(e render.Eye, d *eyeDraw, blend bool) {
-	s, p := r.model, r.w.progs.model
-	vp := e.Projection.Mul4(e.View)
-	eye := e.View.Inv().Col(3).Vec3()
-	sc := r.scene
-	gl.UseProgram(p.id)
-	gl.UniformMatrix4fv(p.loc("uViewProj"), 1, false, &vp[0])
-	gl.UniformMatrix4fv(p.loc("uModel"), 1, false, &s.xf[0])
-	gl.UniformMatrix3fv(p.loc("uNormalMat"), 1, false, &s.nrm[0])
-	gl.Uniform3fv(p.loc("uEye"), 1, &eye[0])
-	gl.Uniform3fv(p.loc("uLightDir"), 1, &sc.LightDir[0])
-	gl.Uniform3fv(p.loc("uFogColor"), 1, &sc.FogColor[0])
-	gl.Uniform1f(p.loc("uFogDensity"), sc.FogDensity)
-	gl.Uniform1i(p.loc("uTex"), 0)
+	s := r.model
+	u := modelUniforms{vp: e.Projection.Mul4(e.View), eye: e.View.Inv().Col(3).Vec3(), sc: r.scene}
 	gl.ActiveTexture(gl.TEXTURE0)
 	gl.BindVertexArray(s.g.vao)
 	cur := -1
+	var prog *program
+	var set [numModelVariants]bool // per-frame uniforms set in this pass
 	draw := func(mat int, rg scene.Range) {
 		if mat != cur {
 			cur = mat
-			r.setMaterial(&s.m.Materials[mat])
+			m := &s.m.Materials[mat]
+			v := variantOf(m)
+			p, err := r.w.progs.modelProgram(v)
+			if err != nil {
+				// A variant that does not compile draws nothing; the
+				// plain variant compiled when the worker started.
+				cur, prog = -1, nil
+				return
+			}
+			if p != prog {
+				prog = p
+				gl.UseProgram(p.id)
+				if !set[v] {
+					set[v] = true
+					u.set(p, s)
+				}
+			}
+			r.setMaterial(p, m)
+		}
+		if prog == nil {
+			return
 		}
 		gl.DrawElementsWithOffset(gl.TRIANGLES, int32(rg.Count), gl.UNSIGNED_INT, uintptr(rg.First*4))
 	}
@@ -354,35 +366,42 @@ func (r *Renderer) drawModel(e render.Eye, d *eyeDraw, blend bool) {
 	gl.BindVertexArray(r.vao)
 }
 
-// setMaterial sets the model program's material uniforms and face culling.
-func (r *Renderer) setMaterial(m *scene.Material) {
-	p := r.w.progs.model
+// modelUniforms are the model program's uniforms that stay the same for
+// one eye.
+type modelUniforms struct {
+	vp  mgl32.Mat4
+	eye mgl32.Vec3
+	sc  *Scene
+}
+
+func (u *modelUniforms) set(p *program, s *shown) {
+	gl.UniformMatrix4fv(p.loc("uViewProj"), 1, false, &u.vp[0])
+	gl.UniformMatrix4fv(p.loc("uModel"), 1, false, &s.xf[0])
+	gl.UniformMatrix3fv(p.loc("uNormalMat"), 1, false, &s.nrm[0])
+	gl.Uniform3fv(p.loc("uEye"), 1, &u.eye[0])
+	gl.Uniform3fv(p.loc("uLightDir"), 1, &u.sc.LightDir[0])
+	gl.Uniform3fv(p.loc("uFogColor"), 1, &u.sc.FogColor[0])
+	gl.Uniform1f(p.loc("uFogDensity"), u.sc.FogDensity)
+	gl.Uniform1i(p.loc("uTex"), 0)
+}
+
+// setMaterial sets the material uniforms of p, the texture and face
+// culling.
+func (r *Renderer) setMaterial(p *program, m *scene.Material) {
 	gl.Uniform4fv(p.loc("uBase"), 1, &m.BaseColor[0])
 	gl.Uniform3fv(p.loc("uEmissive"), 1, &m.Emissive[0])
 	gl.Uniform1f(p.loc("uMetal"), m.Metallic)
 	gl.Uniform1f(p.loc("uRough"), m.Roughness)
-	gl.Uniform1i(p.loc("uAlphaMode"), int32(m.Alpha))
 	gl.Uniform1f(p.loc("uCutoff"), m.AlphaCutoff)
-	gl.Uniform1i(p.loc("uUnlit"), b2i(m.Unlit))
 	gl.UniformMatrix3fv(p.loc("uUVT"), 1, false, &m.UVTransform[0])
 	if m.Texture >= 0 {
 		gl.BindTexture(gl.TEXTURE_2D, r.model.g.textures[m.Texture])
-		gl.Uniform1i(p.loc("uHasTex"), 1)
-	} else {
-		gl.Uniform1i(p.loc("uHasTex"), 0)
 	}
 	if m.DoubleSided {
 		gl.Disable(gl.CULL_FACE)
 	} else {
 		gl.Enable(gl.CULL_FACE)
 	}
-}
-
-func b2i(b bool) int32 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // SetCulling switches frustum culling and level of detail of the shown
@@ -396,4 +415,24 @@ func (r *Renderer) SetCulling(cull, lod bool) {
 		}
 		return nil
 	})
+}
+
+// SetLODPixelError sets the largest screen-space error, in pixels, that
+// level of detail may introduce for the current and later models; 0 or
+// less restores LODPixelError.
+func (r *Renderer) SetLODPixelError(px float64) {
+	_ = r.w.do(func() error {
+		r.lodErr = float32(px)
+		if r.model != nil {
+			r.model.lodErr = r.lodPixelError()
+		}
+		return nil
+	})
+}
+
+func (r *Renderer) lodPixelError() float32 {
+	if r.lodErr > 0 {
+		return r.lodErr
+	}
+	return LODPixelError
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -401,6 +402,15 @@ var benchModels = []struct {
 	{name: "1M", parts: 256, perPart: 4000},
 }
 
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func percentile(d []time.Duration, q float64) float64 {
 	s := slices.Clone(d)
 	slices.Sort(s)
@@ -437,6 +447,7 @@ func BenchmarkModel(b *testing.B) {
 					var rend []time.Duration
 					var tris int
 					i := 0
+					cpu0 := cpuTime(b)
 					for b.Loop() {
 						yaw := 20 * math.Sin(float64(i)*0.1)
 						i++
@@ -447,6 +458,10 @@ func BenchmarkModel(b *testing.B) {
 						rend = append(rend, f.Timings.Render)
 						tris += f.Triangles
 					}
+					// CPU time of the whole process (llvmpipe's threads
+					// included) per frame: steadier than wall time on a
+					// shared machine.
+					b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/1000/float64(len(rend)), "cpu-ms/frame")
 					b.ReportMetric(percentile(rend, 0.5), "render-ms")
 					b.ReportMetric(percentile(rend, 0.99), "render-p99-ms")
 					b.ReportMetric(float64(tris)/float64(len(rend)), "triangles/frame")

@@ -34,6 +34,7 @@ type Renderer struct {
 	triangles int        // drawn by the last frame
 	noCull    bool       // see SetCulling
 	noLOD     bool
+	lodErr    float32 // see SetLODPixelError; 0: LODPixelError
 }
 
 var _ render.Renderer = (*Renderer)(nil)

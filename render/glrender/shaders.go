@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/holocast/holocast/render/scene"
 )
 
 // Shaders are kept cheap for llvmpipe: lighting is per vertex, only the
@@ -122,34 +124,48 @@ uniform mat4 uViewProj;
 uniform mat4 uModel;
 uniform mat3 uNormalMat;
 out vec3 vWorld;
+#ifndef UNLIT
 out vec3 vNormal;
+#endif
+#ifdef TEX
+uniform mat3 uUVT;
 out vec2 vUV;
+#endif
 out vec4 vColor;
 void main() {
 	vec4 w = uModel * vec4(aPos, 1.0);
 	gl_Position = uViewProj * w;
 	vWorld = w.xyz;
+#ifndef UNLIT
 	vNormal = uNormalMat * aNormal;
-	vUV = aUV;
+#endif
+#ifdef TEX
+	vUV = (uUVT * vec3(aUV, 1.0)).xy;
+#endif
 	vColor = aColor;
 }
 `
 
+// modelFS is compiled in variants (see modelVariant): llvmpipe runs both
+// sides of a branch on a uniform for every pixel, so a texture fetch, a
+// discard or the lighting that a material does not use would still cost
+// their time per fragment. Each variant computes exactly what the
+// all-in-one shader computed for its materials.
 const modelFS = `#version 330 core
 in vec3 vWorld;
+#ifndef UNLIT
 in vec3 vNormal;
+#endif
+#ifdef TEX
 in vec2 vUV;
-in vec4 vColor;
 uniform sampler2D uTex;
-uniform bool uHasTex;
-uniform mat3 uUVT;
+#endif
+in vec4 vColor;
 uniform vec4 uBase;
 uniform vec3 uEmissive;
 uniform float uMetal;
 uniform float uRough;
-uniform int uAlphaMode;
 uniform float uCutoff;
-uniform bool uUnlit;
 uniform vec3 uEye;
 uniform vec3 uLightDir;
 uniform vec3 uFogColor;
@@ -157,31 +173,105 @@ uniform float uFogDensity;
 out vec4 fragColor;
 void main() {
 	vec4 c = uBase * vColor;
-	if (uHasTex) c *= texture(uTex, (uUVT * vec3(vUV, 1.0)).xy);
-	if (uAlphaMode == 1 && c.a < uCutoff) discard;
-	if (uAlphaMode != 2) c.a = 1.0;
+#ifdef TEX
+	c *= texture(uTex, vUV);
+#endif
+#ifdef MASK
+	if (c.a < uCutoff) discard;
+#endif
+#ifndef BLEND
+	c.a = 1.0;
+#endif
 	vec3 col = c.rgb;
-	if (!uUnlit) {
-		vec3 n = normalize(vNormal);
-		if (!gl_FrontFacing) n = -n;
-		vec3 v = normalize(uEye - vWorld);
-		vec3 h = normalize(uLightDir + v);
-		float ndl = max(dot(n, uLightDir), 0.0);
-		vec3 amb = mix(vec3(0.10, 0.09, 0.08), vec3(0.28, 0.32, 0.40), n.y * 0.5 + 0.5);
-		vec3 sun = vec3(1.0, 0.95, 0.85) * 2.2;
-		float r = max(uRough, 0.05);
-		float shin = clamp(2.0 / (r * r * r * r) - 2.0, 1.0, 2048.0);
-		float spec = pow(max(dot(n, h), 0.0), shin) * (shin + 8.0) / 25.13;
-		vec3 f0 = mix(vec3(0.04), c.rgb, uMetal);
-		vec3 diff = c.rgb * (1.0 - uMetal);
-		col = diff * (amb + sun * ndl) + f0 * (spec * sun * ndl + amb * 0.5);
-	}
+#ifndef UNLIT
+	vec3 n = normalize(vNormal);
+#ifdef DOUBLE
+	if (!gl_FrontFacing) n = -n;
+#endif
+	vec3 v = normalize(uEye - vWorld);
+	vec3 h = normalize(uLightDir + v);
+	float ndl = max(dot(n, uLightDir), 0.0);
+	vec3 amb = mix(vec3(0.10, 0.09, 0.08), vec3(0.28, 0.32, 0.40), n.y * 0.5 + 0.5);
+	vec3 sun = vec3(1.0, 0.95, 0.85) * 2.2;
+	float r = max(uRough, 0.05);
+	float shin = clamp(2.0 / (r * r * r * r) - 2.0, 1.0, 2048.0);
+	float spec = pow(max(dot(n, h), 0.0), shin) * (shin + 8.0) / 25.13;
+	vec3 f0 = mix(vec3(0.04), c.rgb, uMetal);
+	vec3 diff = c.rgb * (1.0 - uMetal);
+	col = diff * (amb + sun * ndl) + f0 * (spec * sun * ndl + amb * 0.5);
+#endif
 	col += uEmissive;
 	col = pow(clamp(col, 0.0, 1.0), vec3(1.0 / 2.2));
 	float fog = exp(-distance(vWorld, uEye) * uFogDensity);
 	fragColor = vec4(mix(uFogColor, col, fog), c.a);
 }
 `
+
+// modelVariant selects a compiled variant of the model program.
+type modelVariant uint8
+
+const (
+	variantTex modelVariant = 1 << iota
+	variantMask
+	variantBlend
+	variantUnlit
+	variantDouble
+	numModelVariants = 1 << iota
+)
+
+// variantOf returns the shader variant that draws m.
+func variantOf(m *scene.Material) modelVariant {
+	var v modelVariant
+	if m.Texture >= 0 {
+		v |= variantTex
+	}
+	switch m.Alpha {
+	case scene.AlphaMask:
+		v |= variantMask
+	case scene.AlphaBlend:
+		v |= variantBlend
+	}
+	if m.Unlit {
+		v |= variantUnlit
+	}
+	if m.DoubleSided {
+		v |= variantDouble
+	}
+	return v
+}
+
+// defines returns the preprocessor lines of the variant.
+func (v modelVariant) defines() string {
+	var b strings.Builder
+	for _, d := range []struct {
+		bit  modelVariant
+		name string
+	}{{variantTex, "TEX"}, {variantMask, "MASK"}, {variantBlend, "BLEND"}, {variantUnlit, "UNLIT"}, {variantDouble, "DOUBLE"}} {
+		if v&d.bit != 0 {
+			b.WriteString("#define " + d.name + "\n")
+		}
+	}
+	return b.String()
+}
+
+// modelProgram returns the worker's program for variant v, compiling it
+// on first use; worker goroutine only.
+func (ps *programs) modelProgram(v modelVariant) (*program, error) {
+	if p := ps.model[v]; p != nil {
+		return p, nil
+	}
+	withDefs := func(src string) string {
+		i := strings.Index(src, "\n") + 1
+		return src[:i] + v.defines() + src[i:]
+	}
+	p, err := link(fmt.Sprintf("model variant %d", v), withDefs(modelVS), withDefs(modelFS), "uViewProj", "uModel", "uNormalMat", "uTex", "uUVT",
+		"uBase", "uEmissive", "uMetal", "uRough", "uCutoff", "uEye", "uLightDir", "uFogColor", "uFogDensity")
+	if err != nil {
+		return nil, err
+	}
+	ps.model[v] = p
+	return p, nil
+}
 
 // program is a linked shader program with its uniform locations.
 type program struct {
@@ -193,7 +283,8 @@ func (p *program) loc(name string) int32 { return p.uniforms[name] }
 
 // programs are the worker's shared shader programs.
 type programs struct {
-	lit, grid, sky, model *program
+	lit, grid, sky *program
+	model          [numModelVariants]*program // compiled on first use
 }
 
 func newPrograms() (*programs, error) {
@@ -210,8 +301,9 @@ func newPrograms() (*programs, error) {
 		ps.delete()
 		return nil, err
 	}
-	if ps.model, err = link("model", modelVS, modelFS, "uViewProj", "uModel", "uNormalMat", "uTex", "uHasTex", "uUVT",
-		"uBase", "uEmissive", "uMetal", "uRough", "uAlphaMode", "uCutoff", "uUnlit", "uEye", "uLightDir", "uFogColor", "uFogDensity"); err != nil {
+	// The plain lit model variant is compiled now so that a broken
+	// driver shows at start-up.
+	if _, err = ps.modelProgram(0); err != nil {
 		ps.delete()
 		return nil, err
 	}
@@ -219,7 +311,7 @@ func newPrograms() (*programs, error) {
 }
 
 func (ps *programs) delete() {
-	for _, p := range []*program{ps.lit, ps.grid, ps.sky, ps.model} {
+	for _, p := range append([]*program{ps.lit, ps.grid, ps.sky}, ps.model[:]...) {
 		if p != nil {
 			gl.DeleteProgram(p.id)
 		}

@@ -221,6 +221,7 @@ type loader struct {
 
 	notes    map[string]bool
 	texCoord map[int]int // material → TEXCOORD set of its base-colour texture
+	simp     simplifier  // level-of-detail buffers, reused across chunks
 }
 
 func (l *loader) note(format string, args ...any) {

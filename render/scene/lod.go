@@ -14,7 +14,7 @@ import (
 const ChunkTriangles = 8192
 
 // maxLevels bounds the simplified levels of a chunk.
-const maxLevels = 4
+const maxLevels = 6
 
 // chunk splits the parts into chunks, builds their levels of detail and
 // writes Model.Indices and Model.Chunks, ordered by material (blended
@@ -47,9 +47,14 @@ func (l *loader) chunk(parts []part) {
 			runs = append(runs, tris)
 		}
 	}
+	l.simp.reset(len(m.Vertices))
+	// The levels add about half the vertices again (each level about
+	// half of the one before): grow once instead of doubling on append.
+	m.Vertices = slices.Grow(m.Vertices, len(m.Vertices)*3/4)
 	for i, tris := range runs {
 		l.levels(&m.Chunks[i], tris)
 	}
+	l.simp = simplifier{}
 }
 
 // split cuts a triangle list into runs of at most ChunkTriangles,
@@ -117,7 +122,8 @@ func morton(q [3]uint64) uint64 {
 // from vertex clustering on ever coarser grids: vertices in one grid cell
 // merge into their mean, triangles that collapse disappear. A level's
 // Error is half its cell size: how far a merged vertex typically moves
-// (at most the cell's diagonal).
+// (at most the cell's diagonal). tris may only name vertices below
+// len(l.simp.stamp) (the model's vertices before any level was built).
 func (l *loader) levels(c *Chunk, tris []uint32) {
 	m := l.m
 	size := c.Bounds.Size()
@@ -125,27 +131,30 @@ func (l *loader) levels(c *Chunk, tris []uint32) {
 	if len(tris)/3 < 64 || longest <= 0 {
 		return
 	}
-	uniq := map[uint32]struct{}{}
-	for _, i := range tris {
-		uniq[i] = struct{}{}
-	}
-	res := math.Sqrt(float64(len(uniq)))
+	s := &l.simp
+	s.prepare(tris)
+	res := math.Sqrt(float64(len(s.verts)))
 	prev := len(tris)
 	for len(c.Levels) <= maxLevels {
-		res /= 2
+		res /= math.Sqrt2
 		if res < 2 {
 			break
 		}
 		cell := longest / float32(res)
-		out := l.cluster(tris, c.Bounds.Min, cell)
+		out := s.cluster(m.Vertices, c.Bounds.Min, cell)
 		if len(out) == 0 {
 			break
 		}
 		if float64(len(out)) > 0.6*float64(prev) {
 			continue
 		}
-		c.Levels = append(c.Levels, Level{Range: Range{First: len(m.Indices), Count: len(out)}, Error: cell / 2})
-		m.Indices = append(m.Indices, out...)
+		base := uint32(len(m.Vertices))
+		m.Vertices = s.appendVertices(m.Vertices)
+		first := len(m.Indices)
+		for _, i := range out {
+			m.Indices = append(m.Indices, base+i)
+		}
+		c.Levels = append(c.Levels, Level{Range: Range{First: first, Count: len(out)}, Error: cell / 2})
 		prev = len(out)
 		if len(out)/3 < 32 {
 			break
@@ -153,60 +162,138 @@ func (l *loader) levels(c *Chunk, tris []uint32) {
 	}
 }
 
-// cluster simplifies tris on a grid of the given cell size, appending the
-// merged vertices to the model, and returns the surviving triangles.
-func (l *loader) cluster(tris []uint32, origin mgl32.Vec3, cell float32) []uint32 {
-	m := l.m
-	type acc struct {
-		idx      uint32
-		pos, nrm mgl32.Vec3
-		n        float32
+// simplifier clusters the vertices of one chunk at a time. Its buffers
+// are flat slices indexed by vertex, reused from level to level and from
+// chunk to chunk, so that building the levels of a model allocates
+// little beyond the levels themselves.
+type simplifier struct {
+	// Per model vertex (the model's vertices before levels were added):
+	// stamp is the chunk generation that last met it, local its index
+	// in that chunk.
+	stamp, local []uint32
+	gen          uint32
+
+	verts []uint32 // local vertex → model vertex, in order of first use
+	tri   []uint32 // the chunk's triangles as local vertices
+
+	// Per level.
+	keys  []uint64 // local vertex → grid cell
+	order []uint32 // local vertices sorted by cell
+	group []uint32 // local vertex → output vertex
+	rep   []uint32 // output vertex → first model vertex in its cell
+	pos   []mgl32.Vec3
+	nrm   []mgl32.Vec3
+	n     []float32
+	out   []uint32 // surviving triangles, output vertex indices
+}
+
+// reset sizes the per-vertex tables for a model of n vertices.
+func (s *simplifier) reset(n int) {
+	if cap(s.stamp) < n {
+		s.stamp, s.local = make([]uint32, n), make([]uint32, n)
+		s.gen = 0
 	}
-	cells := map[uint64]*acc{}
-	var order []*acc
-	vid := map[uint32]*acc{}
-	key := func(p mgl32.Vec3) uint64 {
+	s.stamp, s.local = s.stamp[:n], s.local[:n]
+}
+
+// prepare makes tris the current chunk.
+func (s *simplifier) prepare(tris []uint32) {
+	s.gen++
+	if s.gen == 0 { // wrapped: forget every stamp
+		clear(s.stamp)
+		s.gen = 1
+	}
+	s.verts, s.tri = s.verts[:0], s.tri[:0]
+	for _, i := range tris {
+		if s.stamp[i] != s.gen {
+			s.stamp[i] = s.gen
+			s.local[i] = uint32(len(s.verts))
+			s.verts = append(s.verts, i)
+		}
+		s.tri = append(s.tri, s.local[i])
+	}
+}
+
+// cluster merges the current chunk's vertices on a grid of the given cell
+// size and returns the surviving triangles as indices of the merged
+// vertices (valid until the next call); appendVertices appends those.
+func (s *simplifier) cluster(vs []Vertex, origin mgl32.Vec3, cell float32) []uint32 {
+	n := len(s.verts)
+	s.keys = slices.Grow(s.keys[:0], n)[:n]
+	s.order = slices.Grow(s.order[:0], n)[:n]
+	s.group = slices.Grow(s.group[:0], n)[:n]
+	for j, v := range s.verts {
+		p := vs[v].Pos
 		var k uint64
 		for a := range 3 {
 			q := uint64(max((p[a]-origin[a])/cell, 0)) & 0x1FFFFF
 			k = k<<21 | q
 		}
-		return k
+		s.keys[j] = k
+		s.order[j] = uint32(j)
 	}
-	for _, i := range tris {
-		if _, ok := vid[i]; ok {
-			continue
+	slices.SortFunc(s.order, func(a, b uint32) int {
+		if s.keys[a] < s.keys[b] {
+			return -1
 		}
-		v := m.Vertices[i]
-		k := key(v.Pos)
-		a, ok := cells[k]
-		if !ok {
-			a = &acc{idx: i}
-			cells[k] = a
-			order = append(order, a)
+		if s.keys[a] > s.keys[b] {
+			return 1
 		}
-		a.pos = a.pos.Add(v.Pos)
-		a.nrm = a.nrm.Add(v.Normal)
-		a.n++
-		vid[i] = a
+		return int(a) - int(b)
+	})
+	// Output vertices are numbered in order of their first local vertex,
+	// and sums are taken in local order.
+	for k, j := range s.order {
+		if k > 0 && s.keys[j] == s.keys[s.order[k-1]] {
+			s.group[j] = s.group[s.order[k-1]]
+		} else {
+			s.group[j] = j | 1<<31 // the cell's first local vertex, not yet numbered
+		}
 	}
-	newIdx := map[*acc]uint32{}
-	for _, a := range order {
-		v := m.Vertices[a.idx]
-		v.Pos = a.pos.Mul(1 / a.n)
-		if n := a.nrm.Len(); n > 1e-6 {
-			v.Normal = a.nrm.Mul(1 / n)
+	s.rep, s.pos, s.nrm, s.n = s.rep[:0], s.pos[:0], s.nrm[:0], s.n[:0]
+	for j := range n {
+		g := s.group[j]
+		if g&(1<<31) != 0 {
+			// First member of its cell in local order is the cell's
+			// head: number it now and point its members at the number.
+			head := g &^ (1 << 31)
+			if uint32(j) == head {
+				s.group[j] = uint32(len(s.rep))
+				s.rep = append(s.rep, s.verts[j])
+				s.pos = append(s.pos, mgl32.Vec3{})
+				s.nrm = append(s.nrm, mgl32.Vec3{})
+				s.n = append(s.n, 0)
+			} else {
+				s.group[j] = s.group[head]
+			}
 		}
-		newIdx[a] = uint32(len(m.Vertices))
-		m.Vertices = append(m.Vertices, v)
+		o := s.group[j]
+		v := &vs[s.verts[j]]
+		s.pos[o] = s.pos[o].Add(v.Pos)
+		s.nrm[o] = s.nrm[o].Add(v.Normal)
+		s.n[o]++
 	}
-	var out []uint32
-	for t := 0; t+2 < len(tris); t += 3 {
-		a, b, c := newIdx[vid[tris[t]]], newIdx[vid[tris[t+1]]], newIdx[vid[tris[t+2]]]
+	s.out = s.out[:0]
+	for t := 0; t+2 < len(s.tri); t += 3 {
+		a, b, c := s.group[s.tri[t]], s.group[s.tri[t+1]], s.group[s.tri[t+2]]
 		if a == b || b == c || a == c {
 			continue
 		}
-		out = append(out, a, b, c)
+		s.out = append(s.out, a, b, c)
 	}
-	return out
+	return s.out
+}
+
+// appendVertices appends the merged vertices of the last cluster call.
+func (s *simplifier) appendVertices(vs []Vertex) []Vertex {
+	vs = slices.Grow(vs, len(s.rep))
+	for o, r := range s.rep {
+		v := vs[r]
+		v.Pos = s.pos[o].Mul(1 / s.n[o])
+		if n := s.nrm[o].Len(); n > 1e-6 {
+			v.Normal = s.nrm[o].Mul(1 / n)
+		}
+		vs = append(vs, v)
+	}
+	return vs
 }

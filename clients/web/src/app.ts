@@ -6,7 +6,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DeviceConfigSchema, FrameInfo, SessionInfo } from "./gen/holocast_pb";
 
 type DeviceConfigInit = MessageInitShape<typeof DeviceConfigSchema>;
-import { ClientError, Connection, newControl, newPose } from "./connection";
+import { ClientError, Connection, newControl, newPose, SCENES_PATH } from "./connection";
 import { backoffMs, FrameInfoStore, Percentiles, PoseLog } from "./matcher";
 import {
   angleBetween, conj, fovFromTangents, fromDeviceOrientation, fromYawPitch, IDENTITY, mul, fromAxisAngle,
@@ -14,6 +14,7 @@ import {
   type Quat, type Tangents, type Vec3,
 } from "./math";
 import { IDENTITY3, VideoRenderer, type EyeDraw } from "./renderer";
+import { beginGrab, clampXf, grabTransform, IDENTITY_XF, MAX_SCALE, MIN_SCALE, xfChanged, type Grab, type HandPose, type ModelXf } from "./xrinput";
 
 export type Mode = "flat" | "cardboard" | "immersive-vr" | "immersive-ar";
 export type ModeChoice = Mode | "auto";
@@ -61,6 +62,12 @@ export interface Stats {
   error: string | null;
   /** The STUN/TURN servers of the peer connection (from the node's ice-server links), without credentials. */
   iceServers: { urls: string[]; username?: string }[];
+  /** The session's scene (SessionInfo) and the model transform last sent. */
+  scene: string;
+  model: ModelXf;
+  /** XR grabs begun (squeeze or pinch) and input sources holding the model now. */
+  grabsStarted: number;
+  grabbing: number;
 }
 
 export class App {
@@ -84,10 +91,22 @@ export class App {
 
   // Head pose.
   yaw = 0;
-  /** Model transform driven on desktop: shift-drag turns, the wheel scales. */
-  modelYaw = 0;
-  modelScale = 1;
+  /**
+   * The model transform sent to the node: on desktop shift-drag turns the
+   * model and the wheel scales it; in XR a squeezed controller or a
+   * pinching hand grabs it (xrinput.ts).
+   */
+  model: ModelXf = clampXf(IDENTITY_XF);
   private modelSeq = 0;
+  private modelSent: ModelXf = clampXf(IDENTITY_XF);
+  /** XR input sources holding the model, in the order they grabbed it. */
+  private grabbing: XRInputSource[] = [];
+  private grab: Grab | null = null;
+  /** Whether the current grab has moved the model (then its select does not toggle the HUD). */
+  private grabMoved = false;
+  private grabsStarted = 0;
+  /** Scene of the session, from SessionInfo. */
+  scene = "";
   pitch = 0;
   private keys = new Set<string>();
   private head: Quat = { ...IDENTITY };
@@ -251,6 +270,7 @@ export class App {
       case "sessionInfo": {
         const first = !this.session;
         this.session = m.message.value;
+        if (this.session.scene) this.scene = this.session.scene;
         if (first) this.configKey = "";
         this.sendDeviceConfigIfChanged();
         break;
@@ -464,7 +484,8 @@ export class App {
       if (!drag || this.mode !== "flat") return;
       if (turning) {
         // Shift-drag turns the model about its vertical axis.
-        this.modelYaw += (e.clientX - drag.x) * DRAG_RATE * 2;
+        const turn = fromAxisAngle({ x: 0, y: 1, z: 0 }, (e.clientX - drag.x) * DRAG_RATE * 2);
+        this.model = clampXf({ ...this.model, orientation: mul(turn, this.model.orientation) });
         drag.x = e.clientX; drag.y = e.clientY;
         this.sendModelTransform();
         return;
@@ -478,7 +499,7 @@ export class App {
       if (this.mode !== "flat") return;
       e.preventDefault();
       // The wheel scales the model, within what the node accepts.
-      this.modelScale = Math.min(100, Math.max(0.01, this.modelScale * Math.exp(-e.deltaY * 0.001)));
+      this.model = clampXf({ ...this.model, scale: Math.min(MAX_SCALE, Math.max(MIN_SCALE, this.model.scale * Math.exp(-e.deltaY * 0.001))) });
       this.sendModelTransform();
     }, { passive: false });
     c.addEventListener("dblclick", () => { if (this.mode === "cardboard") this.recenter(); });
@@ -580,10 +601,24 @@ export class App {
     // The HUD is hidden in XR; a select gesture (trigger, air tap) toggles it
     // (visible where the session has a DOM overlay).
     this.hudInXR = false;
-    session.addEventListener("select", () => { this.hudInXR = !this.hudInXR; this.onHud?.(); });
+    // A select that did not move the model (a trigger pull, an air tap).
+    session.addEventListener("select", () => {
+      if (this.grabMoved) return;
+      this.hudInXR = !this.hudInXR;
+      this.onHud?.();
+    });
+    // Grabbing the model: squeeze a controller, or pinch with a hand
+    // (hands report a pinch as select); two hands scale and turn it.
+    session.addEventListener("squeezestart", (e) => this.grabStart(e.inputSource));
+    session.addEventListener("squeezeend", (e) => this.grabEnd(e.inputSource));
+    session.addEventListener("selectstart", (e) => { if (e.inputSource.hand) this.grabStart(e.inputSource); else this.grabMoved = false; });
+    session.addEventListener("selectend", (e) => { if (e.inputSource.hand) this.grabEnd(e.inputSource); });
+    session.addEventListener("inputsourceschange", (e) => { for (const src of e.removed) this.grabEnd(src); });
     session.addEventListener("end", () => {
       this.xrSession = null;
       this.xrRef = null;
+      this.grabbing = [];
+      this.grab = null;
       this.mode = "flat";
       this.configKey = "";
       this.onHud?.();
@@ -607,6 +642,7 @@ export class App {
     this.head = head;
     this.headPos = { x: p.x, y: p.y, z: p.z };
     this.sendPose(head, this.headPos, performance.now());
+    this.updateGrab(frame);
 
     const views = [...pose.views];
     const tangents: Tangents[] = views.map((v) => tangentsFromProjection(v.projectionMatrix));
@@ -729,15 +765,74 @@ export class App {
       iceServers: (this.conn?.pc?.getConfiguration().iceServers ?? []).map((x) => ({
         urls: typeof x.urls === "string" ? [x.urls] : [...x.urls], ...(x.username ? { username: x.username } : {}),
       })),
+      scene: this.scene,
+      model: { position: { ...this.modelSent.position }, orientation: { ...this.modelSent.orientation }, scale: this.modelSent.scale },
+      grabsStarted: this.grabsStarted,
+      grabbing: this.grabbing.length,
     };
   }
 
-  /** Sends the model transform (modelYaw, modelScale) to the node. */
+  /** The model's turn about the vertical (radians) and its scale. */
+  get modelYaw(): number { return yawOf(this.model.orientation); }
+  get modelScale(): number { return this.model.scale; }
+
+  /** Sends the model transform to the node. */
   sendModelTransform(): void {
-    const h = this.modelYaw / 2;
+    const m = this.model;
+    this.modelSent = { position: { ...m.position }, orientation: { ...m.orientation }, scale: m.scale };
     this.conn?.sendControl(newControl({ message: { case: "modelTransform", value: {
-      seq: BigInt(++this.modelSeq), orientation: { x: 0, y: Math.sin(h), z: 0, w: Math.cos(h) }, scale: this.modelScale,
+      seq: BigInt(++this.modelSeq), position: { ...m.position }, orientation: { ...m.orientation }, scale: m.scale,
     } } }));
+  }
+
+  /** Sequence number of the last ModelTransform sent (tests). */
+  modelSeqSent(): number { return this.modelSeq; }
+
+  /** Switches the session to another of the node's scenes (GET /v1/scenes lists them). */
+  selectScene(name: string): void {
+    this.conn?.sendControl(newControl({ message: { case: "selectScene", value: { name } } }));
+  }
+
+  /** The node's scenes (GET v1/scenes with the access token). */
+  async listScenes(): Promise<{ name: string; triangles?: number }[]> {
+    const resp = await fetch(new URL(SCENES_PATH, this.base), { headers: this.token ? { Authorization: `Bearer ${this.token}` } : {} });
+    if (!resp.ok) throw new Error(`GET ${SCENES_PATH}: HTTP ${resp.status}`);
+    const list = (await resp.json()) as unknown;
+    if (!Array.isArray(list)) throw new Error(`GET ${SCENES_PATH}: not a list`);
+    return list.filter((x): x is { name: string; triangles?: number } => typeof x?.name === "string");
+  }
+
+  private grabStart(src: XRInputSource): void {
+    if (this.grabbing.includes(src)) return;
+    this.grabbing.push(src);
+    this.grab = null; // begins again from the current transform at the next XR frame
+    if (this.grabbing.length === 1) this.grabMoved = false;
+    this.grabsStarted++;
+  }
+
+  private grabEnd(src: XRInputSource): void {
+    const i = this.grabbing.indexOf(src);
+    if (i < 0) return;
+    this.grabbing.splice(i, 1);
+    this.grab = null;
+  }
+
+  /** Follows the grabbing hands in an XR frame and sends the transform when it changed. */
+  private updateGrab(frame: XRFrame): void {
+    if (!this.grabbing.length || !this.xrRef) return;
+    const hands: HandPose[] = [];
+    for (const src of this.grabbing.slice(0, 2)) {
+      const p = frame.getPose(src.gripSpace ?? src.targetRaySpace, this.xrRef);
+      if (!p) return; // tracking lost this frame: hold the model where it is
+      const o = p.transform.orientation, q = p.transform.position;
+      hands.push({ position: { x: q.x, y: q.y, z: q.z }, orientation: { x: o.x, y: o.y, z: o.z, w: o.w } });
+    }
+    if (!this.grab) { this.grab = beginGrab(this.model, hands); return; }
+    this.model = grabTransform(this.grab, hands);
+    if (xfChanged(this.model, this.modelSent)) {
+      this.grabMoved = true;
+      this.sendModelTransform();
+    }
   }
 
   /** Luminance of the next composited frame (tests). */

@@ -8,6 +8,8 @@ import { ControlMessageSchema, PoseSchema, type ControlMessage, type Pose } from
 import { parseIceServerLinks } from "./iceservers";
 
 export const SESSIONS_PATH = "v1/sessions";
+/** The node's list of scenes (JSON), with the same token as sessions. */
+export const SCENES_PATH = "v1/scenes";
 /** The H.264 profiles the node answers, all packetization-mode 1. */
 export const H264_PROFILES = ["42e01f", "42001f", "4d001f"];
 

@@ -66,7 +66,7 @@ function start(): void {
       `prediction error p50 ${f(s.predictionErrorDeg.p50, 2)}° p95 ${f(s.predictionErrorDeg.p95, 2)}° · reprojection ${s.reprojection ? "on" : "off"} (R) · HUD (H)`,
     ].join("\n");
   };
-  app.onHud = renderHud;
+  app.onHud = () => { renderHud(); showScene(); };
   setInterval(renderHud, 500);
 
   if (!window.isSecureContext) {
@@ -110,6 +110,36 @@ function start(): void {
     });
   });
   reproj.addEventListener("change", () => app.setReprojection(reproj.checked));
+
+  // The node's scenes: a list to pick from when it has more than one. The
+  // choice switches the running session (SelectScene) and stays in the
+  // address (?scene=) for reconnects and reloads.
+  const sceneSel = $<HTMLSelectElement>("scene"), sceneLabel = $("scene-label");
+  const showScene = () => {
+    if (app.scene && sceneSel.value !== app.scene && [...sceneSel.options].some((o) => o.value === app.scene)) sceneSel.value = app.scene;
+  };
+  const loadScenes = async () => {
+    try {
+      const list = await app.listScenes();
+      sceneSel.replaceChildren(...list.map((x) => {
+        const o = document.createElement("option");
+        o.value = x.name;
+        o.textContent = x.triangles ? `${x.name} (${x.triangles.toLocaleString("en")} triangles)` : x.name;
+        return o;
+      }));
+      sceneLabel.hidden = list.length < 2;
+      const want = app.scene || params.get("scene");
+      if (want) sceneSel.value = want;
+    } catch { sceneLabel.hidden = true; /* an older node without the list */ }
+  };
+  sceneSel.addEventListener("change", () => {
+    const name = sceneSel.value;
+    app.selectScene(name);
+    const u = new URL(location.href);
+    u.searchParams.set("scene", name);
+    history.replaceState(history.state, "", u);
+  });
+  void loadScenes();
   connectBtn.addEventListener("click", () => {
     if (connectBtn.textContent === "Connect") app.connect().catch(() => {});
     else app.disconnect();

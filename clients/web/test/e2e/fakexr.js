@@ -2,7 +2,9 @@
 // navigator.xr stand-in that offers immersive-vr/-ar sessions whose frames
 // yield the viewer pose in window.__fakeXR.pose and two views (left, right)
 // with a symmetric projection, drawn into the page's canvas (framebuffer
-// null) split in halves.
+// null) split in halves. Input sources: __fakeXR.addInput(id, {hand}) adds
+// a controller (or a tracked hand) whose grip pose is __fakeXR.grips[id],
+// and __fakeXR.input(type, id) dispatches squeezestart, selectstart, ... for it.
 (() => {
   const state = {
     pose: { orientation: { x: 0, y: 0, z: 0, w: 1 }, position: { x: 0, y: 1.6, z: 0 } },
@@ -10,6 +12,7 @@
     halfVFov: Math.PI / 4,
     session: null,
     frames: 0,
+    grips: {},
   };
   window.__fakeXR = state;
 
@@ -57,7 +60,21 @@
       });
       return { transform: transform(p, o), views, emulatedPosition: false };
     }
+    getPose(space) {
+      const g = space && state.grips[space.id];
+      return g ? { transform: transform(g.position, g.orientation), emulatedPosition: false } : null;
+    }
   }
+
+  state.addInput = (id, opts = {}) => {
+    const src = { handedness: id, targetRayMode: "tracked-pointer", gripSpace: { id }, targetRaySpace: { id }, hand: opts.hand ? new Map() : null, profiles: [] };
+    state.session.inputSources.push(src);
+    return id;
+  };
+  state.input = (type, id) => {
+    const src = state.session.inputSources.find((s) => s.gripSpace.id === id);
+    state.session.dispatchEvent(Object.assign(new Event(type), { inputSource: src, frame: null }));
+  };
 
   class FakeSession extends EventTarget {
     constructor(mode) {

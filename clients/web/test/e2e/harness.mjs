@@ -181,3 +181,66 @@ export function qmul(a, b) {
     w: a.w * b.w - a.x * b.x - a.y * b.y - a.z * b.z,
   };
 }
+
+/** Spawns bin with args and resolves with the first match of re in its stderr or stdout. */
+function spawnUntil(what, bin, args, re) {
+  const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  const matched = new Promise((resolve, reject) => {
+    const t = setTimeout(() => { proc.kill("SIGKILL"); reject(new Error(`${what} did not start in 30 s:\n${log}`)); }, 30000);
+    const look = (d) => {
+      log += d;
+      const m = re.exec(log);
+      if (m) { clearTimeout(t); resolve(m); }
+    };
+    proc.stdout.on("data", look);
+    proc.stderr.on("data", look);
+    proc.on("exit", (code) => { clearTimeout(t); reject(new Error(`${what} exited (${code}):\n${log}`)); });
+  });
+  const stop = async () => {
+    if (process.env.HOLOCAST_TEST_VERBOSE) console.log(`[${what} log]\n` + log);
+    if (proc.exitCode !== null) return;
+    const done = new Promise((r) => proc.on("exit", r));
+    proc.kill("SIGTERM");
+    const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
+    await done;
+    clearTimeout(t);
+  };
+  return { matched, stop, log: () => log };
+}
+
+/**
+ * Starts a NATS server (HOLOCAST_NATS_BIN, built from the module's
+ * nats-server/v2) on a free loopback port. Returns { url, stop }.
+ */
+export async function startNATS() {
+  const bin = process.env.HOLOCAST_NATS_BIN;
+  if (!bin) throw new Error("HOLOCAST_NATS_BIN must name a nats-server binary (clients/web/test.sh builds it)");
+  const p = spawnUntil("nats-server", bin, ["-a", "127.0.0.1", "-p", "-1"], /Listening for client connections on (\S+)/);
+  const m = await p.matched;
+  return { url: "nats://" + m[1], stop: p.stop };
+}
+
+/**
+ * Starts holocast-gateway (HOLOCAST_GATEWAY_BIN) on a free loopback port
+ * over plain HTTP with an access token, placing sessions over the NATS
+ * server at natsURL. Returns { url, token, page(query), log, stop }.
+ */
+export async function startGateway(natsURL, extraArgs = []) {
+  const bin = process.env.HOLOCAST_GATEWAY_BIN;
+  if (!bin) throw new Error("HOLOCAST_GATEWAY_BIN must name a built cmd/holocast-gateway binary (clients/web/test.sh sets it)");
+  const token = randomBytes(24).toString("base64url");
+  const p = spawnUntil("holocast-gateway", bin, ["--listen", "127.0.0.1:0", "--insecure-http", "--token", token, "--nats", natsURL,
+    "--ops-listen", "", ...extraArgs], /msg="gateway ready" listen=(\S+)/);
+  const m = await p.matched;
+  const url = `http://${m[1]}/`;
+  return {
+    url, token,
+    page: (query = "") => url + query + "#token=" + token,
+    log: p.log,
+    async stop() {
+      if (p.log().includes(token)) throw new Error("the gateway logged its token");
+      await p.stop();
+    },
+  };
+}
