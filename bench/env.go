@@ -91,6 +91,9 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 		MaxSessionsPerClient: -1, MaxNegotiations: -1, AllowLoopbackCandidates: true,
 		Degrade: session.DegradeAll, // as holocast-node
 	}
+	if cfg.NoDegrade {
+		ncfg.Degrade = session.DegradeOff
+	}
 	if cfg.Scene != "" {
 		cat, err := scene.LoadCatalog(cfg.Scene, scene.DefaultLimits, log)
 		if err != nil {

@@ -66,6 +66,11 @@ type Config struct {
 	// are shown at its vsyncs all the same, but the node does not aim at
 	// them (the comparison for aiming).
 	NoDisplayTiming bool
+	// NoDegrade turns the embedded node's degradation ladder off (holocast-node
+	// --degrade=false): sessions keep the requested size and rate however
+	// short the link or the node's time falls, which latency comparisons
+	// at a fixed frame size need.
+	NoDegrade bool
 	// LateAfter counts a frame as late when its pose-to-frame latency
 	// exceeds it; 0 means 100 ms.
 	LateAfter time.Duration

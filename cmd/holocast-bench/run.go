@@ -86,6 +86,10 @@ flags:
   --display-lead D      how long before a vsync a frame must arrive (default 4ms)
   --no-display-timing   keep the display's timing from the node (frames still shown at
                         its vsyncs): the comparison for the node's aiming
+  --degrade             embedded node's degradation ladder, as holocast-node --degrade
+                        (default true): when the link or the node's time per frame
+                        falls short, render smaller, then slower; --degrade=false
+                        keeps the requested size and rate (latency at a fixed size)
   --late D              a frame is late when pose->frame exceeds D (default 100ms)
   --impair SPEC         run embedded node and headsets over pion's virtual network:
                         "delay=20ms,jitter=5ms,loss=1%%,rate=20mbit" (delay one way,
@@ -149,6 +153,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	displayRate := fs.Float64("display-rate", 0, "")
 	displayLead := fs.Duration("display-lead", 4*time.Millisecond, "")
 	noDisplayTiming := fs.Bool("no-display-timing", false, "")
+	degrade := fs.Bool("degrade", true, "")
 	late := fs.Duration("late", 100*time.Millisecond, "")
 	impair := fs.String("impair", "", "")
 	repeat := fs.Int("repeat", 1, "")
@@ -176,7 +181,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := bench.Config{
 		URL: *url, Duration: *duration, Warmup: *warmup, Rate: *rate, TraceFormat: *format,
 		Width: *width, Height: *height, FPS: *fps, BitRate: *bitrate, Predictor: *predictor, FixedHorizon: *horizon, Scene: *scenePath,
-		DisplayDelay: *displayDelay, DisplayRate: *displayRate, DisplayLead: *displayLead, NoDisplayTiming: *noDisplayTiming,
+		DisplayDelay: *displayDelay, DisplayRate: *displayRate, DisplayLead: *displayLead, NoDisplayTiming: *noDisplayTiming, NoDegrade: !*degrade,
 		LateAfter: *late, NoClientReport: *noReport, InsecureTLS: *insecure, Repeat: *repeat,
 		Token: *token, MetricsURL: *metricsURL, MetricsInterval: *metricsInterval, MetricsAfter: *metricsAfter,
 	}
