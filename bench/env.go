@@ -137,7 +137,7 @@ func (e *env) startEmbedded(ctx context.Context, cfg *Config) error {
 // cfg.InsecureTLS), and headset k's own interface on the virtual network
 // when there is one.
 func (e *env) headsetOptions(cfg *Config, k int) (headset.Options, error) {
-	opts := headset.Options{FrameBuffer: 1024, Token: cfg.Token, HTTPClient: e.http}
+	opts := headset.Options{FrameBuffer: 1024, Token: cfg.Token, HTTPClient: e.http, JitterWait: jitterWait(cfg.Impair)}
 	if e.nw != nil {
 		cn, err := e.nw.client(k)
 		if err != nil {
@@ -150,6 +150,21 @@ func (e *env) headsetOptions(cfg *Config, k int) (headset.Options, error) {
 		}
 	}
 	return opts, nil
+}
+
+// jitterWait is how long headsets wait for a missing packet before they
+// give its frame up: the headset's default (100 ms) on a plain link, plus
+// the round trip the impairment adds (twice the one-way delay and jitter)
+// on an impaired one, so that a NACKed packet's retransmission can arrive
+// in time, as a browser's jitter buffer lengthens its wait with the round
+// trip. With 100 ms alone, every retransmission over a 50 ms one-way link
+// came after the frame was given up.
+func jitterWait(imp *Impairment) time.Duration {
+	const base = 100 * time.Millisecond // headset.Options' default
+	if imp == nil {
+		return base
+	}
+	return base + 2*(imp.Delay+imp.Jitter)
 }
 
 // closeIdle closes the headsets' idle keep-alive connections to the node.

@@ -103,3 +103,21 @@ func TestImpairRate(t *testing.T) {
 		t.Errorf("400 kbit/s cap on a 1000 kbit/s stream: received %.0f kbit/s at %.1f fps", r.BitrateKbps, r.FPS)
 	}
 }
+
+// TestJitterWait: headsets wait for a missing packet their default 100 ms
+// plus the round trip the impairment adds.
+func TestJitterWait(t *testing.T) {
+	for _, tc := range []struct {
+		imp  *Impairment
+		want time.Duration
+	}{
+		{nil, 100 * time.Millisecond},
+		{&Impairment{}, 100 * time.Millisecond},
+		{&Impairment{Delay: 50 * time.Millisecond}, 200 * time.Millisecond},
+		{&Impairment{Delay: 25 * time.Millisecond, Jitter: 10 * time.Millisecond}, 170 * time.Millisecond},
+	} {
+		if got := jitterWait(tc.imp); got != tc.want {
+			t.Errorf("jitterWait(%+v) = %v, want %v", tc.imp, got, tc.want)
+		}
+	}
+}
