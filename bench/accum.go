@@ -93,17 +93,19 @@ func (f *freezeCounter) arrive(at time.Duration) {
 	f.last = at
 }
 
-// timeline keeps headset 0's frames for the report's per-frame charts:
-// every stride-th frame, the stride doubling (and every other kept frame
-// dropped) whenever timelineCap frames are kept.
-type timeline struct {
-	frames []FrameSample
+// thinned keeps at most limit items of a sequence spread over all of it:
+// every stride-th item offered, the stride doubling (and every other kept
+// item dropped) whenever limit items are kept. Headset 0's frames for the
+// report's per-frame charts (timelineCap) and each session's series
+// (seriesCap) are kept this way.
+type thinned[T any] struct {
+	items  []T
 	stride int
 	seen   int
 }
 
-// add offers a frame.
-func (t *timeline) add(f FrameSample) {
+// add offers an item, keeping at most limit.
+func (t *thinned[T]) add(item T, limit int) {
 	if t.stride == 0 {
 		t.stride = 1
 	}
@@ -111,18 +113,18 @@ func (t *timeline) add(f FrameSample) {
 	if (t.seen-1)%t.stride != 0 {
 		return
 	}
-	if len(t.frames) == timelineCap {
-		kept := t.frames[:0]
-		for i := 0; i < len(t.frames); i += 2 {
-			kept = append(kept, t.frames[i])
+	if len(t.items) >= limit {
+		kept := t.items[:0]
+		for i := 0; i < len(t.items); i += 2 {
+			kept = append(kept, t.items[i])
 		}
-		t.frames = kept
+		t.items = kept
 		t.stride *= 2
 		if (t.seen-1)%t.stride != 0 {
 			return
 		}
 	}
-	t.frames = append(t.frames, f)
+	t.items = append(t.items, item)
 }
 
 // bins counts arrivals in fpsBin-wide bins from the window's start.

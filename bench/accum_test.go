@@ -43,25 +43,25 @@ func TestReservoir(t *testing.T) {
 }
 
 func TestTimeline(t *testing.T) {
-	var tl timeline
+	var tl thinned[FrameSample]
 	for i := range 3 * timelineCap {
-		tl.add(FrameSample{At: time.Duration(i) * time.Millisecond})
+		tl.add(FrameSample{At: time.Duration(i) * time.Millisecond}, timelineCap)
 	}
 	// 3×cap frames: stride 4, so 3/4 of cap kept, evenly from the start.
-	if len(tl.frames) != 3*timelineCap/4 || tl.stride != 4 {
-		t.Fatalf("%d kept, stride %d", len(tl.frames), tl.stride)
+	if len(tl.items) != 3*timelineCap/4 || tl.stride != 4 {
+		t.Fatalf("%d kept, stride %d", len(tl.items), tl.stride)
 	}
-	for i, f := range tl.frames {
+	for i, f := range tl.items {
 		if f.At != time.Duration(4*i)*time.Millisecond {
 			t.Fatalf("frame %d at %v, want %v", i, f.At, time.Duration(4*i)*time.Millisecond)
 		}
 	}
-	var short timeline
+	var short thinned[FrameSample]
 	for i := range 10 {
-		short.add(FrameSample{At: time.Duration(i)})
+		short.add(FrameSample{At: time.Duration(i)}, timelineCap)
 	}
-	if len(short.frames) != 10 {
-		t.Errorf("short run: %d of 10 kept", len(short.frames))
+	if len(short.items) != 10 {
+		t.Errorf("short run: %d of 10 kept", len(short.items))
 	}
 }
 
@@ -101,8 +101,8 @@ func TestStoreBounded(t *testing.T) {
 	if s.total != n || s.win.frames != n || s.win.bytes != 10*n || s.acc.unmatched != n {
 		t.Errorf("counted %d, %d in the window, %d bytes, %d unmatched", s.total, s.win.frames, s.win.bytes, s.acc.unmatched)
 	}
-	if len(s.acc.head0.frames) > timelineCap || len(s.recent) > 31 || len(s.win.bins) != int((n-1)*33*time.Millisecond/fpsBin)+1 {
-		t.Errorf("kept %d timeline frames, %d recent arrivals, %d bins", len(s.acc.head0.frames), len(s.recent), len(s.win.bins))
+	if len(s.acc.head0.items) > timelineCap || len(s.recent) > 31 || len(s.win.bins) != int((n-1)*33*time.Millisecond/fpsBin)+1 {
+		t.Errorf("kept %d timeline frames, %d recent arrivals, %d bins", len(s.acc.head0.items), len(s.recent), len(s.win.bins))
 	}
 	if s.win.freeze.n != 0 {
 		t.Errorf("%d freezes at a steady 30 fps", s.win.freeze.n)

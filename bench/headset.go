@@ -37,12 +37,12 @@ type sim struct {
 	total            int             // frames received since t0, for the progress line
 	recent           []time.Duration // arrivals from t0 within the last second, for the progress line
 	posesSent        uint64
-	winStart, winEnd time.Time     // the measured window; zero until measure sets them
-	startSt          headset.Stats // at the window's start
-	endSt            headset.Stats // at the window's end
-	win              sessionAcc    // this headset's frames of the window
-	rx               rxState       // every frame since t0, for the series
-	series           seriesBuf     // the sampler's points (series.go)
+	winStart, winEnd time.Time            // the measured window; zero until measure sets them
+	startSt          headset.Stats        // at the window's start
+	endSt            headset.Stats        // at the window's end
+	win              sessionAcc           // this headset's frames of the window
+	rx               rxState              // every frame since t0, for the series
+	series           thinned[SeriesPoint] // the sampler's points (series.go)
 }
 
 // sessionAcc is one headset's figures of the window, accumulated as its

@@ -25,7 +25,7 @@ type runAcc struct {
 	mu                                                                                   sync.Mutex
 	p2f, m2p, age, queue, render, convert, encWait, encode, send, horizon, errDeg, errCM *reservoir
 	late, unmatched, aimed, onTarget                                                     int
-	head0                                                                                timeline
+	head0                                                                                thinned[FrameSample]
 }
 
 // newRunAcc starts scoring a run that began at t0 with frames every
@@ -69,7 +69,7 @@ func (a *runAcc) frame(s *sim, f *headset.Frame, size int, at time.Duration) (p2
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if s.idx == 0 {
-		a.head0.add(fs)
+		a.head0.add(fs, timelineCap)
 	}
 	if f.Info == nil {
 		a.unmatched++
@@ -185,7 +185,7 @@ func score(res *RunResult, sims []*sim, a *runAcc, wStart, wEnd time.Time) {
 	res.HorizonMS = a.horizon.dist()
 	res.PredictionErrorDeg = a.errDeg.dist()
 	res.PredictionErrorCM = a.errCM.dist()
-	res.Timeline = a.head0.frames
+	res.Timeline = a.head0.items
 	res.LatencySample = a.p2f.sample
 	res.ErrorSample = a.errDeg.sample
 	res.FPSOverTime = fpsOverTime(allBins, win, n)
@@ -205,7 +205,7 @@ func sessionFigures(s *sim, win time.Duration) (Session, bins) {
 	ss.FramesDropped = s.endSt.FramesDropped - s.startSt.FramesDropped
 	ss.PLIsSent = s.endSt.PLIsSent - s.startSt.PLIsSent
 	ss.PoseToFrameMS = w.p2f.dist().P50
-	ss.Series = s.series.points
+	ss.Series = s.series.items
 	return ss, w.bins
 }
 

@@ -76,36 +76,6 @@ const seriesCap = 8192
 // for the longest span (fpsSpan) and a margin.
 const histKeep = int(fpsSpan/seriesInterval) + 3
 
-// seriesBuf keeps a session's points within seriesCap.
-type seriesBuf struct {
-	points []SeriesPoint
-	stride int
-	seen   int
-}
-
-// add offers a point.
-func (b *seriesBuf) add(p SeriesPoint) {
-	if b.stride == 0 {
-		b.stride = 1
-	}
-	b.seen++
-	if (b.seen-1)%b.stride != 0 {
-		return
-	}
-	if len(b.points) == seriesCap {
-		kept := b.points[:0]
-		for i := 0; i < len(b.points); i += 2 {
-			kept = append(kept, b.points[i])
-		}
-		b.points = kept
-		b.stride *= 2
-		if (b.seen-1)%b.stride != 0 {
-			return
-		}
-	}
-	b.points = append(b.points, p)
-}
-
 // rxState is what a headset received since the run's start, for its
 // series.
 type rxState struct {
@@ -258,7 +228,7 @@ func (sp *sampler) sample(now time.Time) {
 		}
 		sp.nodeFigures(k, s, cur.hasCap, &p)
 		s.mu.Lock()
-		s.series.add(p)
+		s.series.add(p, seriesCap)
 		s.mu.Unlock()
 	}
 }
