@@ -196,8 +196,11 @@ func checkSeries(t *testing.T, r *RunResult, maxKbps float64) {
 				}
 			}
 		}
+		// The embedded node runs the degradation ladder (as holocast-node):
+		// on a narrow link or a busy machine it renders smaller than asked,
+		// never larger.
 		last := ps[len(ps)-1]
-		if !estimated || delivered <= 0 || fps <= 0 || last.Width != r.Width || last.Height != r.Height {
+		if !estimated || delivered <= 0 || fps <= 0 || last.Width <= 0 || last.Height <= 0 || last.Width > r.Width || last.Height > r.Height {
 			t.Errorf("session %d: estimate seen %v, delivered up to %v kbit/s, fps up to %v, last frame %dx%d", k, estimated, delivered, fps, last.Width, last.Height)
 		}
 	}
