@@ -8,8 +8,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -202,20 +200,7 @@ func TestRunNodeMetrics(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	fields := strings.Join(fieldPaths("node_process", doc["node_process"]), "\n") + "\n"
-	golden := filepath.Join("testdata", "node_process_fields.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(fields), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fields != string(want) {
-		t.Errorf("node_process fields changed (run with -update if intended):\n%s", fields)
-	}
+	checkGolden(t, "node_process_fields.golden", "node_process fields", strings.Join(fieldPaths("node_process", doc["node_process"]), "\n")+"\n")
 
 	var table, page bytes.Buffer
 	if err := WriteTable(&table, rep); err != nil {

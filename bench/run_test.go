@@ -112,20 +112,7 @@ func TestRunLoopback(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	fields := strings.Join(fieldPaths("", doc), "\n") + "\n"
-	golden := filepath.Join("testdata", "run_fields.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(fields), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fields != string(want) {
-		t.Errorf("JSON fields changed (run with -update if intended):\n%s", fields)
-	}
+	checkGolden(t, "run_fields.golden", "JSON fields", strings.Join(fieldPaths("", doc), "\n")+"\n")
 
 	// The report holds its charts and fetches nothing.
 	var page bytes.Buffer
@@ -208,6 +195,25 @@ func checkSeries(t *testing.T, r *RunResult, maxKbps float64) {
 
 // fieldPaths lists the JSON object keys of v as dotted paths; arrays
 // contribute their first element as "[]".
+// checkGolden compares got with testdata/file (writing it first with
+// -update) and reports what changed, named what.
+func checkGolden(t *testing.T, file, what, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", file)
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s changed (run with -update if intended):\n%s", what, got)
+	}
+}
+
 func fieldPaths(prefix string, v any) []string {
 	var out []string
 	switch x := v.(type) {
