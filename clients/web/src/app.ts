@@ -7,6 +7,7 @@ import type { DeviceConfigSchema, FrameInfo, SessionInfo } from "./gen/holocast_
 
 type DeviceConfigInit = MessageInitShape<typeof DeviceConfigSchema>;
 import { ClientError, Connection, newControl, newPose, SCENES_PATH } from "./connection";
+import { Liveness } from "./liveness";
 import { backoffMs, FrameInfoStore, Percentiles, PoseLog } from "./matcher";
 import {
   angleBetween, conj, fovFromTangents, fromDeviceOrientation, fromYawPitch, IDENTITY, mul, fromAxisAngle,
@@ -88,6 +89,8 @@ export class App {
   private reconnectTimer = 0;
   private state = "disconnected";
   private error: string | null = null;
+  /** Gives up a connected session the node has gone silent on (liveness.ts). */
+  private liveness = new Liveness(() => performance.now());
 
   // Head pose.
   yaw = 0;
@@ -196,6 +199,7 @@ export class App {
       },
       onControlOpen: () => {
         this.attempt = 0;
+        this.liveness.start();
         this.setState("connected");
         this.onMessage(null);
         this.configKey = "";
@@ -233,6 +237,7 @@ export class App {
   }
 
   private teardownConnection(): void {
+    this.liveness.stop();
     if (this.conn) { this.conn.close(); this.conn = null; }
     this.video.srcObject = null;
     this.infos.clear();
@@ -247,6 +252,18 @@ export class App {
     this.onMessage(`${wasUp ? `Connection lost (${reason})` : reason}; retrying in ${(d / 1000).toFixed(1)} s…`, "network");
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = window.setTimeout(() => { this.connect().catch(() => {}); }, d);
+  }
+
+  /**
+   * Gives up a connected session the node has gone silent on (a crashed
+   * node, a lost network: see liveness.ts) and reconnects with the
+   * backoff; through a gateway the new session lands on a live node.
+   */
+  private checkLiveness(): void {
+    if (this.state !== "connected" || !this.liveness.check(document.visibilityState === "visible")) return;
+    const silent = (this.liveness.silentMs() / 1000).toFixed(1);
+    this.teardownConnection();
+    this.scheduleReconnect(`nothing from the render node for ${silent} s`, true);
   }
 
   /** Page hidden for good (navigation, tab close): end the session at once. */
@@ -266,6 +283,7 @@ export class App {
   // ------------------------------------------------------------------ control
 
   private onControl(m: ReturnType<typeof newControl>): void {
+    this.liveness.heard();
     switch (m.message.case) {
       case "sessionInfo": {
         const first = !this.session;
@@ -341,6 +359,7 @@ export class App {
   private onVideoFrame(now: number, meta: VideoFrameCallbackMetadata & { rtpTimestamp?: number; receiveTime?: number }): void {
     this.lastVfcAt = now;
     this.framesDisplayed++;
+    this.liveness.heard();
     const m = this.infos.match(meta.rtpTimestamp);
     if (m?.exact) {
       this.framesMatched++;
@@ -716,6 +735,7 @@ export class App {
       } } }));
       this.sendDisplayTiming();
       this.conn?.sendControl(newControl({ message: { case: "ping", value: { id: BigInt(++this.pingId), timeUs: BigInt(Math.round(performance.now() * 1000)) } } }));
+      this.checkLiveness();
     }
     this.onHud?.();
   }

@@ -15,11 +15,29 @@ export const CHROMIUM_FLAGS = [
   "--autoplay-policy=no-user-gesture-required",
 ];
 
+/** Whether a child process has ended (by an exit code or by a signal). */
+const ended = (proc) => proc.exitCode !== null || proc.signalCode !== null;
+
+/**
+ * Ends a child process: SIGTERM, SIGKILL after 5 s; resolves at once for
+ * one that has already ended (exited, or killed by a signal).
+ */
+async function terminate(proc) {
+  if (ended(proc)) return;
+  const done = new Promise((r) => proc.once("exit", r));
+  proc.kill("SIGTERM");
+  const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
+  await done;
+  clearTimeout(t);
+}
+
 /**
  * Starts holocast-node on a free loopback port over plain HTTP, with an
- * access token. Returns { url, token, page(query), log, stop }: url is the
- * node's base URL (no token), page(query) the URL to open, with the token
- * in its fragment as the node prints it.
+ * access token. Returns { url, token, page(query), log, kill, stop }: url
+ * is the node's base URL (no token), page(query) the URL to open, with the
+ * token in its fragment as the node prints it; kill() crashes the node
+ * (SIGKILL, no drain) and resolves once the process is gone; stop() ends
+ * it (SIGTERM) and copes with a node already killed.
  */
 export async function startNode(extraArgs = []) {
   const bin = process.env.HOLOCAST_NODE_BIN;
@@ -52,16 +70,17 @@ export async function startNode(extraArgs = []) {
     token,
     page: (query = "") => url + query + "#token=" + token,
     log: () => log,
+    async kill() {
+      if (ended(proc)) return;
+      const done = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGKILL");
+      await done;
+    },
     async stop() {
       if (process.env.HOLOCAST_TEST_VERBOSE) console.log("[node log]\n" + log);
       if (log.includes(token)) throw new Error("the node logged its token");
       rmSync(certDir, { recursive: true, force: true });
-      if (proc.exitCode !== null) return;
-      const done = new Promise((r) => proc.on("exit", r));
-      proc.kill("SIGTERM");
-      const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
-      await done;
-      clearTimeout(t);
+      await terminate(proc);
     },
   };
 }
@@ -199,12 +218,7 @@ function spawnUntil(what, bin, args, re) {
   });
   const stop = async () => {
     if (process.env.HOLOCAST_TEST_VERBOSE) console.log(`[${what} log]\n` + log);
-    if (proc.exitCode !== null) return;
-    const done = new Promise((r) => proc.on("exit", r));
-    proc.kill("SIGTERM");
-    const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
-    await done;
-    clearTimeout(t);
+    await terminate(proc);
   };
   return { matched, stop, log: () => log };
 }
