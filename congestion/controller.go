@@ -252,6 +252,19 @@ func (c *Controller) update(now time.Time, delivered float64) {
 	c.stats.Target = int(c.target)
 }
 
+// PacerBurst is the burst allowance the Pacer should have after the
+// last report: DefaultPacerBurst while the link shows room (no standing
+// queue, little loss: the state "increase"), so that frames leave at
+// once; MinPacerBurst otherwise (before any feedback, and while a queue
+// stands or packets are lost), so that a loaded bottleneck gets a stream
+// rather than bursts on top of its queue.
+func (c *Controller) PacerBurst() time.Duration {
+	if !c.lastUpdate.IsZero() && c.stats.State == "increase" {
+		return DefaultPacerBurst
+	}
+	return MinPacerBurst
+}
+
 // decrease sets the target to to (a decrease) at now.
 func (c *Controller) decrease(now time.Time, to float64) {
 	c.target = max(to, float64(c.cfg.MinBitRate))

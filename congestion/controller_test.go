@@ -131,6 +131,7 @@ func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
 			pending = pending[last+1:]
 			c.OnFeedback(acks, at)
 			p.SetRate(int(PacingFactor * float64(c.Target())))
+			p.Burst = c.PacerBurst()
 		}
 		if tick {
 			res.target = append(res.target, c.Target())
@@ -302,5 +303,48 @@ func TestUnwrapper(t *testing.T) {
 		if got := u.Unwrap(c.in); got != c.want {
 			t.Errorf("Unwrap(%d) = %d, want %d", c.in, got, c.want)
 		}
+	}
+}
+
+// TestControllerPacerBurst: the pacer may burst only while the link
+// shows room: not before feedback, yes while reports show no queue, not
+// once a queue stands.
+func TestControllerPacerBurst(t *testing.T) {
+	c, err := NewController(Config{MinBitRate: 300_000, MaxBitRate: 10_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.PacerBurst(); b != MinPacerBurst {
+		t.Errorf("before feedback: burst %v, want %v", b, MinPacerBurst)
+	}
+	t0 := time.Unix(1000, 0)
+	recv := time.Unix(5, 0)
+	var seq int64
+	// report sends ten 1000-byte packets over 100 ms and acks them with a
+	// one-way delay of base+extra(k).
+	report := func(at time.Time, extra func(k int) time.Duration) {
+		var acks []Ack
+		for k := range 10 {
+			sentAt := at.Add(time.Duration(k) * 10 * time.Millisecond)
+			c.OnSent(seq, 1000, sentAt)
+			acks = append(acks, Ack{Seq: seq, Arrived: recv.Add(sentAt.Sub(t0) + 20*time.Millisecond + extra(k))})
+			seq++
+		}
+		c.OnFeedback(acks, at.Add(120*time.Millisecond))
+	}
+	at := t0
+	for range 5 {
+		report(at, func(int) time.Duration { return 0 })
+		at = at.Add(100 * time.Millisecond)
+	}
+	if s, b := c.Stats().State, c.PacerBurst(); s != "increase" || b != DefaultPacerBurst {
+		t.Errorf("no queue: state %q, burst %v, want increase and %v", s, b, DefaultPacerBurst)
+	}
+	for range 5 {
+		report(at, func(int) time.Duration { return 120 * time.Millisecond })
+		at = at.Add(100 * time.Millisecond)
+	}
+	if s, b := c.Stats().State, c.PacerBurst(); s == "increase" || b != MinPacerBurst {
+		t.Errorf("standing queue of 120 ms: state %q, burst %v, want %v", s, b, MinPacerBurst)
 	}
 }
