@@ -306,11 +306,11 @@ func TestUnwrapper(t *testing.T) {
 	}
 }
 
-// TestControllerPacerBurst: the pacer may burst only while the link
-// shows room: not before feedback, yes while reports show no queue, not
-// once a queue stands.
+// TestControllerPacerBurst: the pacer may burst only while the target
+// is at the ceiling and the link shows room: not before feedback, not
+// below the ceiling, yes at it without a queue, not once a queue stands.
 func TestControllerPacerBurst(t *testing.T) {
-	c, err := NewController(Config{MinBitRate: 300_000, MaxBitRate: 10_000_000})
+	c, err := NewController(Config{StartBitRate: 800_000, MinBitRate: 300_000, MaxBitRate: 1_200_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,29 +320,32 @@ func TestControllerPacerBurst(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	recv := time.Unix(5, 0)
 	var seq int64
-	// report sends ten 1000-byte packets over 100 ms and acks them with a
-	// one-way delay of base+extra(k).
-	report := func(at time.Time, extra func(k int) time.Duration) {
+	at := t0
+	// report sends ten 1000-byte packets over 100 ms (800 kbit/s) and
+	// acks them with a one-way delay of 20 ms + extra.
+	report := func(extra time.Duration) {
 		var acks []Ack
 		for k := range 10 {
 			sentAt := at.Add(time.Duration(k) * 10 * time.Millisecond)
 			c.OnSent(seq, 1000, sentAt)
-			acks = append(acks, Ack{Seq: seq, Arrived: recv.Add(sentAt.Sub(t0) + 20*time.Millisecond + extra(k))})
+			acks = append(acks, Ack{Seq: seq, Arrived: recv.Add(sentAt.Sub(t0) + 20*time.Millisecond + extra)})
 			seq++
 		}
 		c.OnFeedback(acks, at.Add(120*time.Millisecond))
-	}
-	at := t0
-	for range 5 {
-		report(at, func(int) time.Duration { return 0 })
 		at = at.Add(100 * time.Millisecond)
 	}
-	if s, b := c.Stats().State, c.PacerBurst(); s != "increase" || b != DefaultPacerBurst {
-		t.Errorf("no queue: state %q, burst %v, want increase and %v", s, b, DefaultPacerBurst)
+	report(0)
+	if s, b := c.Stats().State, c.PacerBurst(); s != "increase" || c.Target() >= 1_200_000 || b != MinPacerBurst {
+		t.Errorf("no queue, target %d under the ceiling: state %q, burst %v, want increase and %v", c.Target(), s, b, MinPacerBurst)
+	}
+	for range 10 {
+		report(0)
+	}
+	if s, b := c.Stats().State, c.PacerBurst(); s != "increase" || c.Target() != 1_200_000 || b != DefaultPacerBurst {
+		t.Errorf("no queue, target %d at the ceiling: state %q, burst %v, want increase and %v", c.Target(), s, b, DefaultPacerBurst)
 	}
 	for range 5 {
-		report(at, func(int) time.Duration { return 120 * time.Millisecond })
-		at = at.Add(100 * time.Millisecond)
+		report(120 * time.Millisecond)
 	}
 	if s, b := c.Stats().State, c.PacerBurst(); s == "increase" || b != MinPacerBurst {
 		t.Errorf("standing queue of 120 ms: state %q, burst %v, want %v", s, b, MinPacerBurst)

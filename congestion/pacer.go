@@ -8,17 +8,16 @@ import "time"
 // bottleneck as a stream rather than one burst.
 const PacingFactor = 2.5
 
-// DefaultPacerBurst is a Pacer's burst allowance: how far it may run
-// ahead of its rate after sending less than its rate (a token bucket of
-// this much time at the rate). At PacingFactor it is 75 ms of the
-// controller's target, more than a frame at the encoder's size cap (two
-// frame intervals of the target at 30 fps): a frame the controller
-// believes the link carries leaves at once instead of being spread over
-// 13 ms (an average frame at 2.5× its rate), which pose→frame would
-// pay on every link. What the allowance cannot cover (a key frame, an
-// overshooting encoder, retransmissions on top of a frame) is paced. A
-// frame's burst at the bottleneck stays under two frame intervals of
-// link time while the target is at or under the link's rate.
+// DefaultPacerBurst is a Pacer's burst allowance on a link with room
+// (see Controller.PacerBurst): how far it may run ahead of its rate
+// after sending less than its rate (a token bucket of this much time at
+// the rate). At PacingFactor it is 75 ms of the controller's target,
+// more than a frame at the encoder's size cap (two frame intervals of
+// the target at 30 fps): such a frame leaves at once instead of being
+// spread over 13 ms (an average frame at 2.5× its rate), which
+// pose→frame would pay on every link. What the allowance cannot cover
+// (a key frame, an overshooting encoder, retransmissions on top of a
+// frame) is paced.
 const DefaultPacerBurst = 30 * time.Millisecond
 
 // MinPacerBurst is the allowance that only absorbs late timers: what
