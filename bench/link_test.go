@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/rtp"
 )
 
 // TestBottleneckAdmit: the fluid queue drains at the rate in force, adds
@@ -205,5 +207,58 @@ func TestCongestionNarrowLink(t *testing.T) {
 	// frozen for most of the window fails.
 	if r.FreezeMS > 3000 {
 		t.Errorf("frozen %.0f ms of 4 s", r.FreezeMS)
+	}
+}
+
+// TestTraceRetransmissions: the trace marks a repeated sequence number
+// and a packet on the stream's RTX SSRC as resent (an RTX packet with
+// its original sequence number), and neither counts into a frame.
+func TestTraceRetransmissions(t *testing.T) {
+	var buf bytes.Buffer
+	tr := newNetTrace(&buf)
+	ti := &traceInterceptor{t: tr, seen: map[uint32]map[uint16]bool{}}
+	const media, rtx = 1111, 2222
+	at := time.Now()
+	ti.rtp(at, &rtp.Header{SSRC: media, SequenceNumber: 10, Timestamp: 90}, []byte{0x41, 1, 2}, 0, rtx)
+	ti.rtp(at, &rtp.Header{SSRC: media, SequenceNumber: 10, Timestamp: 90}, []byte{0x41, 1, 2}, 0, rtx)            // NACKed, resent as is
+	ti.rtp(at, &rtp.Header{SSRC: rtx, SequenceNumber: 500, Timestamp: 90}, []byte{0, 10, 0x41, 1, 2}, 0, rtx)      // RFC 4588
+	ti.rtp(at, &rtp.Header{SSRC: media, SequenceNumber: 11, Timestamp: 90, Marker: true}, []byte{0x41, 3}, 0, rtx) // the frame's end
+	if err := tr.close(); err != nil {
+		t.Fatal(err)
+	}
+	type event struct {
+		Ev      string `json:"ev"`
+		SSRC    uint32 `json:"ssrc"`
+		Seq     uint16 `json:"seq"`
+		Resent  bool   `json:"resent"`
+		RTX     bool   `json:"rtx"`
+		OSN     uint16 `json:"osn"`
+		Packets int    `json:"packets"`
+	}
+	var got []event
+	sc := bufio.NewScanner(&buf)
+	for sc.Scan() {
+		var ev event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		if ev.Ev == "rtp" || ev.Ev == "frame" {
+			got = append(got, ev)
+		}
+	}
+	want := []event{
+		{Ev: "rtp", SSRC: media, Seq: 10},
+		{Ev: "rtp", SSRC: media, Seq: 10, Resent: true},
+		{Ev: "rtp", SSRC: rtx, Seq: 500, Resent: true, RTX: true, OSN: 10},
+		{Ev: "rtp", SSRC: media, Seq: 11},
+		{Ev: "frame", Packets: 2},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("events %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("event %d: %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }

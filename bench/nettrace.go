@@ -159,14 +159,17 @@ func (ti *traceInterceptor) BindLocalStream(info *interceptor.StreamInfo, w inte
 			twccID = uint8(e.ID) //nolint:gosec // header extension IDs are 1..255
 		}
 	}
+	rtxSSRC := info.SSRCRetransmission
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		ti.rtp(time.Now(), h, payload, twccID)
+		ti.rtp(time.Now(), h, payload, twccID, rtxSSRC)
 		return w.Write(h, payload, a)
 	})
 }
 
-// rtp records one packet and, at a frame's last packet, the frame.
-func (ti *traceInterceptor) rtp(at time.Time, h *rtp.Header, payload []byte, twccID uint8) {
+// rtp records one packet and, at a frame's last packet, the frame. A
+// packet on the stream's RTX SSRC (RFC 4588) is a retransmission of the
+// media packet whose sequence number its payload starts with.
+func (ti *traceInterceptor) rtp(at time.Time, h *rtp.Header, payload []byte, twccID uint8, rtxSSRC uint32) {
 	ti.mu.Lock()
 	seen := ti.seen[h.SSRC]
 	if seen == nil {
@@ -175,6 +178,13 @@ func (ti *traceInterceptor) rtp(at time.Time, h *rtp.Header, payload []byte, twc
 	}
 	resent := seen[h.SequenceNumber]
 	seen[h.SequenceNumber] = true
+	osn, rtx := uint16(0), rtxSSRC != 0 && h.SSRC == rtxSSRC
+	if rtx {
+		resent = true
+		if len(payload) >= 2 {
+			osn = binary.BigEndian.Uint16(payload)
+		}
+	}
 	var frame map[string]any
 	if !resent {
 		f := &ti.frame
@@ -192,6 +202,9 @@ func (ti *traceInterceptor) rtp(at time.Time, h *rtp.Header, payload []byte, twc
 	ti.mu.Unlock()
 	ev := map[string]any{"ev": "rtp", "ssrc": h.SSRC, "pt": h.PayloadType, "seq": h.SequenceNumber, "rtp_ts": h.Timestamp,
 		"bytes": len(payload) + h.MarshalSize(), "marker": h.Marker, "resent": resent}
+	if rtx {
+		ev["rtx"], ev["osn"] = true, osn
+	}
 	if twccID != 0 {
 		if ext := h.GetExtension(twccID); len(ext) >= 2 {
 			ev["twcc_seq"] = binary.BigEndian.Uint16(ext)

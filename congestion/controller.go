@@ -252,6 +252,24 @@ func (c *Controller) update(now time.Time, delivered float64) {
 	c.stats.Target = int(c.target)
 }
 
+// PacerBurst is the burst allowance the Pacer should have after the
+// last report: DefaultPacerBurst while the target is at the ceiling
+// (MaxBitRate) and the link shows room (no standing queue, little loss:
+// the state "increase"), MinPacerBurst otherwise. At the ceiling
+// without a queue the link carries more than the stream may use, and
+// spreading a frame over 2.5× its rate only delays it. Below the
+// ceiling the target is the controller's guess at the link's rate, and
+// the Pacer's queue, not the bottleneck's, must hold what the link
+// cannot take yet: that queue is what the session sees to skip frames
+// before encoding them (a burst would move it to the bottleneck, out of
+// sight, and frames would pile up behind it).
+func (c *Controller) PacerBurst() time.Duration {
+	if !c.lastUpdate.IsZero() && c.stats.State == "increase" && c.target >= float64(c.cfg.MaxBitRate) {
+		return DefaultPacerBurst
+	}
+	return MinPacerBurst
+}
+
 // decrease sets the target to to (a decrease) at now.
 func (c *Controller) decrease(now time.Time, to float64) {
 	c.target = max(to, float64(c.cfg.MinBitRate))

@@ -131,6 +131,7 @@ func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
 			pending = pending[last+1:]
 			c.OnFeedback(acks, at)
 			p.SetRate(int(PacingFactor * float64(c.Target())))
+			p.Burst = c.PacerBurst()
 		}
 		if tick {
 			res.target = append(res.target, c.Target())
@@ -302,5 +303,51 @@ func TestUnwrapper(t *testing.T) {
 		if got := u.Unwrap(c.in); got != c.want {
 			t.Errorf("Unwrap(%d) = %d, want %d", c.in, got, c.want)
 		}
+	}
+}
+
+// TestControllerPacerBurst: the pacer may burst only while the target
+// is at the ceiling and the link shows room: not before feedback, not
+// below the ceiling, yes at it without a queue, not once a queue stands.
+func TestControllerPacerBurst(t *testing.T) {
+	c, err := NewController(Config{StartBitRate: 800_000, MinBitRate: 300_000, MaxBitRate: 1_200_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.PacerBurst(); b != MinPacerBurst {
+		t.Errorf("before feedback: burst %v, want %v", b, MinPacerBurst)
+	}
+	t0 := time.Unix(1000, 0)
+	recv := time.Unix(5, 0)
+	var seq int64
+	at := t0
+	// report sends ten 1000-byte packets over 100 ms (800 kbit/s) and
+	// acks them with a one-way delay of 20 ms + extra.
+	report := func(extra time.Duration) {
+		var acks []Ack
+		for k := range 10 {
+			sentAt := at.Add(time.Duration(k) * 10 * time.Millisecond)
+			c.OnSent(seq, 1000, sentAt)
+			acks = append(acks, Ack{Seq: seq, Arrived: recv.Add(sentAt.Sub(t0) + 20*time.Millisecond + extra)})
+			seq++
+		}
+		c.OnFeedback(acks, at.Add(120*time.Millisecond))
+		at = at.Add(100 * time.Millisecond)
+	}
+	report(0)
+	if s, b := c.Stats().State, c.PacerBurst(); s != "increase" || c.Target() >= 1_200_000 || b != MinPacerBurst {
+		t.Errorf("no queue, target %d under the ceiling: state %q, burst %v, want increase and %v", c.Target(), s, b, MinPacerBurst)
+	}
+	for range 10 {
+		report(0)
+	}
+	if s, b := c.Stats().State, c.PacerBurst(); s != "increase" || c.Target() != 1_200_000 || b != DefaultPacerBurst {
+		t.Errorf("no queue, target %d at the ceiling: state %q, burst %v, want increase and %v", c.Target(), s, b, DefaultPacerBurst)
+	}
+	for range 5 {
+		report(120 * time.Millisecond)
+	}
+	if s, b := c.Stats().State, c.PacerBurst(); s == "increase" || b != MinPacerBurst {
+		t.Errorf("standing queue of 120 ms: state %q, burst %v, want %v", s, b, MinPacerBurst)
 	}
 }

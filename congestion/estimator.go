@@ -224,6 +224,7 @@ func (e *Estimator) WriteRTCP(pkts []rtcp.Packet, _ interceptor.Attributes) erro
 	}
 	target := e.ctl.Target()
 	e.pacer.SetRate(int(PacingFactor * float64(target)))
+	e.pacer.Burst = e.ctl.PacerBurst()
 	var notify func(int)
 	if target != e.lastSent {
 		e.lastSent, notify = target, e.onChange

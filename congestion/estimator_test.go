@@ -63,7 +63,8 @@ func TestEstimator(t *testing.T) {
 			t.Errorf("packet %d has sequence number %d", i, s)
 		}
 	}
-	// 10 kB at 2.5 × 400 kbit/s take 80 ms; less the 5 ms burst allowance.
+	// 10 kB at 2.5 × 400 kbit/s take 80 ms; less the burst allowance
+	// before any feedback (MinPacerBurst).
 	if spread := at[n-1].Sub(at[0]); spread < 60*time.Millisecond {
 		t.Errorf("10 kB left in %v: not paced", spread)
 	}

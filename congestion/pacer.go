@@ -8,9 +8,22 @@ import "time"
 // bottleneck as a stream rather than one burst.
 const PacingFactor = 2.5
 
-// pacerBurst is how far the pacer may run ahead of its rate: timers
-// fire late, and a few packets together are harmless.
-const pacerBurst = 5 * time.Millisecond
+// DefaultPacerBurst is a Pacer's burst allowance on a link with room
+// (see Controller.PacerBurst): how far it may run ahead of its rate
+// after sending less than its rate (a token bucket of this much time at
+// the rate). At PacingFactor it is 75 ms of the controller's target,
+// more than a frame at the encoder's size cap (two frame intervals of
+// the target at 30 fps): such a frame leaves at once instead of being
+// spread over 13 ms (an average frame at 2.5× its rate), which
+// pose→frame would pay on every link. What the allowance cannot cover
+// (a key frame, an overshooting encoder, retransmissions on top of a
+// frame) is paced.
+const DefaultPacerBurst = 30 * time.Millisecond
+
+// MinPacerBurst is the allowance that only absorbs late timers: what
+// the Estimator gives its Pacer while the link shows a queue or loss
+// (see Controller.PacerBurst).
+const MinPacerBurst = 5 * time.Millisecond
 
 // Pacer is a leaky bucket in front of the network: packets leave at its
 // rate, in order. It never holds more than MaxDelay of packets at its
@@ -20,6 +33,9 @@ const pacerBurst = 5 * time.Millisecond
 type Pacer struct {
 	// MaxDelay bounds the queue, in time at the pacing rate.
 	MaxDelay time.Duration
+	// Burst is how far the pacer may run ahead of its rate after an
+	// idle time: up to Burst of packets at the rate leave at once.
+	Burst time.Duration
 
 	rate    float64 // bits per second
 	queue   []paced
@@ -34,9 +50,10 @@ type paced struct {
 	v    any
 }
 
-// NewPacer returns a pacer sending at bps with a queue of maxDelay.
+// NewPacer returns a pacer sending at bps with a queue of maxDelay and
+// a burst allowance of MinPacerBurst.
 func NewPacer(bps int, maxDelay time.Duration) *Pacer {
-	return &Pacer{rate: float64(max(bps, 1)), MaxDelay: maxDelay}
+	return &Pacer{rate: float64(max(bps, 1)), MaxDelay: maxDelay, Burst: MinPacerBurst}
 }
 
 // SetRate changes the pacing rate to bps.
@@ -65,8 +82,8 @@ func (p *Pacer) Push(v any, size int, now time.Time) bool {
 		p.dropped++
 		return false
 	}
-	if p.Len() == 0 && p.next.Before(now.Add(-pacerBurst)) {
-		p.next = now.Add(-pacerBurst)
+	if p.Len() == 0 && p.next.Before(now.Add(-p.Burst)) {
+		p.next = now.Add(-p.Burst) // the bucket is full
 	}
 	p.queue = append(p.queue, paced{size: size, v: v})
 	p.bytes += size

@@ -6,20 +6,43 @@ import (
 )
 
 // TestPacerSpacing: a burst pushed at once leaves at the pacing rate,
-// in order, after a small initial burst allowance.
+// in order, after the burst allowance.
 func TestPacerSpacing(t *testing.T) {
-	t0 := time.Unix(100, 0)
-	p := NewPacer(1_000_000, time.Second) // 1000 bytes = 8 ms
-	for i := range 10 {
-		if !p.Push(i, 1000, t0) {
-			t.Fatal("push refused")
-		}
+	for _, burst := range []time.Duration{0, 5 * time.Millisecond, DefaultPacerBurst} {
+		t.Run(burst.String(), func(t *testing.T) {
+			t0 := time.Unix(100, 0)
+			p := NewPacer(1_000_000, time.Second) // 1000 bytes = 8 ms
+			p.Burst = burst
+			for i := range 10 {
+				if !p.Push(i, 1000, t0) {
+					t.Fatal("push refused")
+				}
+			}
+			if b := p.Backlog(); b != 80*time.Millisecond {
+				t.Errorf("backlog %v, want 80ms", b)
+			}
+			sentAt := drain(t, p, t0, 10)
+			// Packet k leaves at 8k ms less the allowance (rounded up to
+			// the millisecond the test polls at).
+			for k, at := range sentAt {
+				want := max(0, time.Duration(8*k)*time.Millisecond-burst)
+				if at != want {
+					t.Errorf("packet %d left at %v, want %v", k, at, want)
+				}
+			}
+			if _, ok, wait := p.Pop(t0.Add(time.Second)); ok || wait != 0 {
+				t.Errorf("empty pacer: ok %v wait %v", ok, wait)
+			}
+		})
 	}
-	if b := p.Backlog(); b != 80*time.Millisecond {
-		t.Errorf("backlog %v, want 80ms", b)
-	}
+}
+
+// drain pops n packets, polling every millisecond from t0, and returns
+// when each left (since t0), checking their order.
+func drain(t *testing.T, p *Pacer, t0 time.Time, n int) []time.Duration {
+	t.Helper()
 	var sentAt []time.Duration
-	for now := t0; len(sentAt) < 10 && now.Before(t0.Add(time.Second)); now = now.Add(time.Millisecond) {
+	for now := t0; len(sentAt) < n && now.Before(t0.Add(time.Second)); now = now.Add(time.Millisecond) {
 		for {
 			v, ok, _ := p.Pop(now)
 			if !ok {
@@ -31,15 +54,54 @@ func TestPacerSpacing(t *testing.T) {
 			sentAt = append(sentAt, now.Sub(t0))
 		}
 	}
-	// 5 ms of burst allowance: packet k leaves at 8k-5 ms (rounded up).
-	for k, at := range sentAt {
-		want := max(0, time.Duration(8*k-5)*time.Millisecond)
-		if at != want {
-			t.Errorf("packet %d left at %v, want %v", k, at, want)
+	if len(sentAt) != n {
+		t.Fatalf("%d of %d packets left", len(sentAt), n)
+	}
+	return sentAt
+}
+
+// TestPacerBurstRefills: the allowance is a token bucket at the pacing
+// rate: a frame within it leaves at once after an idle time, but a frame
+// right after a burst is paced until the bucket has refilled.
+func TestPacerBurstRefills(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	p := NewPacer(1_000_000, time.Second) // 1000 bytes = 8 ms
+	p.Burst = 24 * time.Millisecond       // 3 packets
+	push := func(from, n int, at time.Time) {
+		for i := range n {
+			p.Push(from+i, 1000, at)
 		}
 	}
-	if _, ok, wait := p.Pop(t0.Add(time.Second)); ok || wait != 0 {
-		t.Errorf("empty pacer: ok %v wait %v", ok, wait)
+	// Three packets after an idle time: all at once (the allowance and
+	// the one every pacer lets go).
+	push(0, 3, t0)
+	for k := range 3 {
+		if _, ok, _ := p.Pop(t0); !ok {
+			t.Fatalf("packet %d of a frame within the allowance was held", k)
+		}
+	}
+	// 8 ms later the bucket holds one packet's worth: with the packet
+	// every pacer lets go at once, two of the next three leave, the
+	// third 8 ms later.
+	t1 := t0.Add(8 * time.Millisecond)
+	push(0, 3, t1)
+	got := drain(t, p, t1, 3)
+	want := []time.Duration{0, 0, 8 * time.Millisecond}
+	for k := range want {
+		if got[k] != want[k] {
+			t.Errorf("after a burst: packet %d left at %v, want %v", k, got[k], want[k])
+		}
+	}
+	// A long idle time fills the bucket only up to the allowance: four
+	// packets at once, the fifth 8 ms later.
+	t2 := t1.Add(time.Second)
+	push(0, 5, t2)
+	got = drain(t, p, t2, 5)
+	want = []time.Duration{0, 0, 0, 0, 8 * time.Millisecond}
+	for k := range want {
+		if got[k] != want[k] {
+			t.Errorf("after idling: packet %d left at %v, want %v", k, got[k], want[k])
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package metrics keeps a render node's Prometheus metrics: sessions
 // (active, created, refused by reason), frames, key frames, skipped ticks,
 // NACKs and key frame requests received, poses accepted and rejected by
-// reason, the encoders' target bit rate, histograms of the frame stages
+// reason, the encoders' target bit rate, the live sessions on each rung
+// of the degradation ladder and the ladder's steps, histograms of the
+// frame stages
 // and of the clients' reported motion-to-photon latency, and the Go
 // runtime's and the process's own metrics. Each Metrics has its own
 // registry (never Prometheus' global one), so that a process may run
@@ -15,6 +17,7 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -74,6 +77,8 @@ type Metrics struct {
 	posesAccepted                    prometheus.Counter
 	posesRejected                    *prometheus.CounterVec
 	bitRate                          prometheus.Gauge
+	onRung                           []prometheus.Gauge // by rung index in session.LadderRungs
+	ladderSteps                      prometheus.Counter
 	stages                           *prometheus.HistogramVec
 	stage                            [6]prometheus.Observer // by idxPoseAge…idxSend
 	motionToPhoton                   prometheus.Histogram
@@ -129,6 +134,16 @@ func New() *Metrics {
 	m.bitRate = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "encoder_target_bitrate_bps",
 		Help: "Sum over live sessions of the encoder's target bit rate, in bits per second."})
 	f(m.bitRate)
+	rungs := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "sessions_ladder_rung",
+		Help: "Live sessions on each rung of the degradation ladder: 0 renders the client's request; " +
+			"1 and 2 render 0.75 and 0.5 of its size; 3 and 4 the half size at 20 and 15 fps."}, []string{"rung"})
+	f(rungs)
+	for i := range session.LadderRungs {
+		m.onRung = append(m.onRung, rungs.WithLabelValues(strconv.Itoa(i)))
+	}
+	m.ladderSteps = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "ladder_steps_total",
+		Help: "Steps of the degradation ladder, down or up, summed over sessions."})
+	f(m.ladderSteps)
 	m.stages = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "frame_stage_seconds",
 		Help: "Duration of each stage of a sent frame, by stage.", Buckets: StageBuckets}, []string{"stage"})
 	f(m.stages)
@@ -189,6 +204,7 @@ func (o *SessionObserver) Started() {
 	}
 	o.started = true
 	o.m.sessionsActive.Inc()
+	o.m.rung(o.last.LadderRung).Inc()
 }
 
 // Frame observes a frame's stage times and brings the counters up to the
@@ -236,6 +252,7 @@ func (o *SessionObserver) closed1(st session.Stats) {
 	if o.started {
 		o.m.sessionsActive.Dec()
 		o.m.sessionsEnded.Inc()
+		o.m.rung(o.last.LadderRung).Dec()
 	}
 }
 
@@ -261,7 +278,17 @@ func (o *SessionObserver) sync(st session.Stats) {
 	if st.BitRate != l.BitRate {
 		m.bitRate.Add(float64(st.BitRate - l.BitRate))
 	}
+	add(m.ladderSteps, st.LadderSteps, l.LadderSteps)
+	if st.LadderRung != l.LadderRung && o.started {
+		m.rung(l.LadderRung).Dec()
+		m.rung(st.LadderRung).Inc()
+	}
 	*l = st
+}
+
+// rung is the gauge of rung r (the last one for an r out of range).
+func (m *Metrics) rung(r int) prometheus.Gauge {
+	return m.onRung[min(max(r, 0), len(m.onRung)-1)]
 }
 
 // add adds now-before to c if the count grew.

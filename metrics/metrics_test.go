@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -160,4 +161,36 @@ func TestMetricsApart(t *testing.T) {
 			t.Errorf("%s = %v, want > 0", name, got)
 		}
 	}
+}
+
+// TestLadderRungs: the rung gauges count each live session on its
+// current rung, follow its steps, and drop it when it ends; the steps
+// counter sums every session's steps.
+func TestLadderRungs(t *testing.T) {
+	m := New()
+	a, b := m.NewSession(), m.NewSession()
+	a.Started()
+	b.frame(session.FrameStats{}, session.Stats{LadderRung: 2, LadderSteps: 2}) // before Started: not yet live
+	b.Started()
+	a.frame(session.FrameStats{}, session.Stats{LadderRung: 1, LadderSteps: 1})
+	check := func(when string, want []float64, steps float64) {
+		t.Helper()
+		fams := scrape(t, m)
+		for r, w := range want {
+			if got := value(t, fams, "holocast_sessions_ladder_rung", "rung", strconv.Itoa(r)); got != w {
+				t.Errorf("%s: rung %d has %v sessions, want %v", when, r, got, w)
+			}
+		}
+		if got := value(t, fams, "holocast_ladder_steps_total"); got != steps {
+			t.Errorf("%s: %v ladder steps, want %v", when, got, steps)
+		}
+	}
+	check("a on 1, b on 2", []float64{0, 1, 1, 0, 0}, 3)
+	a.frame(session.FrameStats{}, session.Stats{LadderRung: 4, LadderSteps: 4})
+	b.frame(session.FrameStats{}, session.Stats{LadderRung: 0, LadderSteps: 4})
+	check("a on 4, b back on 0", []float64{1, 0, 0, 0, 1}, 8)
+	a.closed1(session.Stats{LadderRung: 3, LadderSteps: 5})
+	check("a ended on 3", []float64{1, 0, 0, 0, 0}, 9)
+	b.closed1(session.Stats{LadderRung: 0, LadderSteps: 4})
+	check("both ended", []float64{0, 0, 0, 0, 0}, 9)
 }

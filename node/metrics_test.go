@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/holocast/holocast/metrics"
 	"github.com/holocast/holocast/node"
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
+	"github.com/holocast/holocast/session"
 )
 
 // scrape reads url's metrics in the text format and parses them.
@@ -197,6 +199,9 @@ func TestMetrics(t *testing.T) {
 	if got := metric(t, fams, "holocast_sessions_rejected_total", "reason", "unauthorized"); got != 0 {
 		t.Errorf("unauthorized refusals = %v, want 0", got)
 	}
+	if got := ladderSessions(t, fams); got != 1 {
+		t.Errorf("sessions on the ladder's rungs: %v while one headset streams, want 1", got)
+	}
 	frames := metric(t, fams, "holocast_frames_sent_total")
 
 	// The session ends: its totals stay, nothing is active.
@@ -211,6 +216,9 @@ func TestMetrics(t *testing.T) {
 	}
 	if got := metric(t, fams, "holocast_encoder_target_bitrate_bps"); got != 0 {
 		t.Errorf("target bit rate %v with no session, want 0", got)
+	}
+	if got := ladderSessions(t, fams); got != 0 {
+		t.Errorf("sessions on the ladder's rungs: %v with no session, want 0", got)
 	}
 	if got := metric(t, fams, "holocast_sessions_created_total"); got != 1 {
 		t.Errorf("sessions created = %v, want 1", got)
@@ -311,4 +319,14 @@ func TestMetricsDrain(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
+}
+
+// ladderSessions sums holocast_sessions_ladder_rung over the rungs.
+func ladderSessions(t *testing.T, fams map[string]*dto.MetricFamily) float64 {
+	t.Helper()
+	sum := 0.0
+	for r := range session.LadderRungs {
+		sum += metric(t, fams, "holocast_sessions_ladder_rung", "rung", strconv.Itoa(r))
+	}
+	return sum
 }

@@ -53,6 +53,7 @@ type encodeStage struct {
 	busy    bool            // a frame is being encoded or sent
 	free    []*render.Frame // frame buffers for the next jobs
 	work    time.Duration   // running estimate of due → sent (see observeWork)
+	busyFor time.Duration   // running estimate of the goroutine's time per frame (encode + send)
 	// wake has a value when pending was set; idle one when the encoder
 	// goroutine finished a frame (for wait).
 	wake, idle chan struct{}
@@ -110,6 +111,9 @@ func (e *encodeStage) finish(j *encodeJob, sent bool) {
 		e.free = append(e.free, j.frame)
 		if sent && !j.times.sent.IsZero() {
 			e.observeWork(j.times.sent.Sub(j.due.at))
+			if w := j.times.sent.Sub(j.ready.Add(j.times.encodeWait)); w >= 0 && w <= time.Second {
+				e.busyFor = ewma(e.busyFor, w)
+			}
 		}
 	}
 	e.busy = false
@@ -127,11 +131,24 @@ func (e *encodeStage) observeWork(w time.Duration) {
 	if w < 0 || w > time.Second {
 		return
 	}
-	if e.work == 0 {
-		e.work = w
-		return
+	e.work = ewma(e.work, w)
+}
+
+// ewma is the running estimate est updated with w (w itself when est is
+// 0: the first frame).
+func ewma(est, w time.Duration) time.Duration {
+	if est == 0 {
+		return w
 	}
-	e.work += time.Duration(workWeight * float64(w-e.work))
+	return est + time.Duration(workWeight*float64(w-est))
+}
+
+// busyEstimate returns the running estimate of the encoder goroutine's
+// time per frame, encode and send (0 before the first frame was sent).
+func (e *encodeStage) busyEstimate() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.busyFor
 }
 
 // workEstimate returns the running estimate of due → sent (0 before the

@@ -238,6 +238,12 @@ type frameState struct {
 	// estimate of a frame's work (due → sent). Both serve display aiming.
 	clock clientClock
 	work  time.Duration
+	// loopWork is the running estimate of the frame loop's own time per
+	// frame (due → handed to the encoder goroutine: waiting for a render
+	// worker, rendering, converting); with the encoder's (encodeStage's
+	// busy) it gives the pipeline's time per frame, which the
+	// degradation ladder's time rule watches (see pipelineWork).
+	loopWork time.Duration
 	// scene is what applyScene last gave the renderer.
 	scene sceneFrame
 	// ladder is the degradation ladder's state (see ladder.go).
@@ -317,6 +323,21 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 		times: stageTimes{poseAge: a.poseAge, queue: renderCall.Sub(due.at) + frame.Timings.Wait, frame: frame.Timings},
 		scene: fs.scene, rates: frameBitRates(fs),
 	})
+	fs.loopWork = ewma(fs.loopWork, s.cfg.Now().Sub(due.at))
+}
+
+// pipelineWork is the running estimate of the session's time per frame
+// as a pipeline: the slower of its two stages, the frame loop (render
+// worker wait, render, convert) and the encoder goroutine (encode, send),
+// which work on consecutive frames at the same time. It bounds the frame
+// rate the session can keep (1/pipelineWork), where due → sent (fs.work,
+// their sum) bounds its latency; 0 before both stages have a frame.
+func (s *Session) pipelineWork(fs *frameState) time.Duration {
+	enc := s.enc.busyEstimate()
+	if fs.loopWork == 0 || enc == 0 {
+		return 0
+	}
+	return max(fs.loopWork, enc)
 }
 
 // encodeAndSend encodes and sends j, on the encoder goroutine, and reports

@@ -48,10 +48,12 @@ const (
 	// that a step up lands well clear of it (a resolution step changes
 	// the pixels by 1.8–2.3×).
 	LadderUpBPP = 0.06
-	// LadderOverload: a frame's work (due to sent, on the frame loop)
-	// over this share of the frame interval steps down: the node can no
-	// longer keep its rate (libwebrtc's overuse detector adapts down
-	// over 85 % encode usage).
+	// LadderOverload: the session's time per frame (the slower of its
+	// pipeline's stages: the frame loop's render worker wait, render and
+	// convert, or the encoder goroutine's encode and send, which work on
+	// consecutive frames at once) over this share of the frame interval
+	// steps down: the node can no longer keep its rate (libwebrtc's
+	// overuse detector adapts down over 85 % encode usage).
 	LadderOverload = 0.85
 	// LadderHeadroom: the rung above is tried only if the work scaled to
 	// its pixels and rate is under this share of its interval (work
@@ -77,8 +79,8 @@ type LadderInput struct {
 	// BitRate is the congestion controller's target in bits per second
 	// (0: no controller; the bandwidth rule is off).
 	BitRate int
-	// Work is the running estimate of the node's time per frame (0:
-	// none yet; the time rule is off).
+	// Work is the running estimate of the session's time per frame as a
+	// pipeline, its slower stage (0: none yet; the time rule is off).
 	Work time.Duration
 }
 
@@ -173,14 +175,14 @@ func holding(cond bool, since, now time.Time) time.Time {
 // what the frame loop renders for the client's request req (req itself
 // with DegradeOff). The target
 // is the congestion controller's (none without one); the work is the
-// loop's running estimate (fs.work).
+// pipeline's running estimate (pipelineWork).
 func (s *Session) degrade(fs *frameState, req Output) Output {
 	if s.cfg.Degrade == DegradeOff {
 		return req
 	}
 	in := LadderInput{Now: s.cfg.Now()}
 	if s.cfg.Degrade == DegradeAll {
-		in.Work = fs.work
+		in.Work = s.pipelineWork(fs)
 	}
 	if fs.bwe != nil {
 		in.BitRate = s.controlledBitRate(fs.bwe)

@@ -203,3 +203,40 @@ func TestLadder(t *testing.T) {
 		})
 	}
 }
+
+// TestPipelineWork: the ladder's time rule watches the slower of the
+// pipeline's two stages, which run on consecutive frames at once, not
+// their sum (due → sent): a node that renders in 20 ms and encodes in
+// 20 ms keeps 30 fps; one whose render alone takes 30 ms does not.
+func TestPipelineWork(t *testing.T) {
+	ms := time.Millisecond
+	req := Output{Width: 1280, Height: 720, FPS: 30}
+	for _, c := range []struct {
+		name      string
+		loop, enc time.Duration
+		want      time.Duration
+		stepsDown bool
+	}{
+		{"no frame yet", 0, 0, 0, false},
+		{"no frame encoded yet", 20 * ms, 0, 0, false},
+		{"render 20, encode 20: sum 40 ms, 30 fps kept", 20 * ms, 20 * ms, 20 * ms, false},
+		{"render 30, encode 5", 30 * ms, 5 * ms, 30 * ms, true},
+		{"render 10, encode 31", 10 * ms, 31 * ms, 31 * ms, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &Session{enc: &encodeStage{busyFor: c.enc}}
+			fs := &frameState{loopWork: c.loop}
+			if got := s.pipelineWork(fs); got != c.want {
+				t.Fatalf("pipelineWork = %v, want %v", got, c.want)
+			}
+			var l ladder
+			t0 := time.Unix(100, 0)
+			for i := range 60 { // two seconds of frames
+				l.Observe(req, LadderInput{Now: t0.Add(time.Duration(i) * time.Second / 30), Work: s.pipelineWork(fs)})
+			}
+			if down := l.Rung() > 0; down != c.stepsDown {
+				t.Errorf("rung %d after 2 s, want a step down: %v", l.Rung(), c.stepsDown)
+			}
+		})
+	}
+}
