@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Holocast needs on a Debian/Ubuntu machine, skipping what is
 # already there. Usage: scripts/install-deps.sh [--test]
-#   (no flag)  build and run the node: C toolchain, x264, EGL/Mesa
+#   (no flag)  build and run the node: C toolchain, x264, libyuv, EGL/Mesa
 #   --test     also what the test suite uses: ffmpeg/ffprobe, protoc,
 #              Chromium, Node.js and npm, and the Khronos glTF sample
 #              models of assimp-testmodels for the scene loader's tests
 set -euo pipefail
 
-want=(build-essential pkg-config libx264-dev libegl-dev libgles-dev libegl1-mesa-dev libgl1-mesa-dri libegl-mesa0)
+want=(build-essential pkg-config libx264-dev libyuv-dev libegl-dev libgles-dev libegl1-mesa-dev libgl1-mesa-dri libegl-mesa0)
 if [[ "${1:-}" == "--test" ]]; then
 	want+=(ffmpeg protobuf-compiler chromium nodejs npm assimp-testmodels)
 fi

@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# holocast-node: a render node (GL on EGL, libx264), for deploy/base/node.yaml.
+# holocast-node: a render node (GL on EGL, libyuv, libx264), for deploy/base/node.yaml.
 # Build from the repository root:
 #   docker build -f deploy/images/holocast-node.Dockerfile -t ghcr.io/holocast/holocast-node .
 #
@@ -12,7 +12,7 @@
 
 FROM golang:1.26-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends pkg-config libx264-dev libegl-dev \
+ && apt-get install -y --no-install-recommends pkg-config libx264-dev libyuv-dev libegl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -22,7 +22,7 @@ RUN CGO_ENABLED=1 go build -trimpath -tags egl -o /out/holocast-node ./cmd/holoc
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libx264-164 libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 ca-certificates \
+ && apt-get install -y --no-install-recommends libx264-164 libyuv0 libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 65532 --home-dir /var/lib/holocast --create-home holocast
 COPY --from=build /out/holocast-node /usr/local/bin/holocast-node

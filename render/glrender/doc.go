@@ -1,7 +1,7 @@
 // Package glrender renders stereo frames with OpenGL 3.3 core through a
 // headless EGL context (see package render/egl): no window system, no
 // surface; each Renderer draws into its own framebuffer object, reads the
-// pixels back and converts them to I420 with render.ConvertRGBA.
+// pixels back and converts them to I420 with libyuv (package render/yuv).
 //
 // A Worker owns one EGL context on one goroutine locked to its OS thread
 // for its whole life; every GL call of every Renderer made from it runs on

@@ -12,6 +12,7 @@ import (
 	"github.com/go-gl/mathgl/mgl32"
 
 	"github.com/holocast/holocast/render"
+	"github.com/holocast/holocast/render/yuv"
 )
 
 // Renderer draws a Scene for one session into its own framebuffer on a
@@ -175,7 +176,7 @@ func (r *Renderer) RenderBy(v render.StereoViews, deadline time.Time) (*render.F
 		return nil, fmt.Errorf("glrender: render: %w", err)
 	}
 	start := time.Now()
-	if err := render.ConvertRGBA(r.frame, r.rgba, r.width, r.height, true); err != nil {
+	if err := yuv.ConvertRGBA(r.frame, r.rgba, r.width, r.height, true); err != nil {
 		return nil, fmt.Errorf("glrender: render: %w", err)
 	}
 	t.Convert = time.Since(start)
