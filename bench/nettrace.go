@@ -262,6 +262,9 @@ func (ti *traceInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor
 	})
 }
 
+// maxTraceNackSeqs bounds the sequence numbers a nack event lists.
+const maxTraceNackSeqs = 64
+
 // rtcpEvent describes the feedback packets the trace records; nil for
 // the others.
 func rtcpEvent(p rtcp.Packet) map[string]any {
@@ -270,11 +273,11 @@ func rtcpEvent(p rtcp.Packet) map[string]any {
 		return map[string]any{"ev": "twcc", "base_seq": p.BaseSequenceNumber, "packets": p.PacketStatusCount,
 			"received": len(p.RecvDeltas), "fb_count": p.FbPktCount}
 	case *rtcp.TransportLayerNack:
-		lost := 0
+		var seqs []uint16
 		for _, pair := range p.Nacks {
-			lost += len(pair.PacketList())
+			seqs = append(seqs, pair.PacketList()...)
 		}
-		return map[string]any{"ev": "nack", "ssrc": p.MediaSSRC, "lost": lost}
+		return map[string]any{"ev": "nack", "ssrc": p.MediaSSRC, "lost": len(seqs), "seqs": seqs[:min(len(seqs), maxTraceNackSeqs)]}
 	case *rtcp.PictureLossIndication:
 		return map[string]any{"ev": "pli", "ssrc": p.MediaSSRC}
 	case *rtcp.FullIntraRequest:
