@@ -41,8 +41,15 @@ const (
 	// lowQueueDelay: below it (and with little loss) the link has room.
 	lowQueueDelay = 15 * time.Millisecond
 	// highLoss and lowLoss are the smoothed loss ratios above which the
-	// target falls, and below which it may rise.
-	highLoss, lowLoss = 0.10, 0.02
+	// target falls, and below which it may rise, while the link shows a
+	// queue; with loss but no queue at all (radioLoss), the target falls
+	// only over severeLoss and may rise under highLoss. A policer drops
+	// without queueing, more the more is sent over its rate: severeLoss
+	// bounds what it can cost.
+	highLoss, lowLoss, severeLoss = 0.10, 0.02, 0.30
+	// radioLossQueue: losses in a report none of whose packets waited
+	// this long at the bottleneck are a radio's, not a queue's.
+	radioLossQueue = 5 * time.Millisecond
 	// fastGrowth is the target's growth per second (compounded per
 	// report: about ×2.7 a second with reports every 100 ms) while no
 	// decrease has happened or the target is far above the rate of the
@@ -84,6 +91,10 @@ type Stats struct {
 	Delivered int
 	// QueueDelay is the standing queue delay of the last report.
 	QueueDelay time.Duration
+	// PeakQueueDelay is the largest queue delay of a packet in the last
+	// report: a bottleneck that drops has its queue full around the
+	// losses, a lossy radio link has none.
+	PeakQueueDelay time.Duration
 	// Loss is the smoothed ratio of packets reported lost.
 	Loss float64
 	// State is "increase", "hold" or "decrease": what the last report did.
@@ -157,7 +168,7 @@ func (c *Controller) OnSent(seq int64, size int, at time.Time) {
 // forgotten) are ignored.
 func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 	var total, lost int
-	minQueue := time.Duration(-1)
+	minQueue, peakQueue := time.Duration(-1), time.Duration(0)
 	var newestSent time.Time
 	for _, a := range acks {
 		s := c.history[a.Seq&(historySize-1)]
@@ -180,6 +191,7 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 		if minQueue < 0 || q < minQueue {
 			minQueue = q
 		}
+		peakQueue = max(peakQueue, q)
 		c.arrivals = append(c.arrivals, arrival{at: a.Arrived, size: s.size})
 	}
 	if total == 0 {
@@ -193,7 +205,7 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 	}
 	c.stats.RTT, c.stats.Delivered, c.stats.Loss = rtt, int(delivered), c.loss
 	if minQueue >= 0 {
-		c.stats.QueueDelay = minQueue
+		c.stats.QueueDelay, c.stats.PeakQueueDelay = minQueue, peakQueue
 	}
 	c.update(now, delivered)
 }
@@ -230,9 +242,9 @@ func (c *Controller) update(now time.Time, delivered float64) {
 		// floor at once).
 		f := max(0.5, 0.85-q.Seconds())
 		c.decrease(now, min(c.target, max(f*delivered, 0.5*c.target)))
-	case c.loss > highLoss && canDecrease:
+	case c.loss > highLoss && canDecrease && (!c.radioLoss() || c.loss > severeLoss):
 		c.decrease(now, c.target*(1-0.5*c.loss))
-	case q < lowQueueDelay && c.loss < lowLoss:
+	case q < lowQueueDelay && (c.loss < lowLoss || (c.radioLoss() && c.loss < highLoss)):
 		g := fastGrowth
 		if c.decreasedTo > 0 && c.target < 1.5*c.decreasedTo {
 			g = slowGrowth
@@ -250,6 +262,18 @@ func (c *Controller) update(now time.Time, delivered float64) {
 	}
 	c.target = min(max(c.target, float64(c.cfg.MinBitRate)), float64(c.cfg.MaxBitRate))
 	c.stats.Target = int(c.target)
+}
+
+// radioLoss reports whether the last report's losses came without any
+// queue: no packet of it waited radioLossQueue or more at the
+// bottleneck. A bottleneck drops when its queue is full, so the packets
+// around its losses waited as long as it holds (tens of ms on any link
+// that is not pathologically shallow); a radio link (Wi-Fi, cellular)
+// loses packets with no queue, and a lower rate does not cure that.
+// Such loss keeps the target from falling (up to severeLoss) and, under
+// highLoss, from stopping its growth.
+func (c *Controller) radioLoss() bool {
+	return c.stats.PeakQueueDelay < radioLossQueue
 }
 
 // PacerBurst is the burst allowance the Pacer should have after the

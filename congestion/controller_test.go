@@ -266,18 +266,53 @@ func TestControllerStalls(t *testing.T) {
 	}
 }
 
-// TestControllerLoss: heavy random loss with no queue brings the target
-// down; light loss does not.
+// TestControllerLoss: random loss with no queue (a radio's) does not
+// bring the target down, nor stop it from climbing, up to severeLoss;
+// beyond it the target falls.
 func TestControllerLoss(t *testing.T) {
 	for _, c := range []struct {
+		name     string
 		loss     float64
-		wantDown bool
-	}{{1, false}, {25, true}} {
+		start    int
+		wantLow  int // the final target is at least this
+		wantHigh int // and at most this
+	}{
+		{"light radio loss keeps the rate", 1, 2_000_000, 2_000_000, 2_000_000},
+		// Random loss without a queue (a radio's) neither lowers the
+		// target nor keeps it from climbing to the ceiling.
+		{"5 % radio loss: climbs", 5, 500_000, 1_900_000, 2_000_000},
+		{"10 % radio loss: climbs", 10, 500_000, 1_500_000, 2_000_000},
+		// Loss beyond severeLoss lowers it with or without a queue.
+		{"severe loss: falls", 40, 2_000_000, 0, 1_000_000},
+	} {
 		l := &simLink{rate: constRate(20e6), limit: 1 << 20, prop: 25 * time.Millisecond, lossPct: c.loss, rng: rand.New(rand.NewPCG(1, 2))}
-		r := simulate(t, Config{StartBitRate: 2_000_000, MinBitRate: 300_000, MaxBitRate: 2_000_000}, l, 6*time.Second)
+		r := simulate(t, Config{StartBitRate: c.start, MinBitRate: 300_000, MaxBitRate: 2_000_000}, l, 8*time.Second)
 		final := r.target[len(r.target)-1]
-		if down := final < 1_500_000; down != c.wantDown {
-			t.Errorf("%.0f %% loss: target %d bit/s", c.loss, final)
+		t.Logf("%s: %.0f %% loss from %d bit/s: target %d bit/s after 8 s", c.name, c.loss, c.start, final)
+		if final < c.wantLow || final > c.wantHigh {
+			t.Errorf("%s: target %d bit/s after 8 s, want [%d, %d]", c.name, final, c.wantLow, c.wantHigh)
+		}
+	}
+}
+
+// TestControllerShallowBuffer: a bottleneck whose whole buffer is under
+// the delay rule's threshold (20-40 ms) drops packets with its queue
+// full: that loss is congestion, not a radio's, and the controller
+// stays near the link's rate with little loss.
+func TestControllerShallowBuffer(t *testing.T) {
+	for _, bufMs := range []float64{20, 40} {
+		capBps := 2e6
+		l := &simLink{rate: constRate(capBps), limit: capBps / 8 * bufMs / 1000, prop: 10 * time.Millisecond}
+		r := simulate(t, Config{MinBitRate: 300_000, MaxBitRate: 10_000_000}, l, 20*time.Second)
+		lost, sentPkts := 0, 0.0
+		for i, n := range r.lost[150:] {
+			lost += n
+			sentPkts += r.sentBps[150+i] / 10 / 8 / 1200
+		}
+		sent := mean(r.sentBps, 150, 199)
+		t.Logf("%v ms buffer at 2 Mbit/s: last 5 s sent %.2f Mbit/s, %d packets lost (%.1f %%)", bufMs, sent/1e6, lost, 100*float64(lost)/sentPkts)
+		if sent > 1.05*capBps || float64(lost) > 0.06*sentPkts {
+			t.Errorf("%v ms buffer: sent %.2f Mbit/s into 2 Mbit/s, lost %d of ~%.0f packets", bufMs, sent/1e6, lost, sentPkts)
 		}
 	}
 }

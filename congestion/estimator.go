@@ -104,13 +104,15 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWri
 			e.mu.Unlock()
 			return 0, ErrClosed
 		}
-		allow := true
+		allow, repair := true, false
 		switch {
 		case rtxSSRC != 0 && h.SSRC == rtxSSRC: // RFC 4588: the original sequence number first
 			allow = len(payload) >= 2 && rt.Allow(binary.BigEndian.Uint16(payload), size, e.ctl.Target(), e.ctl.Stats().RTT, now)
+			repair = true
 		case h.SSRC != ssrc:
 		case rt.IsRetransmission(h.SequenceNumber):
 			allow = rt.Allow(h.SequenceNumber, size, e.ctl.Target(), e.ctl.Stats().RTT, now)
+			repair = true
 		default:
 			rt.OnMedia(h.SequenceNumber, h.Timestamp, now)
 		}
@@ -120,6 +122,11 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWri
 		}
 		pkt := &packet{h: h.Clone(), p: append([]byte(nil), payload...), attr: maps.Clone(attr), sw: sw}
 		e.pacer.Push(pkt, size, now)
+		// A repair that a second NACK could not replace in time goes out
+		// twice (the receiver drops whichever copy comes second).
+		if repair && DuplicateRepairs(e.ctl.Stats().RTT, rt.FrameInterval()) && rt.AllowCopy(size, e.ctl.Target(), now) {
+			e.pacer.Push(&packet{h: h.Clone(), p: append([]byte(nil), payload...), attr: maps.Clone(attr), sw: sw}, size, now)
+		}
 		e.mu.Unlock()
 		select {
 		case e.wake <- struct{}{}:
@@ -275,6 +282,7 @@ func (e *Estimator) GetStats() map[string]any {
 		"writeMaxMs":    float64(e.writeTime.max().Microseconds()) / 1000,
 		"retransmitted": r.Sent, "retransmittedBytes": r.SentBytes,
 		"retransmitTooOld": r.TooOld, "retransmitOverBudget": r.OverBudget, "retransmitRepeated": r.Repeated,
+		"retransmitCopies": r.Copies,
 	}
 }
 
@@ -294,6 +302,8 @@ func (e *Estimator) retransmitStats() RetransmitStats {
 		sum.TooOld += s.TooOld
 		sum.OverBudget += s.OverBudget
 		sum.Repeated += s.Repeated
+		sum.Copies += s.Copies
+		sum.CopyBytes += s.CopyBytes
 	}
 	return sum
 }

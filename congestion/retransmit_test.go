@@ -168,3 +168,55 @@ func TestIsRetransmission(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateRepairs: repairs go out twice only where a second round
+// trip would break WebRTC's freeze limit: at 30 fps from a round trip of
+// about 58 ms, at 60 fps (where 150 ms dominates the limit) from about
+// 67 ms, at 10 fps from 50 ms; never on a short round trip.
+func TestDuplicateRepairs(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		rtt, interval time.Duration
+		want          bool
+	}{
+		{10 * ms, 33 * ms, false},
+		{50 * ms, 33 * ms, false},
+		{60 * ms, 33 * ms, true},
+		{100 * ms, 33 * ms, true},
+		{0, 33 * ms, true}, // none measured: DefaultRetransmitRTT
+		{55 * ms, 16 * ms, false},
+		{70 * ms, 16 * ms, true},
+		{40 * ms, 100 * ms, false}, // 10 fps: a 300 ms limit, 280 ms for two rounds
+		{60 * ms, 100 * ms, true},  // 320 ms
+	} {
+		if got := DuplicateRepairs(c.rtt, c.interval); got != c.want {
+			t.Errorf("rtt %v, interval %v: %v, want %v", c.rtt, c.interval, got, c.want)
+		}
+	}
+}
+
+// TestAllowCopy: a second copy spends the budget like the first and is
+// refused, and counted, when the budget cannot take it.
+func TestAllowCopy(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	r := &Retransmitter{}
+	sendFrames(r, t0, 10, 4, 33*time.Millisecond)
+	now := t0.Add(330 * time.Millisecond)
+	const bps = 1_000_000 // budget: 250 kbit/s, 100 ms deep: 3125 bytes
+	copies := 0
+	for seq := uint16(36); seq < 40; seq++ {
+		if !r.Allow(seq, 1000, bps, 50*time.Millisecond, now) {
+			break
+		}
+		if r.AllowCopy(1000, bps, now) {
+			copies++
+		}
+	}
+	st := r.Stats()
+	if st.Sent+st.Copies > 3 || st.Copies != uint64(copies) || copies == 0 || st.OverBudget == 0 {
+		t.Errorf("stats %+v, %d copies: want at most 3 packets in a 3125-byte budget, copies counted, the rest over budget", st, copies)
+	}
+	if st.SentBytes != 1000*(st.Sent+st.Copies) || st.CopyBytes != 1000*st.Copies {
+		t.Errorf("bytes: %+v", st)
+	}
+}
