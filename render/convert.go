@@ -47,17 +47,8 @@ const minRowPairsPerWorker = 32
 //
 // The work is split by rows across up to runtime.GOMAXPROCS(0) goroutines.
 func ConvertRGBA(dst *Frame, rgba []byte, w, h int, flipY bool) error {
-	if dst == nil {
-		return errors.New("render: convert: nil frame")
-	}
-	if w <= 0 || h <= 0 || w%2 != 0 || h%2 != 0 {
-		return fmt.Errorf("render: convert: size %dx%d: width and height must be positive and even", w, h)
-	}
-	if dst.Width != w || dst.Height != h || len(dst.Y) < w*h || len(dst.U) < w*h/4 || len(dst.V) < w*h/4 {
-		return fmt.Errorf("render: convert: frame is %dx%d, image is %dx%d", dst.Width, dst.Height, w, h)
-	}
-	if len(rgba) < w*h*4 {
-		return fmt.Errorf("render: convert: rgba has %d bytes, want %d", len(rgba), w*h*4)
+	if err := CheckConvert(dst, rgba, w, h); err != nil {
+		return err
 	}
 	pairs := h / 2
 	n := runtime.GOMAXPROCS(0)
@@ -80,6 +71,26 @@ func ConvertRGBA(dst *Frame, rgba []byte, w, h int, flipY bool) error {
 	}
 	convertRows(dst, rgba, w, h, flipY, 0, min(per, pairs))
 	wg.Wait()
+	return nil
+}
+
+// CheckConvert checks the arguments of an RGBA→I420 conversion (of
+// ConvertRGBA, or of another converter with its contract): w and h
+// positive and even, dst a w×h frame as NewFrame makes, rgba at least
+// w*h*4 bytes.
+func CheckConvert(dst *Frame, rgba []byte, w, h int) error {
+	if dst == nil {
+		return errors.New("render: convert: nil frame")
+	}
+	if w <= 0 || h <= 0 || w%2 != 0 || h%2 != 0 {
+		return fmt.Errorf("render: convert: size %dx%d: width and height must be positive and even", w, h)
+	}
+	if dst.Width != w || dst.Height != h || len(dst.Y) < w*h || len(dst.U) < w*h/4 || len(dst.V) < w*h/4 {
+		return fmt.Errorf("render: convert: frame is %dx%d, image is %dx%d", dst.Width, dst.Height, w, h)
+	}
+	if len(rgba) < w*h*4 {
+		return fmt.Errorf("render: convert: rgba has %d bytes, want %d", len(rgba), w*h*4)
+	}
 	return nil
 }
 

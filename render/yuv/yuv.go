@@ -10,7 +10,6 @@ package yuv
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"unsafe"
 
@@ -23,17 +22,8 @@ import (
 // w*h*4 bytes, and with flipY the first row of rgba the bottom of the
 // picture (as glReadPixels returns it).
 func ConvertRGBA(dst *render.Frame, rgba []byte, w, h int, flipY bool) error {
-	if dst == nil {
-		return errors.New("yuv: convert: nil frame")
-	}
-	if w <= 0 || h <= 0 || w%2 != 0 || h%2 != 0 {
-		return fmt.Errorf("yuv: convert: size %dx%d: width and height must be positive and even", w, h)
-	}
-	if dst.Width != w || dst.Height != h || len(dst.Y) < w*h || len(dst.U) < w*h/4 || len(dst.V) < w*h/4 {
-		return fmt.Errorf("yuv: convert: frame is %dx%d, image is %dx%d", dst.Width, dst.Height, w, h)
-	}
-	if len(rgba) < w*h*4 {
-		return fmt.Errorf("yuv: convert: rgba has %d bytes, want %d", len(rgba), w*h*4)
+	if err := render.CheckConvert(dst, rgba, w, h); err != nil {
+		return fmt.Errorf("yuv: %w", err)
 	}
 	// libyuv names formats by the word's byte order from the least
 	// significant byte: bytes R, G, B, A in memory are its "ABGR". A
@@ -42,7 +32,7 @@ func ConvertRGBA(dst *render.Frame, rgba []byte, w, h int, flipY bool) error {
 	if flipY {
 		height = -height
 	}
-	//nolint:gosec // sizes were checked above; libyuv reads and writes within them
+	//nolint:gosec // CheckConvert checked the sizes; libyuv reads and writes within them
 	ret := C.ABGRToI420((*C.uint8_t)(unsafe.Pointer(&rgba[0])), C.int(w*4),
 		(*C.uint8_t)(unsafe.Pointer(&dst.Y[0])), C.int(w),
 		(*C.uint8_t)(unsafe.Pointer(&dst.U[0])), C.int(w/2),
