@@ -278,8 +278,9 @@ func (c *Controller) radioLoss() bool {
 
 // PacerBurst is the burst allowance the Pacer should have after the
 // last report: DefaultPacerBurst while the target is at the ceiling
-// (MaxBitRate) and the link shows room (no standing queue, little loss:
-// the state "increase"), MinPacerBurst otherwise. At the ceiling
+// (MaxBitRate) and the link shows room (the state "increase": no
+// standing queue) with under lowLoss of loss (a radio's loss keeps the
+// state "increase" up to highLoss), MinPacerBurst otherwise. At the ceiling
 // without a queue the link carries more than the stream may use, and
 // spreading a frame over 2.5× its rate only delays it. Below the
 // ceiling the target is the controller's guess at the link's rate, and
@@ -288,7 +289,7 @@ func (c *Controller) radioLoss() bool {
 // before encoding them (a burst would move it to the bottleneck, out of
 // sight, and frames would pile up behind it).
 func (c *Controller) PacerBurst() time.Duration {
-	if !c.lastUpdate.IsZero() && c.stats.State == "increase" && c.target >= float64(c.cfg.MaxBitRate) {
+	if !c.lastUpdate.IsZero() && c.stats.State == "increase" && c.loss < lowLoss && c.target >= float64(c.cfg.MaxBitRate) {
 		return DefaultPacerBurst
 	}
 	return MinPacerBurst

@@ -379,6 +379,13 @@ func TestControllerPacerBurst(t *testing.T) {
 	if s, b := c.Stats().State, c.PacerBurst(); s != "increase" || c.Target() != 1_200_000 || b != DefaultPacerBurst {
 		t.Errorf("no queue, target %d at the ceiling: state %q, burst %v, want increase and %v", c.Target(), s, b, DefaultPacerBurst)
 	}
+	// A radio's loss (no queue) keeps the state "increase" but not the
+	// burst.
+	c.loss = 0.05
+	report(0)
+	if s, b := c.Stats().State, c.PacerBurst(); s != "increase" || b != MinPacerBurst {
+		t.Errorf("5 %% loss without a queue: state %q, burst %v, want increase and %v", s, b, MinPacerBurst)
+	}
 	for range 5 {
 		report(120 * time.Millisecond)
 	}
