@@ -47,6 +47,15 @@ const (
 	// without queueing, more the more is sent over its rate: severeLoss
 	// bounds what it can cost.
 	highLoss, lowLoss, severeLoss = 0.10, 0.02, 0.30
+	// narrowedShare: a report whose packets arrived at under this share
+	// of the rate they were sent at shows a link narrower than the
+	// sending rate.
+	narrowedShare = 0.7
+	// reportSpanPackets and reportSpanTime: the least a report's
+	// packets and their arrivals must span for its rates to count (the
+	// pacer sends a frame's packets within a few ms, the bottleneck
+	// spreads them).
+	reportSpanPackets, reportSpanTime = 4, 15 * time.Millisecond
 	// radioLossQueue: losses in a report none of whose packets waited
 	// this long at the bottleneck are a radio's, not a queue's.
 	radioLossQueue = 5 * time.Millisecond
@@ -133,8 +142,12 @@ type Controller struct {
 	lastUpdate, lastDecrease time.Time
 	overuseSince             time.Time     // first report of the current standing queue; zero without one
 	prevQueue                time.Duration // the standing queue of the report before
-	decreasedTo              float64       // the target after the last decrease; 0 before any
-	stats                    Stats
+	// reportSent and reportRecv are the rates at which the last report's
+	// received packets were sent and arrived (bits/s; 0 when it spans
+	// too little to tell): see reportSpan.
+	reportSent, reportRecv float64
+	decreasedTo            float64 // the target after the last decrease; 0 before any
+	stats                  Stats
 }
 
 // NewController returns a Controller at cfg's start rate.
@@ -170,6 +183,7 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 	var total, lost int
 	minQueue, peakQueue := time.Duration(-1), time.Duration(0)
 	var newestSent time.Time
+	var span reportSpan
 	for _, a := range acks {
 		s := c.history[a.Seq&(historySize-1)]
 		if s.seq != a.Seq || s.at.IsZero() {
@@ -193,7 +207,9 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 		}
 		peakQueue = max(peakQueue, q)
 		c.arrivals = append(c.arrivals, arrival{at: a.Arrived, size: s.size})
+		span.add(s.at, a.Arrived, s.size)
 	}
+	c.reportSent, c.reportRecv = span.rates()
 	if total == 0 {
 		return
 	}
@@ -219,12 +235,19 @@ func (c *Controller) update(now time.Time, delivered float64) {
 	holdOff := min(max(c.stats.RTT-c.stats.QueueDelay+100*time.Millisecond, 200*time.Millisecond), time.Second)
 	canDecrease := c.lastDecrease.IsZero() || now.Sub(c.lastDecrease) >= holdOff
 	overuse := false
-	if q > highQueueDelay {
+	switch {
+	case q > highQueueDelay:
 		if c.overuseSince.IsZero() {
 			c.overuseSince = now
 		}
-		overuse = c.prevQueue >= lowQueueDelay || now.Sub(c.overuseSince) >= overuseTime
-	} else {
+		overuse = c.prevQueue >= lowQueueDelay || now.Sub(c.overuseSince) >= overuseTime || c.narrowed()
+	case c.narrowed() && c.stats.PeakQueueDelay > highQueueDelay:
+		// The report began before the link narrowed (its first packets
+		// waited for nothing) and ends with a queue building at the
+		// narrower rate: react now rather than a report later, when
+		// the queue has grown by another report's worth.
+		overuse = true
+	default:
 		c.overuseSince = time.Time{}
 	}
 	c.prevQueue = q
@@ -241,6 +264,13 @@ func (c *Controller) update(now time.Time, delivered float64) {
 		// machine's scheduling delays, would otherwise drop it to the
 		// floor at once).
 		f := max(0.5, 0.85-q.Seconds())
+		if c.narrowed() {
+			// The bottleneck's own rate, measured now: the delivered
+			// rate over rateWindow still counts what arrived before the
+			// link narrowed.
+			c.decrease(now, min(c.target, f*c.reportRecv))
+			break
+		}
 		c.decrease(now, min(c.target, max(f*delivered, 0.5*c.target)))
 	case c.loss > highLoss && canDecrease && (!c.radioLoss() || c.loss > severeLoss):
 		c.decrease(now, c.target*(1-0.5*c.loss))
@@ -262,6 +292,56 @@ func (c *Controller) update(now time.Time, delivered float64) {
 	}
 	c.target = min(max(c.target, float64(c.cfg.MinBitRate)), float64(c.cfg.MaxBitRate))
 	c.stats.Target = int(c.target)
+}
+
+// narrowed reports whether the last report's packets arrived markedly
+// slower than they were sent: the link is narrower than the sending
+// rate (a standing queue with this is a link that just narrowed, not a
+// receiver starved of CPU, whose late packets arrive bunched, faster
+// than they were sent).
+func (c *Controller) narrowed() bool {
+	return c.reportRecv > 0 && c.reportSent > 0 && c.reportRecv < narrowedShare*c.reportSent
+}
+
+// reportSpan measures one report's received packets: from the first to
+// the last sent, and from the first to the last arrived, and the bytes
+// after the first.
+type reportSpan struct {
+	firstSent, lastSent, firstArr, lastArr time.Time
+	bytes, n                               int
+}
+
+func (r *reportSpan) add(sentAt, arrived time.Time, size int) {
+	if r.n == 0 {
+		r.firstSent, r.lastSent, r.firstArr, r.lastArr = sentAt, sentAt, arrived, arrived
+	} else {
+		r.bytes += size
+		if sentAt.Before(r.firstSent) {
+			r.firstSent = sentAt
+		}
+		if sentAt.After(r.lastSent) {
+			r.lastSent = sentAt
+		}
+		if arrived.Before(r.firstArr) {
+			r.firstArr = arrived
+		}
+		if arrived.After(r.lastArr) {
+			r.lastArr = arrived
+		}
+	}
+	r.n++
+}
+
+// rates returns the sending and arrival rates of the span's packets in
+// bits/s, or zeros when the span is too short to tell (fewer than
+// reportSpanPackets packets, arrivals over less than reportSpanTime, or
+// all sent within a millisecond).
+func (r *reportSpan) rates() (sent, recv float64) {
+	ds, da := r.lastSent.Sub(r.firstSent), r.lastArr.Sub(r.firstArr)
+	if r.n < reportSpanPackets || ds < time.Millisecond || da < reportSpanTime {
+		return 0, 0
+	}
+	return float64(r.bytes*8) / ds.Seconds(), float64(r.bytes*8) / da.Seconds()
 }
 
 // radioLoss reports whether the last report's losses came without any

@@ -230,7 +230,13 @@ func TestControllerSteps(t *testing.T) {
 	}
 	l := &simLink{rate: rate, limit: 64 << 10, prop: 20 * time.Millisecond}
 	r := simulate(t, Config{MinBitRate: 300_000, MaxBitRate: 10_000_000}, l, 24*time.Second)
-	t.Logf("target before the step %d, 2 s after it %d, 5 s after the step up %d", r.target[79], r.target[100], r.target[210])
+	lost, worstQ := 0, time.Duration(0)
+	for i := 80; i < 100; i++ {
+		lost += r.lost[i]
+		worstQ = max(worstQ, r.qdelay[i])
+	}
+	t.Logf("target before the step %d, 2 s after it %d, 5 s after the step up %d; in the 2 s after the step down %d packets lost, queue up to %v",
+		r.target[79], r.target[100], r.target[210], lost, worstQ)
 	if r.target[79] < 2_400_000 {
 		t.Errorf("target %d before the step down", r.target[79])
 	}
@@ -239,6 +245,13 @@ func TestControllerSteps(t *testing.T) {
 	}
 	if r.target[210] < 2_400_000 {
 		t.Errorf("target %d 5 s after the step up to 4 Mbit/s", r.target[210])
+	}
+	// A report whose packets arrived at a third of the rate they were
+	// sent at, behind a queue, is a narrowed link: the target falls to
+	// the rate they arrived at one report after the step instead of two
+	// (74 packets lost before that rule, 17 with it).
+	if lost > 40 {
+		t.Errorf("%d packets lost in the 2 s after the step down", lost)
 	}
 }
 
