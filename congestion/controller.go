@@ -241,11 +241,14 @@ func (c *Controller) update(now time.Time, delivered float64) {
 			c.overuseSince = now
 		}
 		overuse = c.prevQueue >= lowQueueDelay || now.Sub(c.overuseSince) >= overuseTime || c.narrowed()
-	case c.narrowed() && c.stats.PeakQueueDelay > highQueueDelay:
+	case c.narrowed() && c.stats.PeakQueueDelay > 2*highQueueDelay:
 		// The report began before the link narrowed (its first packets
 		// waited for nothing) and ends with a queue building at the
 		// narrower rate: react now rather than a report later, when
-		// the queue has grown by another report's worth.
+		// the queue has grown by another report's worth. Twice the
+		// threshold: one frame at the encoder's size cap (two frame
+		// intervals of the target) on a link at the target queues up to
+		// 67 ms at 30 fps, and is no narrowing.
 		overuse = true
 	default:
 		c.overuseSince = time.Time{}
