@@ -143,20 +143,13 @@ func ewma(est, w time.Duration) time.Duration {
 	return est + time.Duration(workWeight*float64(w-est))
 }
 
-// busyEstimate returns the running estimate of the encoder goroutine's
-// time per frame, encode and send (0 before the first frame was sent).
-func (e *encodeStage) busyEstimate() time.Duration {
+// estimates returns the running estimates of due → sent (work) and of
+// the encoder goroutine's own time per frame, encode and send (busy);
+// each is 0 before the first frame was sent.
+func (e *encodeStage) estimates() (work, busy time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.busyFor
-}
-
-// workEstimate returns the running estimate of due → sent (0 before the
-// first frame was sent).
-func (e *encodeStage) workEstimate() time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.work
+	return e.work, e.busyFor
 }
 
 // backlogged reports whether a frame is still waiting for the encoder.

@@ -155,7 +155,7 @@ func (s *Session) frameLoop() {
 		}
 		end := s.cfg.Now()
 		s.stats.skippedTicks.Add(sc.finished(end))
-		fs.work = s.enc.workEstimate()
+		fs.work, fs.encodeWork = s.enc.estimates()
 		target = s.aimDisplay(&fs, &sc, end)
 		timer.Reset(sc.wake(target.start).Sub(end))
 	}
@@ -240,10 +240,11 @@ type frameState struct {
 	work  time.Duration
 	// loopWork is the running estimate of the frame loop's own time per
 	// frame (due → handed to the encoder goroutine: waiting for a render
-	// worker, rendering, converting); with the encoder's (encodeStage's
-	// busy) it gives the pipeline's time per frame, which the
-	// degradation ladder's time rule watches (see pipelineWork).
-	loopWork time.Duration
+	// worker, rendering, converting), encodeWork the encoder goroutine's
+	// (encode, send; read with work); together they give the pipeline's
+	// time per frame, which the degradation ladder's time rule watches
+	// (see pipelineWork).
+	loopWork, encodeWork time.Duration
 	// scene is what applyScene last gave the renderer.
 	scene sceneFrame
 	// ladder is the degradation ladder's state (see ladder.go).
@@ -332,12 +333,11 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 // which work on consecutive frames at the same time. It bounds the frame
 // rate the session can keep (1/pipelineWork), where due → sent (fs.work,
 // their sum) bounds its latency; 0 before both stages have a frame.
-func (s *Session) pipelineWork(fs *frameState) time.Duration {
-	enc := s.enc.busyEstimate()
-	if fs.loopWork == 0 || enc == 0 {
+func (fs *frameState) pipelineWork() time.Duration {
+	if fs.loopWork == 0 || fs.encodeWork == 0 {
 		return 0
 	}
-	return max(fs.loopWork, enc)
+	return max(fs.loopWork, fs.encodeWork)
 }
 
 // encodeAndSend encodes and sends j, on the encoder goroutine, and reports

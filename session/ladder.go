@@ -175,14 +175,14 @@ func holding(cond bool, since, now time.Time) time.Time {
 // what the frame loop renders for the client's request req (req itself
 // with DegradeOff). The target
 // is the congestion controller's (none without one); the work is the
-// pipeline's running estimate (pipelineWork).
+// pipeline's running estimate (frameState.pipelineWork).
 func (s *Session) degrade(fs *frameState, req Output) Output {
 	if s.cfg.Degrade == DegradeOff {
 		return req
 	}
 	in := LadderInput{Now: s.cfg.Now()}
 	if s.cfg.Degrade == DegradeAll {
-		in.Work = s.pipelineWork(fs)
+		in.Work = fs.pipelineWork()
 	}
 	if fs.bwe != nil {
 		in.BitRate = s.controlledBitRate(fs.bwe)

@@ -224,18 +224,13 @@ func TestPipelineWork(t *testing.T) {
 		{"render 10, encode 31", 10 * ms, 31 * ms, 31 * ms, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := &Session{enc: &encodeStage{busyFor: c.enc}}
-			fs := &frameState{loopWork: c.loop}
-			if got := s.pipelineWork(fs); got != c.want {
+			fs := &frameState{loopWork: c.loop, encodeWork: c.enc}
+			if got := fs.pipelineWork(); got != c.want {
 				t.Fatalf("pipelineWork = %v, want %v", got, c.want)
 			}
-			var l ladder
-			t0 := time.Unix(100, 0)
-			for i := range 60 { // two seconds of frames
-				l.Observe(req, LadderInput{Now: t0.Add(time.Duration(i) * time.Second / 30), Work: s.pipelineWork(fs)})
-			}
-			if down := l.Rung() > 0; down != c.stepsDown {
-				t.Errorf("rung %d after 2 s, want a step down: %v", l.Rung(), c.stepsDown)
+			rungs, _ := runLadder(req, []ladderPhase{{2 * time.Second, 0, fs.pipelineWork()}})
+			if down := rungs[0] > 0; down != c.stepsDown {
+				t.Errorf("rung %d after 2 s, want a step down: %v", rungs[0], c.stepsDown)
 			}
 		})
 	}
