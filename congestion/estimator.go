@@ -120,12 +120,14 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWri
 			e.mu.Unlock()
 			return size, nil
 		}
-		pkt := &packet{h: h.Clone(), p: append([]byte(nil), payload...), attr: maps.Clone(attr), sw: sw}
-		e.pacer.Push(pkt, size, now)
+		queue := func() { // a copy of its own: the writers below may change it
+			e.pacer.Push(&packet{h: h.Clone(), p: append([]byte(nil), payload...), attr: maps.Clone(attr), sw: sw}, size, now)
+		}
+		queue()
 		// A repair that a second NACK could not replace in time goes out
 		// twice (the receiver drops whichever copy comes second).
 		if repair && DuplicateRepairs(e.ctl.Stats().RTT, rt.FrameInterval()) && rt.AllowCopy(size, e.ctl.Target(), now) {
-			e.pacer.Push(&packet{h: h.Clone(), p: append([]byte(nil), payload...), attr: maps.Clone(attr), sw: sw}, size, now)
+			queue()
 		}
 		e.mu.Unlock()
 		select {

@@ -156,13 +156,22 @@ func (r *Retransmitter) Allow(seq uint16, size, bps int, rtt time.Duration, now 
 		r.stats.Repeated++
 		return false
 	}
+	if !r.spend(size) {
+		return false
+	}
+	p.resentAt = now
+	r.stats.Sent++
+	return true
+}
+
+// spend takes size bytes from the budget and counts them sent, or counts
+// the packet over budget and reports false.
+func (r *Retransmitter) spend(size int) bool {
 	if r.tokens < float64(size) {
 		r.stats.OverBudget++
 		return false
 	}
 	r.tokens -= float64(size)
-	p.resentAt = now
-	r.stats.Sent++
 	r.stats.SentBytes += uint64(size) //nolint:gosec // size is a packet's
 	return true
 }
@@ -190,14 +199,11 @@ func DuplicateRepairs(rtt, interval time.Duration) bool {
 // so. It checks neither age nor repetition: Allow did, for the first.
 func (r *Retransmitter) AllowCopy(size, bps int, now time.Time) bool {
 	r.refill(bps, now)
-	if r.tokens < float64(size) {
-		r.stats.OverBudget++
+	if !r.spend(size) {
 		return false
 	}
-	r.tokens -= float64(size)
 	r.stats.Copies++
 	r.stats.CopyBytes += uint64(size) //nolint:gosec // size is a packet's
-	r.stats.SentBytes += uint64(size) //nolint:gosec // size is a packet's
 	return true
 }
 
