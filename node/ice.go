@@ -22,7 +22,7 @@ import (
 
 // DefaultTURNTTL is how long the TURN credentials minted with
 // Config.TURNSecret are valid when Config.TURNTTL is 0.
-const DefaultTURNTTL = 24 * time.Hour
+const DefaultTURNTTL = turnrest.DefaultTTL
 
 // tcpMuxReadBuffer is how many ICE-TCP packets pion buffers per
 // connection before the session reads them.
@@ -231,7 +231,7 @@ func (n *Node) clientICEServers(id string) []link.ICEServer {
 	for _, s := range n.cfg.ICEServers {
 		for _, u := range s.URLs {
 			srv := link.ICEServer{URL: u}
-			if isTURN(u) {
+			if turnrest.IsTURN(u) {
 				srv.Username = s.Username
 				srv.Credential, _ = s.Credential.(string) // holocast-node sets strings only
 				if len(n.cfg.TURNSecret) > 0 {
@@ -246,12 +246,6 @@ func (n *Node) clientICEServers(id string) []link.ICEServer {
 		}
 	}
 	return out
-}
-
-// isTURN reports whether an ICE server URL is a TURN one.
-func isTURN(u string) bool {
-	s := strings.ToLower(u)
-	return strings.HasPrefix(s, "turn:") || strings.HasPrefix(s, "turns:")
 }
 
 // checkTURN checks the TURN settings of cfg and fills in the TTL.
@@ -270,7 +264,7 @@ func checkTURN(cfg *Config) error {
 	}
 	for _, s := range cfg.ICEServers {
 		for _, u := range s.URLs {
-			if isTURN(u) {
+			if turnrest.IsTURN(u) {
 				return nil
 			}
 		}

@@ -21,6 +21,17 @@ import (
 // MinSecret is the shortest secret New and Verify take, in bytes.
 const MinSecret = 16
 
+// DefaultTTL is how long minted credentials last unless configured
+// otherwise (a node's and a gateway's --turn-ttl).
+const DefaultTTL = 24 * time.Hour
+
+// IsTURN reports whether an ICE server URL is a TURN one (turn: or
+// turns:, in any case): the servers credentials are minted for.
+func IsTURN(url string) bool {
+	s := strings.ToLower(url)
+	return strings.HasPrefix(s, "turn:") || strings.HasPrefix(s, "turns:")
+}
+
 // Errors of Verify (and, for ErrShortSecret, New).
 var (
 	// ErrShortSecret means a secret shorter than MinSecret.

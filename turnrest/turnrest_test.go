@@ -80,3 +80,24 @@ func ExampleNew() {
 	// 1900000000:session-1
 	// <nil>
 }
+
+// TestIsTURN: turn: and turns: URLs in any case are TURN servers; STUN
+// ones and look-alikes are not.
+func TestIsTURN(t *testing.T) {
+	for _, c := range []struct {
+		url  string
+		want bool
+	}{
+		{"turn:turn.example.org:3478", true},
+		{"turns:turn.example.org:5349?transport=tcp", true},
+		{"TURN:turn.example.org", true},
+		{"stun:stun.example.org:3478", false},
+		{"stuns:stun.example.org", false},
+		{"turnx:turn.example.org", false},
+		{"", false},
+	} {
+		if got := turnrest.IsTURN(c.url); got != c.want {
+			t.Errorf("IsTURN(%q) = %v, want %v", c.url, got, c.want)
+		}
+	}
+}

@@ -14,10 +14,6 @@ import (
 // envTURNSecret is read when --turn-secret is not given.
 const envTURNSecret = "HOLOCAST_TURN_SECRET"
 
-// defaultTURNTTL is the lifetime of minted TURN credentials, as a node's
-// (node.DefaultTURNTTL).
-const defaultTURNTTL = 24 * time.Hour
-
 // iceFlags are the STUN/TURN servers the gateway tells clients itself,
 // with the semantics of the node's flags of the same names.
 type iceFlags struct {
@@ -33,7 +29,7 @@ func addICEFlags(fs *flag.FlagSet) *iceFlags {
 	fs.StringVar(&f.username, "ice-username", "", "static username for TURN servers in --ice-server")
 	fs.StringVar(&f.credential, "ice-credential", "", "static credential for TURN servers in --ice-server")
 	fs.StringVar(&f.turnSecret, "turn-secret", "", "`secret` shared with the TURN servers (coturn use-auth-secret/static-auth-secret), at least 16 bytes (or env "+envTURNSecret+"): clients get time-limited TURN credentials minted from it")
-	fs.DurationVar(&f.turnTTL, "turn-ttl", defaultTURNTTL, "lifetime of the TURN credentials minted with --turn-secret")
+	fs.DurationVar(&f.turnTTL, "turn-ttl", turnrest.DefaultTTL, "lifetime of the TURN credentials minted with --turn-secret")
 	return f
 }
 
@@ -49,7 +45,7 @@ func (f *iceFlags) iceServers(getenv func(string) string) (func(id string) []lin
 		if back, err := link.Parse([]string{link.ICEServer{URL: u}.Header()}); err != nil || len(back) != 1 || back[0].URL != u {
 			return nil, fmt.Errorf("--ice-server %q: want a stun:, stuns:, turn: or turns: URI", u)
 		}
-		hasTURN = hasTURN || isTURN(u)
+		hasTURN = hasTURN || turnrest.IsTURN(u)
 	}
 	switch {
 	case len(f.servers) == 0:
@@ -72,7 +68,7 @@ func (f *iceFlags) iceServers(getenv func(string) string) (func(id string) []lin
 		out := make([]link.ICEServer, 0, len(servers))
 		for _, u := range servers {
 			s := link.ICEServer{URL: u}
-			if isTURN(u) {
+			if turnrest.IsTURN(u) {
 				s.Username, s.Credential = user, cred
 				if secret != "" {
 					// A session's Location segment is NODE.SESSION: no ':'.
@@ -87,10 +83,4 @@ func (f *iceFlags) iceServers(getenv func(string) string) (func(id string) []lin
 		}
 		return out
 	}, nil
-}
-
-// isTURN reports whether an ICE server URL is a TURN one.
-func isTURN(u string) bool {
-	s := strings.ToLower(u)
-	return strings.HasPrefix(s, "turn:") || strings.HasPrefix(s, "turns:")
 }

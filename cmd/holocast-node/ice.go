@@ -103,8 +103,7 @@ func (f *iceFlags) apply(cfg *node.Config, getenv func(string) string) error {
 		if _, err := stun.ParseURI(u); err != nil {
 			return fmt.Errorf("--ice-server %q: %w", u, err)
 		}
-		s := strings.ToLower(u)
-		hasTURN = hasTURN || strings.HasPrefix(s, "turn:") || strings.HasPrefix(s, "turns:")
+		hasTURN = hasTURN || turnrest.IsTURN(u)
 		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: []string{u}, Username: f.username, Credential: f.credential})
 	}
 	if secret != "" {
