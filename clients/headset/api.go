@@ -15,10 +15,22 @@ import (
 // packets.
 const nackInterval = 20 * time.Millisecond
 
+// SRTPReplayWindow is the headset's SRTP replay protection window in
+// packets: Chromium's (libwebrtc sets libsrtp's window_size to 1024).
+// pion's default is 64, and a NACK retransmission on the media SSRC
+// arrives behind every packet sent since the lost one: at 4 Mbit/s
+// (about 400 packets a second) a repair sent 110 ms after the original
+// (a 100 ms round trip and the NACK interval) is 40-70 packets behind,
+// and with 64 the SRTP layer dropped it as a replay before the NACK
+// generator or the assembler saw it; the headset then NACKed it until
+// it gave the frame up and asked for a key frame.
+const SRTPReplayWindow = 1024
+
 // NewAPI returns the WebRTC API a headset uses by default: the contract's
 // preferred H.264 format (wire.H264Formats[0]) and pion's default
-// interceptors, with NACKs every nackInterval. se may be nil; pass one to
-// run over a virtual network.
+// interceptors, with NACKs every nackInterval, and an SRTP replay window
+// of SRTPReplayWindow packets. se may be nil; pass one to run over a
+// virtual network (NewAPI sets the replay window on a copy of it).
 func NewAPI(se *webrtc.SettingEngine) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
@@ -38,9 +50,10 @@ func NewAPI(se *webrtc.SettingEngine) (*webrtc.API, error) {
 		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(nackInterval))); err != nil {
 		return nil, fmt.Errorf("headset: interceptors: %w", err)
 	}
-	opts := []func(*webrtc.API){webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)}
+	var s webrtc.SettingEngine
 	if se != nil {
-		opts = append(opts, webrtc.WithSettingEngine(*se))
+		s = *se
 	}
-	return webrtc.NewAPI(opts...), nil
+	s.SetSRTPReplayProtectionWindow(SRTPReplayWindow)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s)), nil
 }

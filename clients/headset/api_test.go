@@ -1,0 +1,165 @@
+package headset_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/holocast/holocast/clients/headset"
+	"github.com/holocast/holocast/proto/wire"
+)
+
+// TestLateRetransmission: a retransmission that arrives far behind the
+// newest packet, as a NACKed packet's repair does at several Mbit/s over
+// a long round trip, reaches the track. A pion sender on loopback sends
+// media packets 1..300 without 100 (lost), then 100: with pion's default
+// SRTP replay window (64 packets) the SRTP layer dropped it as a replay;
+// the headset's API keeps Chromium's 1024, so the repair arrives.
+func TestLateRetransmission(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, c := range []struct {
+		name string
+		api  func() (*webrtc.API, error)
+		want bool
+	}{
+		{"headset API", func() (*webrtc.API, error) { return headset.NewAPI(nil) }, true},
+		{"pion's default window", func() (*webrtc.API, error) {
+			m := &webrtc.MediaEngine{}
+			if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
+				return nil, err
+			}
+			return webrtc.NewAPI(webrtc.WithMediaEngine(m)), nil
+		}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			api, err := c.api()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := lateRepairArrives(ctx, t, api)
+			if got != c.want {
+				t.Errorf("repair 200 packets behind arrived: %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// lateRepairArrives connects a receiver built with api to a pion sender,
+// sends packets 1..300 except 100, then 100, and reports whether 100
+// reached the receiver's track.
+func lateRepairArrives(ctx context.Context, t *testing.T, api *webrtc.API) bool {
+	t.Helper()
+	rx, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	if _, err := rx.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	m := &webrtc.MediaEngine{}
+	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := webrtc.NewAPI(webrtc.WithMediaEngine(m)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	track, err := webrtc.NewTrackLocalStaticRTP(wire.H264Codec(wire.H264Formats[0]).RTPCodecCapability, "video", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.AddTrack(track); err != nil {
+		t.Fatal(err)
+	}
+	seqs := make(chan uint16, 512)
+	rx.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			seqs <- p.SequenceNumber
+		}
+	})
+	connected := make(chan struct{})
+	tx.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			close(connected)
+		}
+	})
+	exchange(t, rx, tx)
+	select {
+	case <-connected:
+	case <-ctx.Done():
+		t.Fatal("never connected")
+	}
+	order := make([]uint16, 0, 300)
+	for s := uint16(1); s <= 300; s++ {
+		if s != 100 {
+			order = append(order, s)
+		}
+	}
+	order = append(order, 100)
+	for _, s := range order {
+		// One-packet frames with a single-NAL payload (a non-IDR slice).
+		p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: s, Timestamp: uint32(s) * 3000, Marker: true}, Payload: []byte{0x41, 0x9a, byte(s)}}
+		if err := track.WriteRTP(p); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var got []uint16
+	for {
+		select {
+		case s := <-seqs:
+			got = append(got, s)
+			if s == 100 {
+				return true
+			}
+		case <-time.After(2 * time.Second):
+			if !slices.Contains(got, 300) {
+				t.Fatalf("only %d packets arrived, not the last one", len(got))
+			}
+			return false
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
+	}
+}
+
+// exchange negotiates offerer and answerer in the process, with all
+// candidates in the descriptions.
+func exchange(t *testing.T, offerer, answerer *webrtc.PeerConnection) {
+	t.Helper()
+	offer, err := offerer.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := webrtc.GatheringCompletePromise(offerer)
+	if err := offerer.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err := answerer.SetRemoteDescription(*offerer.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := answerer.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done = webrtc.GatheringCompletePromise(answerer)
+	if err := answerer.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err := offerer.SetRemoteDescription(*answerer.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+}
