@@ -104,7 +104,13 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWri
 			e.mu.Unlock()
 			return 0, ErrClosed
 		}
-		allow, repair := true, false
+		allow, repair, copies := true, false, 1
+		if (rtxSSRC != 0 && h.SSRC == rtxSSRC) || (h.SSRC == ssrc && rt.IsRetransmission(h.SequenceNumber)) {
+			st := e.ctl.Stats()
+			radio := st.PeakQueueDelay < radioLossQueue
+			copies = RepairCopies(st.RTT, rt.FrameInterval(), st.Loss, radio)
+			rt.SetBudget(RetransmitShareAt(copies, st.Loss, radio), copies)
+		}
 		switch {
 		case rtxSSRC != 0 && h.SSRC == rtxSSRC: // RFC 4588: the original sequence number first
 			allow = len(payload) >= 2 && rt.Allow(binary.BigEndian.Uint16(payload), size, e.ctl.Target(), e.ctl.Stats().RTT, now)
@@ -125,8 +131,9 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWri
 		}
 		queue()
 		// A repair that a second NACK could not replace in time goes out
-		// twice (the receiver drops whichever copy comes second).
-		if repair && DuplicateRepairs(e.ctl.Stats().RTT, rt.FrameInterval()) && rt.AllowCopy(size, e.ctl.Target(), now) {
+		// RepairCopies times (the receiver drops every copy after the
+		// first that arrives).
+		for i := 1; repair && i < copies && rt.AllowCopy(size, e.ctl.Target(), now); i++ {
 			queue()
 		}
 		e.mu.Unlock()

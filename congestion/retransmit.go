@@ -1,6 +1,9 @@
 package congestion
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // RetransmitShare is the share of the congestion controller's target that
 // NACK retransmissions may use. At a random loss of p, resending every
@@ -12,6 +15,21 @@ import "time"
 // receiver that NACKs a whole key frame). libwebrtc caps retransmissions
 // at the whole target; a VR stream prefers the next frame to an old one.
 const RetransmitShare = 0.25
+
+// MaxRadioRetransmitShare is the most of the target retransmissions may
+// use when the link loses packets without a queue (a radio's loss, see
+// RetransmitShareAt): a lower rate cures no such loss, the bytes meet no
+// queue, and a third copy of each repair at 10 % loss costs a third of
+// the rate.
+const MaxRadioRetransmitShare = 0.5
+
+// MaxRepairCopies is the most copies of one retransmission sent at once.
+const MaxRepairCopies = 3
+
+// LostRepairGoal is the share of repairs that may be lost with every
+// copy (RepairCopies): 0.1 %, about one frame given up per minute at
+// 10 % loss and 2 Mbit/s (1,200 repairs a minute).
+const LostRepairGoal = 0.001
 
 // retransmitBurst is how much retransmission the budget may save up, in
 // time at its rate: enough for the packets of one lost burst to go out
@@ -53,6 +71,8 @@ type Retransmitter struct {
 	lastTS   uint32
 	lastTSAt time.Time
 	interval time.Duration // smoothed frame interval
+	share    float64       // of the target; 0: RetransmitShare
+	copies   int           // of each repair the budget pays for; 0: 2
 
 	stats RetransmitStats
 }
@@ -121,20 +141,22 @@ func (r *Retransmitter) FrameInterval() time.Duration {
 }
 
 // MaxAge is the oldest a packet may be for its retransmission to be
-// useful, at round trip rtt (DefaultRetransmitRTT when zero): one round
-// trip for the NACK and the repair, two frame intervals for the receiver
-// to notice the gap (the loss of a frame's last packet shows only with
-// the next frame) and for the frame after it, which cannot be decoded
-// without it, and a margin for the pacer. A second NACK of a lost
-// retransmission comes a round trip later and is skipped unless the
-// round trip is short against the frame interval: by then the receiver
-// has asked for a key frame, or shown a freeze the repair would only
-// lengthen.
+// useful, at round trip rtt (DefaultRetransmitRTT when zero): two round
+// trips, for the NACK and the repair and, if every copy of the repair is
+// lost, for the NACK that repeats it (a repeat is answered a round trip
+// after the repair it replaces), two frame intervals for the receiver to
+// notice the gap (the loss of a frame's last packet shows only with the
+// next frame) and for the frame after it, which cannot be decoded
+// without it, and a margin for the pacer. A third round is skipped: by
+// then a freeze is on screen anyway. Chromium keeps NACKing a missing
+// packet up to 10 times, a round trip apart, and asks for a key frame
+// only when it cannot recover (a decode timeout of seconds): a repair it
+// is refused leaves it frozen until then.
 func (r *Retransmitter) MaxAge(rtt time.Duration) time.Duration {
 	if rtt <= 0 {
 		rtt = DefaultRetransmitRTT
 	}
-	return rtt + 2*r.FrameInterval() + retransmitMargin
+	return 2*rtt + 2*r.FrameInterval() + retransmitMargin
 }
 
 // Allow reports whether the retransmission of media packet seq (size
@@ -194,11 +216,17 @@ func DuplicateRepairs(rtt, interval time.Duration) bool {
 	return 2*rtt+2*interval > max(3*interval, interval+150*time.Millisecond)
 }
 
-// AllowCopy reports whether a second copy of a retransmission just
+// AllowCopy reports whether another copy of a retransmission just
 // allowed (size bytes) fits the budget at target bps, and spends it if
-// so. It checks neither age nor repetition: Allow did, for the first.
+// so. A copy leaves the budget room for one more first repair of that
+// size: a burst of losses gets every packet repaired once before any
+// twice. It checks neither age nor repetition: Allow did, for the first.
 func (r *Retransmitter) AllowCopy(size, bps int, now time.Time) bool {
 	r.refill(bps, now)
+	if r.tokens < float64(2*size) {
+		r.stats.OverBudget++
+		return false
+	}
 	if !r.spend(size) {
 		return false
 	}
@@ -207,11 +235,63 @@ func (r *Retransmitter) AllowCopy(size, bps int, now time.Time) bool {
 	return true
 }
 
-// refill adds the budget earned since the last call at RetransmitShare
-// of bps, up to retransmitBurst of it.
+// SetBudget sets the share of the target the budget refills at (0 or
+// less: RetransmitShare; at most MaxRadioRetransmitShare) and the copies
+// of each repair it is to pay for: the budget holds retransmitBurst of
+// its rate per copy after the first (at least one), so that a burst of
+// losses gets as many repairs through with three copies as with two.
+func (r *Retransmitter) SetBudget(share float64, copies int) {
+	r.share = min(share, MaxRadioRetransmitShare)
+	r.copies = copies
+}
+
+// Share is the share of the target the budget refills at.
+func (r *Retransmitter) Share() float64 {
+	if r.share <= 0 {
+		return RetransmitShare
+	}
+	return r.share
+}
+
+// RepairCopies is how many copies of each retransmission go out at round
+// trip rtt, frame interval and smoothed loss (0–1): one where a second
+// NACK round can come in time (DuplicateRepairs false); otherwise two,
+// and on a radio's loss (radio: no queue behind the losses, see the
+// Controller) the smallest number up to MaxRepairCopies whose loss
+// together, loss^copies, is under LostRepairGoal: two up to 3.2 % loss,
+// three above. Behind a queue the losses are the queue's overflow, and a
+// third copy would only add to it.
+func RepairCopies(rtt, interval time.Duration, loss float64, radio bool) int {
+	if !DuplicateRepairs(rtt, interval) {
+		return 1
+	}
+	k := 2
+	for radio && k < MaxRepairCopies && math.Pow(loss, float64(k)) > LostRepairGoal {
+		k++
+	}
+	return k
+}
+
+// RetransmitShareAt is the share of the target retransmissions may use
+// with copies copies of each at smoothed loss (0–1): RetransmitShare
+// behind a queue; on a radio's loss enough for every lost packet's
+// copies and half as much again (the losses come in bursts, and repairs
+// of repairs), copies × loss/(1 − loss) × 1.5, at least RetransmitShare
+// and at most MaxRadioRetransmitShare: 0.25 up to about 5 % loss with
+// three copies, 0.5 from 10 %.
+func RetransmitShareAt(copies int, loss float64, radio bool) float64 {
+	if !radio || loss <= 0 {
+		return RetransmitShare
+	}
+	loss = min(loss, 0.5)
+	return min(max(1.5*float64(copies)*loss/(1-loss), RetransmitShare), MaxRadioRetransmitShare)
+}
+
+// refill adds the budget earned since the last call at Share of bps, up
+// to retransmitBurst of it.
 func (r *Retransmitter) refill(bps int, now time.Time) {
-	rate := RetransmitShare * float64(max(bps, 0)) / 8 // bytes per second
-	depth := max(rate*retransmitBurst.Seconds(), minRetransmitBucket)
+	rate := r.Share() * float64(max(bps, 0)) / 8 // bytes per second
+	depth := max(rate*retransmitBurst.Seconds()*float64(max(r.copies-1, 1)), minRetransmitBucket)
 	if r.last.IsZero() {
 		r.tokens = depth
 	} else if d := now.Sub(r.last); d > 0 {
