@@ -154,17 +154,22 @@ func (e *env) headsetOptions(cfg *Config, k int) (headset.Options, error) {
 
 // jitterWait is how long headsets wait for a missing packet before they
 // give its frame up: the headset's default (100 ms) on a plain link, plus
-// the round trip the impairment adds (twice the one-way delay and jitter)
-// on an impaired one, so that a NACKed packet's retransmission can arrive
-// in time, as a browser's jitter buffer lengthens its wait with the round
-// trip. With 100 ms alone, every retransmission over a 50 ms one-way link
-// came after the frame was given up.
+// two round trips the impairment adds (twice the one-way delay and
+// jitter, twice) on an impaired one, so that a NACKed packet's
+// retransmission can arrive in time, and the repeat of a repair that was
+// lost too (the node answers a repeated NACK a round trip after its
+// first repair). A browser waits longer still: Chromium NACKs a missing
+// packet up to 10 times, a round trip apart, and asks for a key frame
+// only when it cannot recover (its decoder waits seconds for a decodable
+// frame). With 100 ms alone, every retransmission over a 50 ms one-way
+// link came after the frame was given up; with one round trip, every
+// repeated repair.
 func jitterWait(imp *Impairment) time.Duration {
 	const base = 100 * time.Millisecond // headset.Options' default
 	if imp == nil {
 		return base
 	}
-	return base + 2*(imp.Delay+imp.Jitter)
+	return base + 4*(imp.Delay+imp.Jitter)
 }
 
 // closeIdle closes the headsets' idle keep-alive connections to the node.

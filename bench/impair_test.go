@@ -105,7 +105,7 @@ func TestImpairRate(t *testing.T) {
 }
 
 // TestJitterWait: headsets wait for a missing packet their default 100 ms
-// plus the round trip the impairment adds.
+// plus two round trips the impairment adds.
 func TestJitterWait(t *testing.T) {
 	for _, tc := range []struct {
 		imp  *Impairment
@@ -113,8 +113,8 @@ func TestJitterWait(t *testing.T) {
 	}{
 		{nil, 100 * time.Millisecond},
 		{&Impairment{}, 100 * time.Millisecond},
-		{&Impairment{Delay: 50 * time.Millisecond}, 200 * time.Millisecond},
-		{&Impairment{Delay: 25 * time.Millisecond, Jitter: 10 * time.Millisecond}, 170 * time.Millisecond},
+		{&Impairment{Delay: 50 * time.Millisecond}, 300 * time.Millisecond},
+		{&Impairment{Delay: 25 * time.Millisecond, Jitter: 10 * time.Millisecond}, 240 * time.Millisecond},
 	} {
 		if got := jitterWait(tc.imp); got != tc.want {
 			t.Errorf("jitterWait(%+v) = %v, want %v", tc.imp, got, tc.want)
