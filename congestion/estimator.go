@@ -104,12 +104,15 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWri
 			e.mu.Unlock()
 			return 0, ErrClosed
 		}
-		allow, repair, copies := true, false, 1
-		if (rtxSSRC != 0 && h.SSRC == rtxSSRC) || (h.SSRC == ssrc && rt.IsRetransmission(h.SequenceNumber)) {
+		allow, repair, copies, endCopies := true, false, 1, 1
+		if (rtxSSRC != 0 && h.SSRC == rtxSSRC) || h.SSRC == ssrc {
 			st := e.ctl.Stats()
-			radio := st.PeakQueueDelay < radioLossQueue
+			radio := RadioLoss(st)
 			copies = RepairCopies(st.RTT, rt.FrameInterval(), st.Loss, radio)
 			rt.SetBudget(RetransmitShareAt(copies, st.Loss, radio), copies)
+			if h.Marker {
+				endCopies = FrameEndCopies(st.RTT, rt.FrameInterval(), st.Loss, radio)
+			}
 		}
 		switch {
 		case rtxSSRC != 0 && h.SSRC == rtxSSRC: // RFC 4588: the original sequence number first
@@ -134,6 +137,11 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWri
 		// RepairCopies times (the receiver drops every copy after the
 		// first that arrives).
 		for i := 1; repair && i < copies && rt.AllowCopy(size, e.ctl.Target(), now); i++ {
+			queue()
+		}
+		// A frame's last packet, whose loss shows only with the next
+		// frame, goes out FrameEndCopies times on a lossy link.
+		for i := 1; !repair && i < endCopies && rt.AllowEndCopy(size, e.ctl.Target(), now); i++ {
 			queue()
 		}
 		e.mu.Unlock()
@@ -291,7 +299,7 @@ func (e *Estimator) GetStats() map[string]any {
 		"writeMaxMs":    float64(e.writeTime.max().Microseconds()) / 1000,
 		"retransmitted": r.Sent, "retransmittedBytes": r.SentBytes,
 		"retransmitTooOld": r.TooOld, "retransmitOverBudget": r.OverBudget, "retransmitRepeated": r.Repeated,
-		"retransmitCopies": r.Copies,
+		"retransmitCopies": r.Copies, "frameEndCopies": r.EndCopies,
 	}
 }
 
@@ -313,6 +321,8 @@ func (e *Estimator) retransmitStats() RetransmitStats {
 		sum.Repeated += s.Repeated
 		sum.Copies += s.Copies
 		sum.CopyBytes += s.CopyBytes
+		sum.EndCopies += s.EndCopies
+		sum.EndCopyBytes += s.EndCopyBytes
 	}
 	return sum
 }

@@ -263,6 +263,50 @@ func TestRepairCopies(t *testing.T) {
 	}
 }
 
+// TestFrameEndCopies: a frame's last packet goes out as often as a
+// repair, but only on a radio's loss of at least MinEndCopyLoss; and
+// losses behind a standing queue of 10 ms or more are not a radio's.
+func TestFrameEndCopies(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		rtt   time.Duration
+		loss  float64
+		radio bool
+		want  int
+	}{
+		{100 * ms, 0, true, 1},
+		{100 * ms, 0.004, true, 1},
+		{100 * ms, 0.01, true, 2},
+		{100 * ms, 0.05, true, 3},
+		{100 * ms, 0.10, false, 1},
+		{20 * ms, 0.10, true, 1}, // a repair comes in time
+	} {
+		if got := FrameEndCopies(c.rtt, time.Second/30, c.loss, c.radio); got != c.want {
+			t.Errorf("rtt %v, loss %v, radio %v: %d copies, want %d", c.rtt, c.loss, c.radio, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		s    Stats
+		want bool
+	}{
+		{Stats{QueueDelay: 6 * ms, PeakQueueDelay: 12 * ms}, true},
+		{Stats{QueueDelay: 30 * ms, PeakQueueDelay: 60 * ms}, false},
+	} {
+		if got := RadioLoss(c.s); got != c.want {
+			t.Errorf("RadioLoss(%+v) = %v", c.s, got)
+		}
+	}
+	r := &Retransmitter{}
+	now := time.Unix(1000, 0)
+	n := 0
+	for r.AllowEndCopy(1000, 1_000_000, now) {
+		n++
+	}
+	if st := r.Stats(); n == 0 || st.EndCopies != uint64(n) || st.Copies != 0 || st.EndCopyBytes != uint64(1000*n) || st.OverBudget != 1 {
+		t.Errorf("%d end copies, stats %+v", n, st)
+	}
+}
+
 // repairResult counts what a simulated lossy run's receiver got.
 type repairResult struct {
 	lost, recovered, late, givenUp int
@@ -369,7 +413,7 @@ func simulateRepairs(t *testing.T, l *simLink, maxBps int, d, wait time.Duration
 		// The sender: NACKs arriving now.
 		for _, s := range nacks[now] {
 			st := c.Stats()
-			radio := st.PeakQueueDelay < radioLossQueue
+			radio := RadioLoss(st)
 			copies := fixedCopies
 			if copies == 0 {
 				copies = RepairCopies(st.RTT, rt.FrameInterval(), st.Loss, radio)

@@ -34,6 +34,7 @@ type assembler struct {
 	onLoss  func() // asks the sender for a key frame
 
 	started bool
+	at      time.Time // arrival of the packet being pushed
 	next    uint16
 	pending map[uint16]pendingPacket
 
@@ -55,6 +56,7 @@ func newAssembler(maxWait time.Duration, emit func(*Frame), onLoss func()) *asse
 // push adds one packet that arrived at the given time.
 func (a *assembler) push(pkt *rtp.Packet, arrived time.Time) {
 	seq := pkt.SequenceNumber
+	a.at = arrived
 	if a.started && seqLess(seq, a.next) {
 		return // late duplicate or retransmission of something given up on
 	}
@@ -166,6 +168,12 @@ func (a *assembler) finish(complete bool, now time.Time) {
 		a.lastRequest = now
 		a.onLoss()
 		return
+	}
+	// The frame is whole, and all before it, only now: a packet of it or
+	// of an earlier frame may have been a retransmission that came after
+	// its last packet.
+	if a.at.After(f.Received) {
+		f.Received = a.at
 	}
 	f.KeyFrame = h264.IsKeyFrame(f.Data)
 	if a.needKey {

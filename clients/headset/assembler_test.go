@@ -206,3 +206,45 @@ func FuzzAssembler(f *testing.F) {
 		}
 	})
 }
+
+// TestAssemblerReceivedAfterRepair: a frame whose middle packet is
+// repaired after its last packet arrived is received when the repair
+// arrives, and so is the frame after it, which waited for it; frames
+// without a gap keep their last packet's arrival.
+func TestAssemblerReceivedAfterRepair(t *testing.T) {
+	var c collector
+	a := newAssembler(time.Second, func(f *Frame) { c.frames = append(c.frames, f) }, func() { c.plis++ })
+	var seq uint16 = 10
+	t0 := time.Unix(0, 0)
+	key := packetize(annexB(sps, pps, slice(true, 900)), 1000, &seq)
+	for _, p := range key {
+		a.push(p, t0)
+	}
+	f2 := packetize(annexB(slice(false, 3000)), 2000, &seq)
+	f3 := packetize(annexB(slice(false, 900)), 3000, &seq)
+	if len(f2) < 3 {
+		t.Fatalf("frame 2 in %d packets, want 3 or more", len(f2))
+	}
+	at := t0.Add(33 * time.Millisecond)
+	for i, p := range f2 {
+		if i != 1 {
+			a.push(p, at)
+		}
+	}
+	for _, p := range f3 {
+		a.push(p, at.Add(33*time.Millisecond))
+	}
+	repaired := at.Add(150 * time.Millisecond)
+	a.push(f2[1], repaired)
+	if len(c.frames) != 3 || c.plis != 0 || a.recovered != 1 {
+		t.Fatalf("%d frames, %d PLIs, %d recovered", len(c.frames), c.plis, a.recovered)
+	}
+	if !c.frames[0].Received.Equal(t0) {
+		t.Errorf("key frame received %v, want its last packet's arrival", c.frames[0].Received.Sub(t0))
+	}
+	for i, f := range c.frames[1:] {
+		if !f.Received.Equal(repaired) {
+			t.Errorf("frame %d received %v after the start, want the repair's arrival %v", i+2, f.Received.Sub(t0), repaired.Sub(t0))
+		}
+	}
+}

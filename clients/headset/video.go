@@ -21,8 +21,10 @@ type Frame struct {
 	KeyFrame bool
 	// Packets is the number of RTP packets the frame came in.
 	Packets int
-	// FirstPacket and Received are when the first and the last packet of
-	// the frame arrived (client clock).
+	// FirstPacket is when the frame's first packet arrived, Received when
+	// the frame was whole and every frame before it too: when its last
+	// packet arrived, or a repair (of it or of an earlier frame, which a
+	// decoder needs first) that came later (client clock).
 	FirstPacket, Received time.Time
 	// Info is the node's FrameInfo for this frame; nil if it did not
 	// arrive within Options.MatchTimeout.
