@@ -306,10 +306,19 @@ func FrameEndCopies(rtt, interval time.Duration, loss float64, radio bool) int {
 }
 
 // AllowEndCopy reports whether an extra copy of a frame's last packet
-// (size bytes) fits the budget at target bps, and spends it if so, with
-// AllowCopy's rule.
+// (size bytes) fits the budget at target bps, and spends it if so: only
+// from the upper half of the budget's depth, which repairs (of packets
+// known lost) may empty. At low rates a frame is a packet or two and its
+// last packet's copies would otherwise take the budget from the repairs:
+// at 10 % loss and a 530 kbit/s target, 329 repairs were refused over
+// the budget in 15 s.
 func (r *Retransmitter) AllowEndCopy(size, bps int, now time.Time) bool {
-	if !r.allowExtra(size, bps, now) {
+	r.refill(bps, now)
+	if r.tokens-float64(size) < r.depth(bps)/2 {
+		r.stats.OverBudget++
+		return false
+	}
+	if !r.spend(size) {
 		return false
 	}
 	r.stats.EndCopies++
@@ -343,11 +352,17 @@ func (r *Retransmitter) allowExtra(size, bps int, now time.Time) bool {
 	return r.spend(size)
 }
 
+// depth is how many bytes the budget holds at target bps.
+func (r *Retransmitter) depth(bps int) float64 {
+	rate := r.Share() * float64(max(bps, 0)) / 8
+	return max(rate*retransmitBurst.Seconds()*float64(max(r.copies-1, 1)), minRetransmitBucket)
+}
+
 // refill adds the budget earned since the last call at Share of bps, up
 // to retransmitBurst of it.
 func (r *Retransmitter) refill(bps int, now time.Time) {
 	rate := r.Share() * float64(max(bps, 0)) / 8 // bytes per second
-	depth := max(rate*retransmitBurst.Seconds()*float64(max(r.copies-1, 1)), minRetransmitBucket)
+	depth := r.depth(bps)
 	if r.last.IsZero() {
 		r.tokens = depth
 	} else if d := now.Sub(r.last); d > 0 {

@@ -264,8 +264,9 @@ func TestRepairCopies(t *testing.T) {
 }
 
 // TestFrameEndCopies: a frame's last packet goes out as often as a
-// repair, but only on a radio's loss of at least MinEndCopyLoss; and
-// losses behind a standing queue of 10 ms or more are not a radio's.
+// repair, but only on a radio's loss of at least MinEndCopyLoss, and
+// only from the upper half of the budget; losses behind a standing
+// queue of 10 ms or more are not a radio's.
 func TestFrameEndCopies(t *testing.T) {
 	ms := time.Millisecond
 	for _, c := range []struct {
@@ -304,6 +305,10 @@ func TestFrameEndCopies(t *testing.T) {
 	}
 	if st := r.Stats(); n == 0 || st.EndCopies != uint64(n) || st.Copies != 0 || st.EndCopyBytes != uint64(1000*n) || st.OverBudget != 1 {
 		t.Errorf("%d end copies, stats %+v", n, st)
+	}
+	// End copies stop at half the budget's depth: a repair still fits.
+	if !r.AllowCopy(1000, 1_000_000, now) {
+		t.Errorf("after %d end copies no room for a repair: %+v", n, r.Stats())
 	}
 }
 
