@@ -1,6 +1,7 @@
 package congestion
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -69,6 +70,12 @@ func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return simulateWith(c, l, d, 1)
+}
+
+// simulateWith is simulate with a controller of the caller's and an
+// encoder that sends share of the target.
+func simulateWith(c *Controller, l *simLink, d time.Duration, share float64) simResult {
 	epoch := time.Unix(1_000_000, 0)
 	p := NewPacer(int(PacingFactor*float64(c.Target())), DefaultMaxPacerDelay)
 	type inflight struct {
@@ -84,7 +91,7 @@ func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
 		at := epoch.Add(now)
 		frozen := l.frozen != nil && l.frozen(now)
 		if !frozen && now%(time.Second/30) < time.Millisecond {
-			frame := c.Target() / 30 / 8
+			frame := int(share * float64(c.Target()) / 30 / 8)
 			for frame > 0 {
 				n := min(frame, 1200)
 				p.Push(n, n, at)
@@ -404,5 +411,58 @@ func TestControllerPacerBurst(t *testing.T) {
 	}
 	if s, b := c.Stats().State, c.PacerBurst(); s == "increase" || b != MinPacerBurst {
 		t.Errorf("standing queue of 120 ms: state %q, burst %v, want %v", s, b, MinPacerBurst)
+	}
+}
+
+// TestControllerUndershoot: an encoder that sends only 55 % of its
+// target (x264 in its first seconds, at a frame rate under the one it
+// was opened with) on links of 2, 5 and 10 Mbit/s, with the ceiling at
+// 4 Mbit/s (the node's default --bitrate). The delivered rate alone
+// caps the target at 1.5× what arrives + the floor, so the target crept
+// up; the rate the frames' packet clusters arrived at shows the link's
+// room, and the target reaches the ceiling (or 75 % of a narrower link)
+// within 2 s (the first 0.8 s are frames of two packets, which show no
+// rate: the pacer sends them at once), while the link never queues over 100 ms and loses
+// nothing.
+func TestControllerUndershoot(t *testing.T) {
+	for _, capBps := range []float64{2e6, 5e6, 10e6} {
+		want := min(0.75*capBps, 4e6)
+		reach := func(probe bool) (int, simResult) {
+			c, err := NewController(Config{MinBitRate: 300_000, MaxBitRate: 4_000_000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.probeOff = !probe
+			l := &simLink{rate: constRate(capBps), limit: max(64<<10, capBps/80), prop: 10 * time.Millisecond}
+			r := simulateWith(c, l, 6*time.Second, 0.55)
+			for i, tg := range r.target {
+				if float64(tg) >= want {
+					return i, r
+				}
+			}
+			return -1, r
+		}
+		before, _ := reach(false)
+		after, r := reach(true)
+		lost, worstQ := 0, time.Duration(0)
+		for i := range r.lost {
+			lost += r.lost[i]
+			worstQ = max(worstQ, r.qdelay[i])
+		}
+		without := "never"
+		if before >= 0 {
+			without = fmt.Sprintf("%.1f s", float64(before)/10)
+		}
+		t.Logf("cap %4.1f Mbit/s, encoder at 55 %% of the target: target %.2f Mbit/s reached at %.1f s (without the clusters' rate: %s); %d lost, queue up to %v, target after 6 s %.2f Mbit/s",
+			capBps/1e6, want/1e6, float64(after)/10, without, lost, worstQ, float64(r.target[len(r.target)-1])/1e6)
+		if after < 0 || after > 20 {
+			t.Errorf("cap %.1f Mbit/s: target %.2f Mbit/s reached at step %d, want within 2 s", capBps/1e6, want/1e6, after)
+		}
+		if before >= 0 && before <= after {
+			t.Errorf("cap %.1f Mbit/s: the clusters' rate did not speed the ramp (%d steps with, %d without)", capBps/1e6, after, before)
+		}
+		if lost > 0 || worstQ > 100*time.Millisecond {
+			t.Errorf("cap %.1f Mbit/s: %d packets lost, queue up to %v", capBps/1e6, lost, worstQ)
+		}
 	}
 }
