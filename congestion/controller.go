@@ -111,6 +111,9 @@ type Stats struct {
 	// RTT is the time from sending the newest packet a report acked to
 	// reading the report (round trip plus the receiver's report delay).
 	RTT time.Duration
+	// Probed is the rate the newest report's packet clusters showed the
+	// path carried, in bits per second (0: none could tell; probe.go).
+	Probed int
 }
 
 // sent is one packet the controller was told about.
@@ -223,10 +226,12 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 	if total == 0 {
 		return
 	}
+	c.stats.Probed = 0
 	if ps, pr := clusters.rates(); ps > 0 {
 		// No more than the pacer's rate: what the clusters can show.
 		c.probed, c.probedAt = min(ps, pr, PacingFactor*c.target), now
 		c.saturated = pr < saturatedShare*ps
+		c.stats.Probed = int(c.probed)
 	}
 	c.loss += 0.3 * (float64(lost)/float64(total) - c.loss)
 	delivered := c.delivered()

@@ -1,0 +1,82 @@
+package congestion
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// TestClusterMeter: frames through the pacer (two packets at once, the
+// rest paced at 2.5 Mbit/s) over paths of different kinds; the meter
+// reports the rates the clusters were sent and arrived at, from each
+// cluster's second packet on.
+func TestClusterMeter(t *testing.T) {
+	const size = 1200
+	gap := time.Duration(size * 8 * float64(time.Second) / 2.5e6) // 3.84 ms at 2.5 Mbit/s
+	// frames returns n frames of k packets each, 33 ms apart, and when
+	// they arrive over a bottleneck of linkBps (0: none) after 10 ms, or
+	// squeezed by bunched (a starved receiver stamping them late and
+	// close together: their spacing divided by it; 0: not);
+	// lose drops packet index lose of every frame (-1: none).
+	type pkt struct {
+		sent, arrived time.Time
+	}
+	frames := func(n, k int, linkBps, bunched float64, lose int) []pkt {
+		t0 := time.Unix(100, 0)
+		var out []pkt
+		var free time.Time // when the bottleneck is free
+		for f := range n {
+			start := t0.Add(time.Duration(f) * 33 * time.Millisecond)
+			var frame []pkt
+			for i := range k {
+				sent := start
+				if i >= 2 {
+					sent = start.Add(time.Duration(i-1) * gap)
+				}
+				arr := sent.Add(10 * time.Millisecond)
+				if linkBps > 0 {
+					if free.After(arr) {
+						arr = free
+					}
+					arr = arr.Add(time.Duration(size * 8 * float64(time.Second) / linkBps))
+					free = arr
+				}
+				frame = append(frame, pkt{sent, arr})
+			}
+			if bunched > 0 {
+				last := frame[k-1].arrived
+				for i := range frame {
+					frame[i].arrived = last.Add(-time.Duration(float64(last.Sub(frame[i].arrived)) / bunched))
+				}
+			}
+			if lose >= 0 {
+				frame[lose].arrived = time.Time{}
+			}
+			out = append(out, frame...)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name           string
+		pkts           []pkt
+		wantSent, want float64 // bits/s; want is the slower rate, 0: none
+	}{
+		{"wide path: arrives as sent", frames(3, 5, 0, 0, -1), 2.5e6, 2.5e6},
+		{"1 Mbit/s bottleneck: its rate", frames(3, 5, 1e6, 0, -1), 2.5e6, 1e6},
+		{"bunched arrivals: the sending rate", frames(3, 5, 0, 4, -1), 2.5e6, 2.5e6},
+		{"all arrivals stamped at once: none", frames(3, 5, 0, math.Inf(1), -1), 0, 0},
+		{"a loss in every cluster: none", frames(3, 5, 0, 0, 3), 0, 0},
+		{"two-packet frames (sent at once): none", frames(6, 2, 1e6, 0, -1), 0, 0},
+		{"too few paced gaps: none", frames(1, 4, 0, 0, -1), 0, 0},
+	} {
+		var m clusterMeter
+		for _, p := range c.pkts {
+			m.add(p.sent, p.arrived, size)
+		}
+		sent, recv := m.rates()
+		got := min(sent, recv)
+		if math.Abs(sent-c.wantSent) > 0.01*c.wantSent+1 || math.Abs(got-c.want) > 0.01*c.want+1 {
+			t.Errorf("%s: sent %.0f, arrived %.0f bit/s; want sent %.0f, slower %.0f", c.name, sent, recv, c.wantSent, c.want)
+		}
+	}
+}
