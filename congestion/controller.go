@@ -153,12 +153,17 @@ type Controller struct {
 	// path carried (probe.go), at probedAt; 0 before any. saturated:
 	// they arrived markedly slower than sent (probed is the
 	// bottleneck's rate).
-	probed      float64
-	probedAt    time.Time
-	saturated   bool
-	probeOff    bool    // tests: the growth capped by the delivered rate alone
-	decreasedTo float64 // the target after the last decrease; 0 before any
-	stats       Stats
+	probed    float64
+	probedAt  time.Time
+	saturated bool
+	// bottleneck is the highest rate saturated clusters showed since
+	// bottleneckAt (a new one after probeAge; cleared when clusters
+	// arrive as sent faster than it); 0: none.
+	bottleneck   float64
+	bottleneckAt time.Time
+	probeOff     bool    // tests: the growth capped by the delivered rate alone
+	decreasedTo  float64 // the target after the last decrease; 0 before any
+	stats        Stats
 }
 
 // NewController returns a Controller at cfg's start rate.
@@ -232,6 +237,12 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 		c.probed, c.probedAt = min(ps, pr, PacingFactor*c.target), now
 		c.saturated = pr < saturatedShare*ps
 		c.stats.Probed = int(c.probed)
+		switch {
+		case c.saturated && (c.probed >= c.bottleneck || now.Sub(c.bottleneckAt) > probeAge):
+			c.bottleneck, c.bottleneckAt = c.probed, now
+		case !c.saturated && c.probed > c.bottleneck:
+			c.bottleneck = 0 // the path carried more: the link widened
+		}
 	}
 	c.loss += 0.3 * (float64(lost)/float64(total) - c.loss)
 	delivered := c.delivered()
@@ -321,6 +332,15 @@ func (c *Controller) update(now time.Time, delivered float64) {
 					}
 					next = max(next, jump*c.probed)
 				}
+			}
+			if c.bottleneck > 0 && now.Sub(c.bottleneckAt) <= probeAge && !c.probeOff {
+				// Clusters found the bottleneck: no growth past what
+				// it carries, however little the encoder sends (the
+				// delivered rate would allow it: the link shows no
+				// queue while the encoder stays under it). The highest
+				// rate of the last second, so that one cluster that
+				// arrived late (jitter) does not hold the target down.
+				limit = min(limit, max(c.target, probeShare*c.bottleneck))
 			}
 			next = min(next, limit)
 		}
