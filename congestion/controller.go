@@ -158,7 +158,7 @@ type Controller struct {
 	saturated bool
 	// bottleneck is the highest rate saturated clusters showed since
 	// bottleneckAt (a new one after probeAge; cleared when clusters
-	// arrive as sent faster than it); 0: none.
+	// arrive about as sent, faster than it); 0: none.
 	bottleneck   float64
 	bottleneckAt time.Time
 	probeOff     bool    // tests: the growth capped by the delivered rate alone
@@ -240,8 +240,12 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 		switch {
 		case c.saturated && (c.probed >= c.bottleneck || now.Sub(c.bottleneckAt) > probeAge):
 			c.bottleneck, c.bottleneckAt = c.probed, now
-		case !c.saturated && c.probed > c.bottleneck:
-			c.bottleneck = 0 // the path carried more: the link widened
+		case !c.saturated && c.probed > c.bottleneck && pr <= bunchedShare*ps:
+			// The path carried more: the link widened. Not when the
+			// clusters arrived much faster than sent: a receiver
+			// starved of CPU stamps its packets late and bunched, and
+			// would clear the bottleneck every time it falls behind.
+			c.bottleneck = 0
 		}
 	}
 	c.loss += 0.3 * (float64(lost)/float64(total) - c.loss)

@@ -80,3 +80,61 @@ func TestClusterMeter(t *testing.T) {
 		}
 	}
 }
+
+// TestControllerBottleneckKept: clusters that found a 2 Mbit/s
+// bottleneck set it; clusters a starved receiver stamped bunched (four
+// times faster than sent) do not clear it; clusters that arrive as sent,
+// faster than it, do (the link widened).
+func TestControllerBottleneckKept(t *testing.T) {
+	c, err := NewController(Config{StartBitRate: 1_600_000, MinBitRate: 300_000, MaxBitRate: 4_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 1200
+	t0, recv := time.Unix(1000, 0), time.Unix(5, 0)
+	at := t0
+	var seq int64
+	// report sends three frames of six packets paced at 2.5× the target
+	// (the first two at once) and acks them: spacing returns how far
+	// apart the packets of a frame arrive, given how far apart they
+	// were sent.
+	report := func(spacing func(sent time.Duration) time.Duration) {
+		gap := time.Duration(size * 8 * float64(time.Second) / (PacingFactor * float64(c.Target())))
+		var acks []Ack
+		for f := range 3 {
+			start := at.Add(time.Duration(f) * 33 * time.Millisecond)
+			arr := recv.Add(start.Sub(t0) + 10*time.Millisecond)
+			for i := range 6 {
+				sent := start
+				if i >= 2 {
+					sent = start.Add(time.Duration(i-1) * gap)
+				}
+				if i > 0 {
+					prev := start
+					if i >= 2 {
+						prev = start.Add(time.Duration(i-2) * gap)
+					}
+					arr = arr.Add(spacing(sent.Sub(prev)))
+				}
+				c.OnSent(seq, size, sent)
+				acks = append(acks, Ack{Seq: seq, Arrived: arr})
+				seq++
+			}
+		}
+		at = at.Add(100 * time.Millisecond)
+		c.OnFeedback(acks, at.Add(30*time.Millisecond))
+	}
+	link := time.Duration(size * 8 * float64(time.Second) / 2e6) // one packet at 2 Mbit/s
+	report(func(d time.Duration) time.Duration { return max(d, link) })
+	if c.bottleneck < 1.9e6 || c.bottleneck > 2.1e6 {
+		t.Fatalf("clusters over a 2 Mbit/s bottleneck: bottleneck %.0f bit/s (probed %.0f, saturated %v)", c.bottleneck, c.probed, c.saturated)
+	}
+	report(func(d time.Duration) time.Duration { return d / 4 })
+	if c.bottleneck == 0 {
+		t.Errorf("bunched arrivals cleared the bottleneck (probed %.0f)", c.probed)
+	}
+	report(func(d time.Duration) time.Duration { return d })
+	if c.bottleneck != 0 {
+		t.Errorf("clusters arriving as sent at %.0f bit/s kept the bottleneck at %.0f", c.probed, c.bottleneck)
+	}
+}
