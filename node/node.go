@@ -25,6 +25,7 @@ import (
 	"github.com/holocast/holocast/encoder/builtin"
 	"github.com/holocast/holocast/fleet"
 	"github.com/holocast/holocast/metrics"
+	"github.com/holocast/holocast/playout"
 	"github.com/holocast/holocast/pose"
 	"github.com/holocast/holocast/proto/wire"
 	"github.com/holocast/holocast/render"
@@ -333,7 +334,9 @@ const MinBitRate = 300_000
 // newSessionAPI builds the WebRTC API for one session: H.264 codecs and
 // their RTX (RFC 4588) formats, the node's NACK responder (RTX where the
 // peer offers it), pion's RTCP reports, stats and TWCC feedback, the TWCC header
-// extension on sent packets, and the node's send-side congestion
+// extension on sent packets, the playout-delay extension asking the
+// receiver to show each frame as soon as it is decoded (package playout),
+// and the node's send-side congestion
 // controller (package congestion, behind pion's cc interceptor), whose
 // estimator arrives on the returned channel when the session's peer
 // connection is created. It is built per session so that each estimator
@@ -389,6 +392,13 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 		return nil, nil, fmt.Errorf("node: TWCC header extension: %w", err)
 	}
 	ir.Add(congestion.ResponderFactory{})
+	// Wrapping the responder, so that the packets it keeps (and so its
+	// retransmissions) carry it too: every video packet asks the receiver
+	// for no playout delay where it offered the extension.
+	if err := playout.Register(m); err != nil {
+		return nil, nil, fmt.Errorf("node: %w", err)
+	}
+	ir.Add(playout.Factory{})
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, nil, fmt.Errorf("node: RTCP reports: %w", err)
 	}

@@ -20,3 +20,30 @@ func (r *Renderer) drawOnWorker(v render.StereoViews) ([]byte, error) {
 	}
 	return r.rgba, nil
 }
+
+// setFragmentLighting lights every chunk of the current and later models
+// per fragment (only true) or lets micropolygon chunks be lit per vertex
+// (the default).
+func (r *Renderer) setFragmentLighting(only bool) {
+	_ = r.w.do(func() error {
+		r.fragmentLitOnly = only
+		if r.model != nil {
+			r.model.vertexPx = vertexLightPixels
+			if only {
+				r.model.vertexPx = 0
+			}
+		}
+		return nil
+	})
+}
+
+// vertexLitTriangles returns the triangles the last frame lit per vertex
+// (both eyes).
+func (r *Renderer) vertexLitTriangles() int {
+	n := 0
+	_ = r.w.do(func() error {
+		n = r.eyes[0].vertexLitN + r.eyes[1].vertexLitN
+		return nil
+	})
+	return n
+}

@@ -20,6 +20,26 @@ import (
 // simplification error projects to at most this many pixels.
 const LODPixelError = 1.0
 
+// vertexLightPixels is the largest on-screen distance, in pixels, between
+// the vertices of a chunk's drawn level (its longest edge, projected at
+// the chunk's nearest point) at which the chunk may be lit per vertex
+// rather than per fragment (see modelVS). llvmpipe runs the fragment
+// shader for every 4×4 block a triangle touches, so lighting sub-pixel
+// triangles per fragment costs many times the pixels they show, while
+// lighting their vertices shades a point every pixel or few, as Reyes
+// does. The longest edge is about three times the level's Error, so at
+// LODPixelError (1 px) the levels drawn have edges of up to 3–4.5 px.
+const vertexLightPixels = 4.0
+
+// vertexLightLobes bounds how far the surface may turn between the two
+// ends of an edge (scene.Level.Bend) for lighting per vertex, in widths
+// of the material's highlight (1/√shininess radians): a shiny material's
+// narrow highlight would be lost between vertices, a rough one's broad
+// highlight and the diffuse light are interpolated closely. With both
+// limits the 1M-triangle benchmark model (roughness 0.6) changes by 0.1
+// luma levels on average (TestVertexLightingMatchesFragmentLighting).
+const vertexLightLobes = 3.0
+
 // gpuModel is a scene.Model uploaded to one Worker's context, shared by
 // every Renderer of that Worker that shows the model.
 type gpuModel struct {
@@ -141,7 +161,9 @@ type shown struct {
 	boxes []scene.Box // chunk bounds in world space
 	// Culling and LOD switch off for benchmarks that measure them.
 	noCull, noLOD bool
-	lodErr        float32 // pixels; see SetLODPixelError
+	lodErr        float32   // pixels; see SetLODPixelError
+	vertexPx      float32   // vertexLightPixels; 0: always per fragment
+	maxBend       []float32 // per material: the largest Level.Bend lit per vertex
 }
 
 var _ render.ModelViewer = (*Renderer)(nil)
@@ -187,6 +209,14 @@ func (r *Renderer) setModel(m *scene.Model, xf mgl32.Mat4) error {
 	}
 	s := &shown{m: m, g: g, xf: xf, nrm: xf.Mat3().Inv().Transpose()}
 	s.noCull, s.noLOD, s.lodErr = r.noCull, r.noLOD, r.lodPixelError()
+	s.vertexPx = vertexLightPixels
+	if r.fragmentLitOnly {
+		s.vertexPx = 0
+	}
+	s.maxBend = make([]float32, len(m.Materials))
+	for i := range m.Materials {
+		s.maxBend[i] = maxBend(&m.Materials[i])
+	}
 	for c := range 3 {
 		s.scale = max(s.scale, xf.Col(c).Vec3().Len())
 	}
@@ -245,18 +275,22 @@ func (f *frustum) outside(b scene.Box) bool {
 
 // eyeDraw is what one eye draws of the model.
 type eyeDraw struct {
-	runs      []scene.Range // opaque and mask, merged per material
-	mats      []int         // material of each run
-	blend     []int         // visible blended chunks, back to front
-	blendLvl  []scene.Range
-	triangles int
+	runs       []scene.Range // opaque and mask, merged per material
+	mats       []int         // material of each run
+	vlit       []bool        // whether each run is lit per vertex
+	blend      []int         // visible blended chunks, back to front
+	blendLvl   []scene.Range
+	blendVlit  []bool
+	triangles  int
+	vertexLitN int // triangles lit per vertex
 }
 
 // plan culls the chunks against one eye's frustum, picks each visible
 // chunk's level of detail and merges adjacent index ranges of the same
 // material into one draw.
 func (s *shown) plan(e render.Eye, eyeHeight int, d *eyeDraw) {
-	d.runs, d.mats, d.blend, d.blendLvl, d.triangles = d.runs[:0], d.mats[:0], d.blend[:0], d.blendLvl[:0], 0
+	d.runs, d.mats, d.vlit, d.blend, d.blendLvl, d.blendVlit = d.runs[:0], d.mats[:0], d.vlit[:0], d.blend[:0], d.blendLvl[:0], d.blendVlit[:0]
+	d.triangles, d.vertexLitN = 0, 0
 	vp := e.Projection.Mul4(e.View)
 	f := frustumOf(vp)
 	eye := e.View.Inv().Col(3).Vec3()
@@ -266,6 +300,7 @@ func (s *shown) plan(e render.Eye, eyeHeight int, d *eyeDraw) {
 		i    int
 		dist float32
 		lvl  scene.Range
+		vlit bool
 	}
 	var bl []blended
 	for i, c := range s.m.Chunks {
@@ -273,28 +308,36 @@ func (s *shown) plan(e render.Eye, eyeHeight int, d *eyeDraw) {
 		if !s.noCull && f.outside(b) {
 			continue
 		}
-		lvl := c.Levels[0].Range
-		if !s.noLOD && len(c.Levels) > 1 {
-			half := b.Size().Mul(0.5).Len()
-			dist := max(b.Center().Sub(eye).Len()-half, 1e-3)
+		half := b.Size().Mul(0.5).Len()
+		dist := max(b.Center().Sub(eye).Len()-half, 1e-3)
+		pxPerUnit := s.scale * pxPerRad / dist // at the chunk's nearest point
+		lv := c.Levels[0]
+		if !s.noLOD {
 			for _, l := range c.Levels[1:] {
-				if l.Error*s.scale*pxPerRad/dist > s.lodErr {
+				if l.Error*pxPerUnit > s.lodErr {
 					break
 				}
-				lvl = l.Range
+				lv = l
 			}
 		}
+		lvl := lv.Range
+		mat := &s.m.Materials[c.Material]
+		vlit := s.vertexPx > 0 && lv.Edge > 0 && lv.Edge*pxPerUnit <= s.vertexPx && lv.Bend <= s.maxBend[c.Material]
 		d.triangles += lvl.Count / 3
-		if s.m.Materials[c.Material].Alpha == scene.AlphaBlend {
-			bl = append(bl, blended{i, b.Center().Sub(eye).Len(), lvl})
+		if vlit {
+			d.vertexLitN += lvl.Count / 3
+		}
+		if mat.Alpha == scene.AlphaBlend {
+			bl = append(bl, blended{i, b.Center().Sub(eye).Len(), lvl, vlit})
 			continue
 		}
-		if n := len(d.runs); n > 0 && d.mats[n-1] == c.Material && d.runs[n-1].First+d.runs[n-1].Count == lvl.First {
+		if n := len(d.runs); n > 0 && d.mats[n-1] == c.Material && d.vlit[n-1] == vlit && d.runs[n-1].First+d.runs[n-1].Count == lvl.First {
 			d.runs[n-1].Count += lvl.Count
 			continue
 		}
 		d.runs = append(d.runs, lvl)
 		d.mats = append(d.mats, c.Material)
+		d.vlit = append(d.vlit, vlit)
 	}
 	slices.SortFunc(bl, func(a, b blended) int {
 		if a.dist > b.dist {
@@ -308,7 +351,21 @@ func (s *shown) plan(e render.Eye, eyeHeight int, d *eyeDraw) {
 	for _, b := range bl {
 		d.blend = append(d.blend, b.i)
 		d.blendLvl = append(d.blendLvl, b.lvl)
+		d.blendVlit = append(d.blendVlit, b.vlit)
 	}
+}
+
+// maxBend returns the largest Level.Bend at which m may be lit per
+// vertex: vertexLightLobes widths of its highlight, the shininess as the
+// model program computes it; -1 (never) for unlit and double-sided
+// materials (a vertex does not know which face is seen).
+func maxBend(m *scene.Material) float32 {
+	if m.Unlit || m.DoubleSided {
+		return -1
+	}
+	r := float64(max(m.Roughness, 0.05))
+	shin := min(max(2/(r*r*r*r)-2, 1), 2048)
+	return float32(vertexLightLobes / math.Sqrt(shin))
 }
 
 // drawModel draws one eye's opaque and masked runs (blend false) or its
@@ -318,14 +375,17 @@ func (r *Renderer) drawModel(e render.Eye, d *eyeDraw, blend bool) {
 	u := modelUniforms{vp: e.Projection.Mul4(e.View), eye: e.View.Inv().Col(3).Vec3(), sc: r.scene}
 	gl.ActiveTexture(gl.TEXTURE0)
 	gl.BindVertexArray(s.g.vao)
-	cur := -1
+	cur, curV := -1, modelVariant(0)
 	var prog *program
 	var set [numModelVariants]bool // per-frame uniforms set in this pass
-	draw := func(mat int, rg scene.Range) {
-		if mat != cur {
-			cur = mat
-			m := &s.m.Materials[mat]
-			v := variantOf(m)
+	draw := func(mat int, rg scene.Range, vlit bool) {
+		m := &s.m.Materials[mat]
+		v := variantOf(m)
+		if vlit {
+			v |= variantVertexLit
+		}
+		if mat != cur || v != curV {
+			cur, curV = mat, v
 			p, err := r.w.progs.modelProgram(v)
 			if err != nil {
 				// A variant that does not compile draws nothing; the
@@ -350,14 +410,14 @@ func (r *Renderer) drawModel(e render.Eye, d *eyeDraw, blend bool) {
 	}
 	if !blend {
 		for i, rg := range d.runs {
-			draw(d.mats[i], rg)
+			draw(d.mats[i], rg, d.vlit[i])
 		}
 	} else if len(d.blend) > 0 {
 		gl.Enable(gl.BLEND)
 		gl.BlendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA)
 		gl.DepthMask(false)
 		for i, c := range d.blend {
-			draw(s.m.Chunks[c].Material, d.blendLvl[i])
+			draw(s.m.Chunks[c].Material, d.blendLvl[i], d.blendVlit[i])
 		}
 		gl.DepthMask(true)
 		gl.Disable(gl.BLEND)

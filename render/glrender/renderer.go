@@ -36,6 +36,9 @@ type Renderer struct {
 	noCull    bool       // see SetCulling
 	noLOD     bool
 	lodErr    float32 // see SetLODPixelError; 0: LODPixelError
+	// fragmentLitOnly turns off lighting per vertex (tests compare the
+	// two).
+	fragmentLitOnly bool
 }
 
 var _ render.Renderer = (*Renderer)(nil)

@@ -55,6 +55,34 @@ func (l *loader) chunk(parts []part) {
 		l.levels(&m.Chunks[i], tris)
 	}
 	l.simp = simplifier{}
+	for i := range m.Chunks {
+		for k := range m.Chunks[i].Levels {
+			lv := &m.Chunks[i].Levels[k]
+			lv.Edge, lv.Bend = extent(m.Vertices, m.Indices[lv.First:lv.First+lv.Count])
+		}
+	}
+}
+
+// extent returns the longest edge of the triangles tris and the largest
+// angle between the normals at the ends of an edge (π where a normal is
+// zero).
+func extent(vs []Vertex, tris []uint32) (edge, bend float32) {
+	var e2 float32
+	cos := float32(1)
+	for t := 0; t+2 < len(tris); t += 3 {
+		for k := range 3 {
+			a, b := &vs[tris[t+k]], &vs[tris[t+(k+1)%3]]
+			e2 = max(e2, mgl32.Vec3(a.Pos).Sub(mgl32.Vec3(b.Pos)).LenSqr())
+			na, nb := mgl32.Vec3(a.Normal), mgl32.Vec3(b.Normal)
+			l := na.Len() * nb.Len()
+			if l <= 0 {
+				cos = -1
+				continue
+			}
+			cos = min(cos, na.Dot(nb)/l)
+		}
+	}
+	return float32(math.Sqrt(float64(e2))), float32(math.Acos(float64(max(cos, -1))))
 }
 
 // split cuts a triangle list into runs of at most ChunkTriangles,

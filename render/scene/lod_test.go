@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/go-gl/mathgl/mgl32"
+	"github.com/qmuntal/gltf"
 
 	"github.com/holocast/holocast/render/scene/scenetest"
 )
@@ -203,5 +204,39 @@ func BenchmarkLevels(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestLevelExtent: every level knows its longest edge and the largest
+// turn of the normals along an edge; coarser levels have longer edges
+// and turn more, and a level's edge is at least its error.
+func TestLevelExtent(t *testing.T) {
+	m := loadSpheres(t, 4, 3000)
+	for ci, c := range m.Chunks {
+		if len(c.Levels) < 3 {
+			t.Fatalf("chunk %d has %d levels", ci, len(c.Levels))
+		}
+		for k, l := range c.Levels {
+			if l.Edge <= 0 || l.Bend <= 0 || l.Bend > math.Pi {
+				t.Errorf("chunk %d level %d: edge %g, bend %g", ci, k, l.Edge, l.Bend)
+			}
+			if l.Edge < l.Error {
+				t.Errorf("chunk %d level %d: edge %g below error %g", ci, k, l.Edge, l.Error)
+			}
+			if k > 0 && (l.Edge <= c.Levels[k-1].Edge || l.Bend <= c.Levels[k-1].Bend) {
+				t.Errorf("chunk %d level %d: edge %g, bend %g; the finer level's %g, %g", ci, k, l.Edge, l.Bend, c.Levels[k-1].Edge, c.Levels[k-1].Bend)
+			}
+		}
+	}
+	// A flat quad does not bend.
+	q := scenetest.New()
+	q.Node(&gltf.Node{Mesh: gltf.Index(q.Mesh(scenetest.Quad(1, 2)))}, true)
+	qm, err := Decode(q.GLB(), nil, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := qm.Chunks[0].Levels[0]
+	if l.Bend > 1e-3 || math.Abs(float64(l.Edge)-math.Sqrt(5)) > 1e-4 {
+		t.Errorf("quad 1×2: edge %g (want √5), bend %g (want 0)", l.Edge, l.Bend)
 	}
 }

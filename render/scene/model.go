@@ -170,6 +170,13 @@ type Range struct {
 type Level struct {
 	Range
 	Error float32
+	// Edge is the longest edge of the level's triangles in model units
+	// and Bend the largest angle, in radians, between the normals at the
+	// two ends of one of its edges: how far apart its vertices lie and
+	// how much the surface turns between them, so that a renderer knows
+	// where shading at the vertices is as fine as shading per pixel.
+	// Both 0 when unknown.
+	Edge, Bend float32
 }
 
 // Chunk is a spatially compact group of triangles with one material: one

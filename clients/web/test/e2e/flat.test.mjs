@@ -38,6 +38,9 @@ test("flat mode connects, decodes and displays ≥ 60 frames, reports latency", 
   assert.ok(h264, "the answer has H.264");
   assert.match(sdp, new RegExp(`a=fmtp:\\d+ apt=${h264[1]}\\r?\\n`), "the answer has RTX for the H.264 format");
   assert.match(sdp, /a=ssrc-group:FID \d+ \d+/, "the answer names the RTX SSRC");
+  // It accepts the playout-delay extension, with which every video packet
+  // asks Chromium to show the frame as soon as it is decoded.
+  assert.match(sdp, /a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/playout-delay\r?\n/, "the answer has the playout-delay extension");
   assert.ok(s.nodeTimingsMs && s.nodeTimingsMs.render > 0, "node stage timings from FrameInfo");
   assert.ok(s.posesSent > 30);
   assert.match(node.log(), /device config.*name="Flat \(desktop browser\)"/, "node applied the DeviceConfig");
