@@ -111,6 +111,9 @@ type Stats struct {
 	// RTT is the time from sending the newest packet a report acked to
 	// reading the report (round trip plus the receiver's report delay).
 	RTT time.Duration
+	// Probed is the rate the newest report's packet clusters showed the
+	// path carried, in bits per second (0: none could tell; probe.go).
+	Probed int
 }
 
 // sent is one packet the controller was told about.
@@ -146,8 +149,21 @@ type Controller struct {
 	// received packets were sent and arrived (bits/s; 0 when it spans
 	// too little to tell): see reportSpan.
 	reportSent, reportRecv float64
-	decreasedTo            float64 // the target after the last decrease; 0 before any
-	stats                  Stats
+	// probed is the rate the last report's frame clusters showed the
+	// path carried (probe.go), at probedAt; 0 before any. saturated:
+	// they arrived markedly slower than sent (probed is the
+	// bottleneck's rate).
+	probed    float64
+	probedAt  time.Time
+	saturated bool
+	// bottleneck is the highest rate saturated clusters showed since
+	// bottleneckAt (a new one after probeAge; cleared when clusters
+	// arrive about as sent, faster than it); 0: none.
+	bottleneck   float64
+	bottleneckAt time.Time
+	probeOff     bool    // tests: the growth capped by the delivered rate alone
+	decreasedTo  float64 // the target after the last decrease; 0 before any
+	stats        Stats
 }
 
 // NewController returns a Controller at cfg's start rate.
@@ -184,11 +200,13 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 	minQueue, peakQueue := time.Duration(-1), time.Duration(0)
 	var newestSent time.Time
 	var span reportSpan
+	var clusters clusterMeter
 	for _, a := range acks {
 		s := c.history[a.Seq&(historySize-1)]
 		if s.seq != a.Seq || s.at.IsZero() {
 			continue
 		}
+		clusters.add(s.at, a.Arrived, s.size)
 		total++
 		if a.Arrived.IsZero() {
 			lost++
@@ -212,6 +230,23 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 	c.reportSent, c.reportRecv = span.rates()
 	if total == 0 {
 		return
+	}
+	c.stats.Probed = 0
+	if ps, pr := clusters.rates(); ps > 0 {
+		// No more than the pacer's rate: what the clusters can show.
+		c.probed, c.probedAt = min(ps, pr, PacingFactor*c.target), now
+		c.saturated = pr < saturatedShare*ps
+		c.stats.Probed = int(c.probed)
+		switch {
+		case c.saturated && (c.probed >= c.bottleneck || now.Sub(c.bottleneckAt) > probeAge):
+			c.bottleneck, c.bottleneckAt = c.probed, now
+		case !c.saturated && c.probed > c.bottleneck && pr <= bunchedShare*ps:
+			// The path carried more: the link widened. Not when the
+			// clusters arrived much faster than sent: a receiver
+			// starved of CPU stamps its packets late and bunched, and
+			// would clear the bottleneck every time it falls behind.
+			c.bottleneck = 0
+		}
 	}
 	c.loss += 0.3 * (float64(lost)/float64(total) - c.loss)
 	delivered := c.delivered()
@@ -284,9 +319,34 @@ func (c *Controller) update(now time.Time, delivered float64) {
 		}
 		next := c.target * (1 + g*dt)
 		// Do not run away from what the sender actually sends (an
-		// encoder below its target tells nothing about the link).
+		// encoder below its target tells nothing about the link) —
+		// unless its frames showed the path carries more (probe.go).
 		if delivered > 0 {
-			next = min(next, max(c.target, 1.5*delivered+float64(c.cfg.MinBitRate)))
+			limit := max(c.target, 1.5*delivered+float64(c.cfg.MinBitRate))
+			if c.probed > 0 && now.Sub(c.probedAt) <= probeAge && !c.probeOff {
+				limit = max(limit, probeShare*c.probed)
+				if c.decreasedTo == 0 {
+					// The link's rate still unknown: take what the
+					// clusters showed at once, not at the growth's
+					// pace (the growth would spend seconds finding a
+					// rate the frames already proved).
+					jump := probeJump
+					if c.saturated {
+						jump = probeSaturatedJump
+					}
+					next = max(next, jump*c.probed)
+				}
+			}
+			if c.bottleneck > 0 && now.Sub(c.bottleneckAt) <= probeAge && !c.probeOff {
+				// Clusters found the bottleneck: no growth past what
+				// it carries, however little the encoder sends (the
+				// delivered rate would allow it: the link shows no
+				// queue while the encoder stays under it). The highest
+				// rate of the last second, so that one cluster that
+				// arrived late (jitter) does not hold the target down.
+				limit = min(limit, max(c.target, probeShare*c.bottleneck))
+			}
+			next = min(next, limit)
 		}
 		c.target = next
 		c.stats.State = "increase"

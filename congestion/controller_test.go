@@ -1,6 +1,7 @@
 package congestion
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -20,6 +21,12 @@ type simLink struct {
 	// is starved of CPU: nothing is sent or reported then, and packets
 	// arriving meanwhile are stamped when it ends.
 	frozen func(at time.Duration) bool
+
+	// jitter, if set, delays each packet by a random time in [0,
+	// jitter) after the bottleneck, in order (a packet never passes the
+	// one before it): some packets bunch, some spread.
+	jitter  time.Duration
+	lastArr time.Duration
 
 	queued float64
 	last   time.Duration
@@ -49,7 +56,12 @@ func (l *simLink) send(size int, at time.Duration) (time.Duration, bool) {
 		return 0, false
 	}
 	l.queued += float64(size)
-	return at + l.prop + time.Duration(l.queued*8/r*float64(time.Second)), true
+	arr := at + l.prop + time.Duration(l.queued*8/r*float64(time.Second))
+	if l.jitter > 0 {
+		arr = max(arr+time.Duration(l.rng.Int64N(int64(l.jitter))), l.lastArr)
+		l.lastArr = arr
+	}
+	return arr, true
 }
 
 // simResult is what a simulated run saw, per 100 ms.
@@ -69,6 +81,12 @@ func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return simulateWith(c, l, d, 1)
+}
+
+// simulateWith is simulate with a controller of the caller's and an
+// encoder that sends share of the target.
+func simulateWith(c *Controller, l *simLink, d time.Duration, share float64) simResult {
 	epoch := time.Unix(1_000_000, 0)
 	p := NewPacer(int(PacingFactor*float64(c.Target())), DefaultMaxPacerDelay)
 	type inflight struct {
@@ -84,7 +102,7 @@ func simulate(t *testing.T, cfg Config, l *simLink, d time.Duration) simResult {
 		at := epoch.Add(now)
 		frozen := l.frozen != nil && l.frozen(now)
 		if !frozen && now%(time.Second/30) < time.Millisecond {
-			frame := c.Target() / 30 / 8
+			frame := int(share * float64(c.Target()) / 30 / 8)
 			for frame > 0 {
 				n := min(frame, 1200)
 				p.Push(n, n, at)
@@ -404,5 +422,121 @@ func TestControllerPacerBurst(t *testing.T) {
 	}
 	if s, b := c.Stats().State, c.PacerBurst(); s == "increase" || b != MinPacerBurst {
 		t.Errorf("standing queue of 120 ms: state %q, burst %v, want %v", s, b, MinPacerBurst)
+	}
+}
+
+// TestControllerUndershoot: an encoder that sends only 55 % of its
+// target (x264 in its first seconds, at a frame rate under the one it
+// was opened with) on links of 2, 5 and 10 Mbit/s, with the ceiling at
+// 4 Mbit/s (the node's default --bitrate). The delivered rate alone
+// caps the target at 1.5× what arrives + the floor, so the target crept
+// up; the rate the frames' packet clusters arrived at shows the link's
+// room, and the target reaches the ceiling (or 75 % of a narrower link)
+// within 2 s (the first 0.8 s are frames of two packets, which show no
+// rate: the pacer sends them at once), while the link never queues over 100 ms and loses
+// nothing.
+func TestControllerUndershoot(t *testing.T) {
+	for _, capBps := range []float64{2e6, 5e6, 10e6} {
+		want := min(0.75*capBps, 4e6)
+		reach := func(probe bool) (int, simResult) {
+			c, err := NewController(Config{MinBitRate: 300_000, MaxBitRate: 4_000_000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.probeOff = !probe
+			l := &simLink{rate: constRate(capBps), limit: max(64<<10, capBps/80), prop: 10 * time.Millisecond}
+			r := simulateWith(c, l, 6*time.Second, 0.55)
+			for i, tg := range r.target {
+				if float64(tg) >= want {
+					return i, r
+				}
+			}
+			return -1, r
+		}
+		before, _ := reach(false)
+		after, r := reach(true)
+		lost, worstQ := 0, time.Duration(0)
+		for i := range r.lost {
+			lost += r.lost[i]
+			worstQ = max(worstQ, r.qdelay[i])
+		}
+		without := "never"
+		if before >= 0 {
+			without = fmt.Sprintf("%.1f s", float64(before)/10)
+		}
+		t.Logf("cap %4.1f Mbit/s, encoder at 55 %% of the target: target %.2f Mbit/s reached at %.1f s (without the clusters' rate: %s); %d lost, queue up to %v, target after 6 s %.2f Mbit/s",
+			capBps/1e6, want/1e6, float64(after)/10, without, lost, worstQ, float64(r.target[len(r.target)-1])/1e6)
+		if after < 0 || after > 20 {
+			t.Errorf("cap %.1f Mbit/s: target %.2f Mbit/s reached at step %d, want within 2 s", capBps/1e6, want/1e6, after)
+		}
+		if before >= 0 && before <= after {
+			t.Errorf("cap %.1f Mbit/s: the clusters' rate did not speed the ramp (%d steps with, %d without)", capBps/1e6, after, before)
+		}
+		if lost > 0 || worstQ > 100*time.Millisecond {
+			t.Errorf("cap %.1f Mbit/s: %d packets lost, queue up to %v", capBps/1e6, lost, worstQ)
+		}
+	}
+}
+
+// TestControllerBottleneckCap: an encoder that sends 65 % of its target
+// on a 2 Mbit/s link, ceiling 4 Mbit/s. The delivered rate alone lets
+// the target run to the ceiling (1.5 × 65 % × target + 0.3 Mbit/s is
+// above the target at any rate), and the encoder then sends 2.6 Mbit/s
+// into the 2 Mbit/s link; the clusters that found the bottleneck keep
+// the target at 0.9× its rate.
+func TestControllerBottleneckCap(t *testing.T) {
+	run := func(probe bool) (maxTarget int, lost int) {
+		c, err := NewController(Config{MinBitRate: 300_000, MaxBitRate: 4_000_000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.probeOff = !probe
+		l := &simLink{rate: constRate(2e6), limit: 64 << 10, prop: 10 * time.Millisecond}
+		r := simulateWith(c, l, 10*time.Second, 0.65)
+		for i, tg := range r.target {
+			maxTarget = max(maxTarget, tg)
+			lost += r.lost[i]
+		}
+		return maxTarget, lost
+	}
+	beforeMax, beforeLost := run(false)
+	afterMax, afterLost := run(true)
+	t.Logf("2 Mbit/s link, encoder at 65 %%: highest target %d bit/s, %d packets lost (delivered rate alone: %d bit/s, %d lost)",
+		afterMax, afterLost, beforeMax, beforeLost)
+	if afterMax > 1_850_000 || afterLost > 0 {
+		t.Errorf("highest target %d bit/s on a 2 Mbit/s link, %d packets lost", afterMax, afterLost)
+	}
+	if beforeMax <= 2_000_000 {
+		t.Errorf("without the clusters' rate the target stayed at %d bit/s: the case shows nothing", beforeMax)
+	}
+}
+
+// TestControllerJitter: a path with no bottleneck under 20 Mbit/s whose
+// packets are each delayed by up to 10 ms (the lte preset's jitter):
+// some clusters arrive bunched, some spread out, as if they had met a
+// bottleneck. The target still reaches the 4 Mbit/s ceiling within 3 s
+// with an encoder at 60 % of it, and stays there.
+func TestControllerJitter(t *testing.T) {
+	c, err := NewController(Config{MinBitRate: 300_000, MaxBitRate: 4_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &simLink{rate: constRate(20e6), limit: 1 << 20, prop: 25 * time.Millisecond, jitter: 10 * time.Millisecond,
+		rng: rand.New(rand.NewPCG(3, 4))}
+	r := simulateWith(c, l, 10*time.Second, 0.6)
+	reached := -1
+	for i, tg := range r.target {
+		if tg >= 4_000_000 {
+			reached = i
+			break
+		}
+	}
+	lowest := r.target[len(r.target)-1]
+	for _, tg := range r.target[max(reached, 0):] {
+		lowest = min(lowest, tg)
+	}
+	t.Logf("jitter 10 ms: ceiling reached at %.1f s, lowest target after %d bit/s", float64(reached)/10, lowest)
+	if reached < 0 || reached > 30 || lowest < 3_000_000 {
+		t.Errorf("jitter 10 ms: ceiling reached at step %d (want within 3 s), lowest after %d", reached, lowest)
 	}
 }

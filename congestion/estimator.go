@@ -296,7 +296,7 @@ func (e *Estimator) GetStats() map[string]any {
 		"loss": s.Loss, "state": s.State, "rttMs": float64(s.RTT.Microseconds()) / 1000,
 		"pacerRate": e.pacer.Rate(), "pacerBacklogMs": float64(e.pacer.Backlog().Microseconds()) / 1000,
 		"pacerQueued": e.pacer.Len(), "pacerDropped": e.pacer.Dropped(),
-		"writeMaxMs":    float64(e.writeTime.max().Microseconds()) / 1000,
+		"writeMaxMs": float64(e.writeTime.max().Microseconds()) / 1000, "probedBitrate": s.Probed,
 		"retransmitted": r.Sent, "retransmittedBytes": r.SentBytes,
 		"retransmitTooOld": r.TooOld, "retransmitOverBudget": r.OverBudget, "retransmitRepeated": r.Repeated,
 		"retransmitCopies": r.Copies, "frameEndCopies": r.EndCopies,
