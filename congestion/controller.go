@@ -30,6 +30,12 @@ type Config struct {
 // Config.StartBitRate is 0.
 const DefaultStartBitRate = 800_000
 
+// growthHeadroom is what the target may grow past 1.5× the delivered rate
+// while nothing shows the link's rate (bits per second): an encoder that
+// sends less than its target tells nothing about the link, but a target
+// held to what a starting encoder delivers would never grow.
+const growthHeadroom = 300_000
+
 // The controller's tuning. The queue delay is the "standing" one: the
 // smallest one-way delay in a feedback report above the smallest ever
 // seen (less the packet's own serialisation at the target), so that the
@@ -322,7 +328,7 @@ func (c *Controller) update(now time.Time, delivered float64) {
 		// encoder below its target tells nothing about the link) —
 		// unless its frames showed the path carries more (probe.go).
 		if delivered > 0 {
-			limit := max(c.target, 1.5*delivered+float64(c.cfg.MinBitRate))
+			limit := max(c.target, 1.5*delivered+growthHeadroom)
 			if c.probed > 0 && now.Sub(c.probedAt) <= probeAge && !c.probeOff {
 				limit = max(limit, probeShare*c.probed)
 				if c.decreasedTo == 0 {

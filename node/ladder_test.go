@@ -341,17 +341,29 @@ func TestLadderOverNarrowLink(t *testing.T) {
 		float64(late)/5, wideRate, maxGap)
 
 	// Each run of one size starts with a key frame and decodes at its
-	// size (FrameInfo's), every frame of it.
-	var runs []frameRun
+	// size (FrameInfo's), every frame of it. A key frame whose FrameInfo
+	// did not come within the headset's match timeout (the first one,
+	// sent at the start rate into the narrow link, can sit behind a
+	// queue with its FrameInfo) joins the frames that follow it: ffprobe
+	// checks its size.
+	var (
+		runs      []frameRun
+		unmatched []*headset.Frame // since the last key frame without FrameInfo
+	)
 	for _, f := range frames {
 		if f.Info == nil {
+			if f.KeyFrame || len(unmatched) > 0 {
+				unmatched = append(unmatched, f)
+			}
 			continue
 		}
 		fw, fh := f.Info.GetWidth(), f.Info.GetHeight()
 		if len(runs) == 0 || runs[len(runs)-1].w != fw || runs[len(runs)-1].h != fh {
 			runs = append(runs, frameRun{w: fw, h: fh})
 		}
-		runs[len(runs)-1].frames = append(runs[len(runs)-1].frames, f)
+		r := &runs[len(runs)-1]
+		r.frames = append(append(r.frames, unmatched...), f)
+		unmatched = nil
 	}
 	if len(runs) < 3 {
 		t.Errorf("%d runs of one size, want ≥ 3 (down and back up)", len(runs))

@@ -329,7 +329,7 @@ func newSettingEngine(cfg Config) (webrtc.SettingEngine, *iceSockets, error) {
 }
 
 // MinBitRate is the floor of the congestion controller's target.
-const MinBitRate = 300_000
+const MinBitRate = 150_000
 
 // newSessionAPI builds the WebRTC API for one session: H.264 codecs and
 // their RTX (RFC 4588) formats, the node's NACK responder (RTX where the
