@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/holocast/holocast/node"
 	"github.com/holocast/holocast/render/scene/scenetest"
 )
 
@@ -178,7 +179,8 @@ func checkSeries(t *testing.T, r *RunResult, maxKbps float64) {
 			delivered, fps = max(delivered, p.DeliveredKbps), max(fps, p.FPS)
 			if p.TargetKbps > 0 {
 				estimated = true
-				if p.EncoderKbps < 300 || p.EncoderKbps > maxKbps || p.EncoderKbps > max(p.TargetKbps, 300) {
+				floor := float64(node.MinBitRate) / 1000
+				if p.EncoderKbps < floor || p.EncoderKbps > maxKbps || p.EncoderKbps > max(p.TargetKbps, floor) {
 					t.Errorf("session %d at %v s: encoder target %v kbit/s for an estimate of %v", k, p.TS, p.EncoderKbps, p.TargetKbps)
 				}
 			}
