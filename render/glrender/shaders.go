@@ -116,6 +116,23 @@ void main() {
 }
 `
 
+// modelLight is the model program's lighting, shared by the vertex shader
+// (micropolygons lit per vertex) and the fragment shader: one directional
+// light's Lambert term and normalised Blinn-Phong highlight for uRough
+// at unit normal n seen from world position p, and the hemisphere ambient.
+// It needs the uniforms uEye, uLightDir and uRough declared before it.
+const modelLight = `const vec3 sunColor = vec3(1.0, 0.95, 0.85) * 2.2;
+void light(vec3 n, vec3 p, out float ndl, out float spec, out vec3 amb) {
+	vec3 v = normalize(uEye - p);
+	vec3 h = normalize(uLightDir + v);
+	ndl = max(dot(n, uLightDir), 0.0);
+	amb = mix(vec3(0.10, 0.09, 0.08), vec3(0.28, 0.32, 0.40), n.y * 0.5 + 0.5);
+	float r = max(uRough, 0.05);
+	float shin = clamp(2.0 / (r * r * r * r) - 2.0, 1.0, 2048.0);
+	spec = pow(max(dot(n, h), 0.0), shin) * (shin + 8.0) / 25.13;
+}
+`
+
 // The model program shades a user's glTF model per fragment: base colour
 // (factor × vertex colour × sRGB texture through KHR_texture_transform),
 // alpha mask by discard, and metallic-roughness approximated by one
@@ -171,7 +188,7 @@ out float vFog;
 out vec4 vLit;
 #endif
 #endif
-void main() {
+` + "#ifdef VLIT\n" + modelLight + "#endif\n" + `void main() {
 	vec4 w = uModel * vec4(aPos, 1.0);
 	gl_Position = uViewProj * w;
 	vWorld = w.xyz;
@@ -184,14 +201,10 @@ void main() {
 	vColor = aColor;
 #ifdef VLIT
 	vec3 n = normalize(uNormalMat * aNormal);
-	vec3 v = normalize(uEye - w.xyz);
-	vec3 h = normalize(uLightDir + v);
-	float ndl = max(dot(n, uLightDir), 0.0);
-	vec3 amb = mix(vec3(0.10, 0.09, 0.08), vec3(0.28, 0.32, 0.40), n.y * 0.5 + 0.5);
-	vec3 sun = vec3(1.0, 0.95, 0.85) * 2.2;
-	float r = max(uRough, 0.05);
-	float shin = clamp(2.0 / (r * r * r * r) - 2.0, 1.0, 2048.0);
-	float spec = pow(max(dot(n, h), 0.0), shin) * (shin + 8.0) / 25.13;
+	float ndl, spec;
+	vec3 amb;
+	light(n, w.xyz, ndl, spec, amb);
+	vec3 sun = sunColor;
 	vec3 s = spec * sun * ndl + amb * 0.5;
 	vec3 a = (1.0 - uMetal) * (amb + sun * ndl) + uMetal * s;
 	vec3 b = 0.04 * (1.0 - uMetal) * s + uEmissive;
@@ -243,7 +256,7 @@ uniform vec3 uLightDir;
 uniform vec3 uFogColor;
 uniform float uFogDensity;
 out vec4 fragColor;
-void main() {
+` + modelLight + `void main() {
 #if defined(VLIT) && !defined(TEX)
 	vec4 c = vLit;
 #ifdef MASK
@@ -274,14 +287,10 @@ void main() {
 #ifdef DOUBLE
 	if (!gl_FrontFacing) n = -n;
 #endif
-	vec3 v = normalize(uEye - vWorld);
-	vec3 h = normalize(uLightDir + v);
-	float ndl = max(dot(n, uLightDir), 0.0);
-	vec3 amb = mix(vec3(0.10, 0.09, 0.08), vec3(0.28, 0.32, 0.40), n.y * 0.5 + 0.5);
-	vec3 sun = vec3(1.0, 0.95, 0.85) * 2.2;
-	float r = max(uRough, 0.05);
-	float shin = clamp(2.0 / (r * r * r * r) - 2.0, 1.0, 2048.0);
-	float spec = pow(max(dot(n, h), 0.0), shin) * (shin + 8.0) / 25.13;
+	float ndl, spec;
+	vec3 amb;
+	light(n, vWorld, ndl, spec, amb);
+	vec3 sun = sunColor;
 	vec3 f0 = mix(vec3(0.04), c.rgb, uMetal);
 	vec3 diff = c.rgb * (1.0 - uMetal);
 	col = diff * (amb + sun * ndl) + f0 * (spec * sun * ndl + amb * 0.5);
