@@ -106,6 +106,8 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWri
 		}
 		allow, repair, copies, endCopies := true, false, 1, 1
 		if (rtxSSRC != 0 && h.SSRC == rtxSSRC) || h.SSRC == ssrc {
+			// One read of the controller's figures for the packet: the
+			// copies, the budget and the repair's age check use them.
 			st := e.ctl.Stats()
 			radio := RadioLoss(st)
 			copies = RepairCopies(st.RTT, rt.FrameInterval(), st.Loss, radio)
@@ -113,17 +115,16 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWri
 			if h.Marker {
 				endCopies = FrameEndCopies(st.RTT, rt.FrameInterval(), st.Loss, radio)
 			}
-		}
-		switch {
-		case rtxSSRC != 0 && h.SSRC == rtxSSRC: // RFC 4588: the original sequence number first
-			allow = len(payload) >= 2 && rt.Allow(binary.BigEndian.Uint16(payload), size, e.ctl.Target(), e.ctl.Stats().RTT, now)
-			repair = true
-		case h.SSRC != ssrc:
-		case rt.IsRetransmission(h.SequenceNumber):
-			allow = rt.Allow(h.SequenceNumber, size, e.ctl.Target(), e.ctl.Stats().RTT, now)
-			repair = true
-		default:
-			rt.OnMedia(h.SequenceNumber, h.Timestamp, now)
+			switch {
+			case rtxSSRC != 0 && h.SSRC == rtxSSRC: // RFC 4588: the original sequence number first
+				allow = len(payload) >= 2 && rt.Allow(binary.BigEndian.Uint16(payload), size, e.ctl.Target(), st.RTT, now)
+				repair = true
+			case rt.IsRetransmission(h.SequenceNumber):
+				allow = rt.Allow(h.SequenceNumber, size, e.ctl.Target(), st.RTT, now)
+				repair = true
+			default:
+				rt.OnMedia(h.SequenceNumber, h.Timestamp, now)
+			}
 		}
 		if !allow {
 			e.mu.Unlock()
