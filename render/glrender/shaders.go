@@ -204,9 +204,8 @@ out vec4 vLit;
 	float ndl, spec;
 	vec3 amb;
 	light(n, w.xyz, ndl, spec, amb);
-	vec3 sun = sunColor;
-	vec3 s = spec * sun * ndl + amb * 0.5;
-	vec3 a = (1.0 - uMetal) * (amb + sun * ndl) + uMetal * s;
+	vec3 s = spec * sunColor * ndl + amb * 0.5;
+	vec3 a = (1.0 - uMetal) * (amb + sunColor * ndl) + uMetal * s;
 	vec3 b = 0.04 * (1.0 - uMetal) * s + uEmissive;
 	float fog = exp(-distance(w.xyz, uEye) * uFogDensity);
 #ifdef TEX
@@ -258,25 +257,22 @@ uniform float uFogDensity;
 out vec4 fragColor;
 ` + modelLight + `void main() {
 #if defined(VLIT) && !defined(TEX)
-	vec4 c = vLit;
-#ifdef MASK
-	if (c.a < uCutoff) discard;
-#endif
-#ifndef BLEND
-	c.a = 1.0;
-#endif
-	fragColor = c;
+	vec4 c = vLit; // lit, fogged and encoded per vertex
 #else
 	vec4 c = uBase * vColor;
 #ifdef TEX
 	c *= texture(uTex, vUV);
 #endif
+#endif
 #ifdef MASK
 	if (c.a < uCutoff) discard;
 #endif
 #ifndef BLEND
 	c.a = 1.0;
 #endif
+#if defined(VLIT) && !defined(TEX)
+	fragColor = c;
+#else
 	vec3 col = c.rgb;
 #ifdef VLIT
 	col = col * vA + vB;
@@ -290,10 +286,9 @@ out vec4 fragColor;
 	float ndl, spec;
 	vec3 amb;
 	light(n, vWorld, ndl, spec, amb);
-	vec3 sun = sunColor;
 	vec3 f0 = mix(vec3(0.04), c.rgb, uMetal);
 	vec3 diff = c.rgb * (1.0 - uMetal);
-	col = diff * (amb + sun * ndl) + f0 * (spec * sun * ndl + amb * 0.5);
+	col = diff * (amb + sunColor * ndl) + f0 * (spec * sunColor * ndl + amb * 0.5);
 #endif
 	col += uEmissive;
 	float fog = exp(-distance(vWorld, uEye) * uFogDensity);
