@@ -90,13 +90,13 @@ func (w *Worker) loop(ctx context.Context, o options, ready chan<- error) {
 	runtime.LockOSThread()
 	c, err := egl.Open(egl.Options{Platform: egl.Platform(o.platform)})
 	if err != nil {
-		ready <- fmt.Errorf("glrender: open EGL context: %w", err)
+		ready <- fmt.Errorf("%w: open: %w", ErrNoEGL, err)
 		return
 	}
 	glInitOnce.Do(func() { glInitErr = gl.InitWithProcAddrFunc(c.GetProcAddress) })
 	if glInitErr != nil {
 		_ = c.Close()
-		ready <- fmt.Errorf("glrender: load GL functions: %w", glInitErr)
+		ready <- fmt.Errorf("%w: load GL functions: %w", ErrNoEGL, glInitErr)
 		return
 	}
 	ei := c.Info()
