@@ -62,9 +62,16 @@ const (
 	// pacer sends a frame's packets within a few ms, the bottleneck
 	// spreads them).
 	reportSpanPackets, reportSpanTime = 4, 15 * time.Millisecond
-	// radioLossQueue: losses in a report none of whose packets waited
-	// this long at the bottleneck are a radio's, not a queue's.
+	// radioLossQueue, lossTopShare, flatSpread and lossVerdicts judge
+	// whose a loss is (see radioLoss): a run of lost packets is the
+	// queue's when the packet sent just before it waited in the top
+	// quarter (lossTopShare) of the range of its report's queue delays,
+	// or, in a report whose delays span under flatSpread, when it waited
+	// radioLossQueue or more; the last lossVerdicts runs vote.
 	radioLossQueue = 5 * time.Millisecond
+	lossTopShare   = 0.75
+	flatSpread     = 2 * time.Millisecond
+	lossVerdicts   = 10
 	// fastGrowth is the target's growth per second (compounded per
 	// report: about ×2.7 a second with reports every 100 ms) while no
 	// decrease has happened or the target is far above the rate of the
@@ -107,9 +114,12 @@ type Stats struct {
 	// QueueDelay is the standing queue delay of the last report.
 	QueueDelay time.Duration
 	// PeakQueueDelay is the largest queue delay of a packet in the last
-	// report: a bottleneck that drops has its queue full around the
-	// losses, a lossy radio link has none.
+	// report.
 	PeakQueueDelay time.Duration
+	// QueueLoss is the share of the recent runs of lost packets that
+	// came with the queue at its top: a bottleneck's overflow, not a
+	// radio's loss (see radioLoss); 0 before any loss.
+	QueueLoss float64
 	// Loss is the smoothed ratio of packets reported lost.
 	Loss float64
 	// State is "increase", "hold" or "decrease": what the last report did.
@@ -170,6 +180,17 @@ type Controller struct {
 	probeOff     bool    // tests: the growth capped by the delivered rate alone
 	decreasedTo  float64 // the target after the last decrease; 0 before any
 	stats        Stats
+
+	// The last report's queue delays of received packets, in sequence
+	// order, and per run of lost packets the index in qs of the packet
+	// received just before it (just after, at the report's start).
+	qs       []time.Duration
+	lossRuns []int
+	// verdicts holds, for the last lossVerdicts runs of lost packets
+	// (a ring at nextVerdict, nVerdicts filled), whether each came at
+	// the top of its report's queue.
+	verdicts               [lossVerdicts]bool
+	nextVerdict, nVerdicts int
 }
 
 // NewController returns a Controller at cfg's start rate.
@@ -207,6 +228,8 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 	var newestSent time.Time
 	var span reportSpan
 	var clusters clusterMeter
+	c.qs, c.lossRuns = c.qs[:0], c.lossRuns[:0]
+	inRun, runAtStart := false, false
 	for _, a := range acks {
 		s := c.history[a.Seq&(historySize-1)]
 		if s.seq != a.Seq || s.at.IsZero() {
@@ -216,6 +239,14 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 		total++
 		if a.Arrived.IsZero() {
 			lost++
+			if !inRun {
+				if len(c.qs) > 0 {
+					c.lossRuns = append(c.lossRuns, len(c.qs)-1)
+				} else {
+					runAtStart = true
+				}
+			}
+			inRun = true
 			continue
 		}
 		if s.at.After(newestSent) {
@@ -230,6 +261,12 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 			minQueue = q
 		}
 		peakQueue = max(peakQueue, q)
+		if runAtStart {
+			c.lossRuns = append(c.lossRuns, len(c.qs))
+			runAtStart = false
+		}
+		inRun = false
+		c.qs = append(c.qs, q)
 		c.arrivals = append(c.arrivals, arrival{at: a.Arrived, size: s.size})
 		span.add(s.at, a.Arrived, s.size)
 	}
@@ -263,6 +300,7 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 	c.stats.RTT, c.stats.Delivered, c.stats.Loss = rtt, int(delivered), c.loss
 	if minQueue >= 0 {
 		c.stats.QueueDelay, c.stats.PeakQueueDelay = minQueue, peakQueue
+		c.judgeLosses(minQueue, peakQueue)
 	}
 	c.update(now, delivered)
 }
@@ -413,16 +451,50 @@ func (r *reportSpan) rates() (sent, recv float64) {
 	return float64(r.bytes*8) / ds.Seconds(), float64(r.bytes*8) / da.Seconds()
 }
 
-// radioLoss reports whether the last report's losses came without any
-// queue: no packet of it waited radioLossQueue or more at the
-// bottleneck. A bottleneck drops when its queue is full, so the packets
-// around its losses waited as long as it holds (tens of ms on any link
-// that is not pathologically shallow); a radio link (Wi-Fi, cellular)
-// loses packets with no queue, and a lower rate does not cure that.
-// Such loss keeps the target from falling (up to severeLoss) and, under
-// highLoss, from stopping its growth.
+// radioLoss reports whether the recent losses came without a queue: no
+// more than half of the last lossVerdicts runs of lost packets came at
+// the top of their report's queue delays (judgeLosses). A bottleneck
+// drops when its queue is full, so the packet sent just before each of
+// its losses waited about as long as it holds, the most of any packet
+// around; a radio link (Wi-Fi, cellular) loses packets whatever the
+// queue, and a lower rate does not cure that. Such loss keeps the target
+// from falling (up to severeLoss) and, under highLoss, from stopping
+// its growth.
+//
+// The losses are judged by their place among their report's delays,
+// not by a threshold on the delays: a receiver or sender short of CPU
+// delays some packets of most reports by several ms, and with a
+// threshold (5 ms on any packet of the report, before) every loss on a
+// busy machine was a queue's.
 func (c *Controller) radioLoss() bool {
-	return c.stats.PeakQueueDelay < radioLossQueue
+	return c.stats.QueueLoss <= 0.5
+}
+
+// judgeLosses adds the last report's runs of lost packets to the
+// verdicts: each came at the queue's top when the packet received just
+// before it waited in the top lossTopShare of the report's range of
+// queue delays [lo, hi], or, where that range is under flatSpread,
+// radioLossQueue or more.
+func (c *Controller) judgeLosses(lo, hi time.Duration) {
+	for _, i := range c.lossRuns {
+		q := c.qs[i]
+		top := q >= radioLossQueue
+		if hi-lo >= flatSpread {
+			top = float64(q-lo) >= lossTopShare*float64(hi-lo)
+		}
+		c.verdicts[c.nextVerdict] = top
+		c.nextVerdict = (c.nextVerdict + 1) % lossVerdicts
+		c.nVerdicts = min(c.nVerdicts+1, lossVerdicts)
+	}
+	tops := 0
+	for _, top := range c.verdicts[:c.nVerdicts] {
+		if top {
+			tops++
+		}
+	}
+	if c.nVerdicts > 0 {
+		c.stats.QueueLoss = float64(tops) / float64(c.nVerdicts)
+	}
 }
 
 // PacerBurst is the burst allowance the Pacer should have after the

@@ -294,7 +294,8 @@ func (e *Estimator) GetStats() map[string]any {
 	return map[string]any{
 		"ssrcs":            ssrcs,
 		"deliveredBitrate": s.Delivered, "queueDelayMs": float64(s.QueueDelay.Microseconds()) / 1000,
-		"loss": s.Loss, "state": s.State, "rttMs": float64(s.RTT.Microseconds()) / 1000,
+		"loss": s.Loss, "queueLoss": s.QueueLoss, "peakQueueDelayMs": float64(s.PeakQueueDelay.Microseconds()) / 1000,
+		"state": s.State, "rttMs": float64(s.RTT.Microseconds()) / 1000,
 		"pacerRate": e.pacer.Rate(), "pacerBacklogMs": float64(e.pacer.Backlog().Microseconds()) / 1000,
 		"pacerQueued": e.pacer.Len(), "pacerDropped": e.pacer.Dropped(),
 		"writeMaxMs": float64(e.writeTime.max().Microseconds()) / 1000, "probedBitrate": s.Probed,
