@@ -89,7 +89,7 @@ func TestFPSOverTime(t *testing.T) {
 func TestStoreBounded(t *testing.T) {
 	cfg := &Config{LateAfter: 100 * time.Millisecond}
 	t0 := time.Now()
-	s := &sim{idx: 0, m: &motion{}, acc: newRunAcc(cfg, t0, 33*time.Millisecond)}
+	s := &sim{idx: 0, m: &motion{}, acc: newRunAcc(cfg, t0, t0, 33*time.Millisecond)}
 	s.c = nil // frames without FrameInfo never reach the client
 	wStart := t0.Add(time.Second)
 	s.win = sessionAcc{freeze: newFreezeCounter(s.acc.interval), p2f: newReservoir(sessionReservoirCap)}

@@ -43,6 +43,25 @@ type sim struct {
 	win              sessionAcc           // this headset's frames of the window
 	rx               rxState              // every frame since t0, for the series
 	series           thinned[SeriesPoint] // the sampler's points (series.go)
+	recentP2F        []timedMS            // pose-to-frame of the window's frames within rateSpan of the newest, for the series
+}
+
+// timedMS is a figure in ms of a frame received at at.
+type timedMS struct {
+	at time.Time
+	ms float64
+}
+
+// recentP2FP95 is the p95 pose-to-frame latency of the frames received
+// within rateSpan before now, in ms; 0 without any. s.mu must be held.
+func (s *sim) recentP2FP95(now time.Time) float64 {
+	var v []float64
+	for _, t := range s.recentP2F {
+		if now.Sub(t.at) <= rateSpan {
+			v = append(v, t.ms)
+		}
+	}
+	return summarize(v).P95
 }
 
 // sessionAcc is one headset's figures of the window, accumulated as its
@@ -227,6 +246,11 @@ func (s *sim) store(f *headset.Frame, t0 time.Time) {
 	if p2f, ok := s.acc.frame(s, f, size, at); ok {
 		s.mu.Lock()
 		s.win.p2f.add(p2f)
+		keep := 0
+		for keep < len(s.recentP2F) && f.Received.Sub(s.recentP2F[keep].at) > rateSpan {
+			keep++
+		}
+		s.recentP2F = append(s.recentP2F[keep:], timedMS{at: f.Received, ms: p2f})
 		s.mu.Unlock()
 	}
 }

@@ -327,7 +327,7 @@ func runOnce(ctx context.Context, cfg *Config, e *env, motions []*motion, n int,
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	t0 := time.Now()
-	acc := newRunAcc(cfg, t0, time.Duration(float64(time.Second)/res.FPSTarget))
+	acc := newRunAcc(cfg, start, t0, time.Duration(float64(time.Second)/res.FPSTarget))
 	for _, s := range sims {
 		s.base = s.c.Now()
 		s.acc = acc

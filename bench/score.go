@@ -17,23 +17,60 @@ import (
 // ended.
 type runAcc struct {
 	cfg      *Config
-	t0       time.Time     // the run's start: trace time offset of each headset
+	start    time.Time     // the run's start: rate steps count from it
+	t0       time.Time     // the headsets connected: trace time offset of each headset
 	interval time.Duration // the nominal frame interval, for freezes
+	settle   []span        // settling after step downs (settleSpans)
 
 	// Per-frame figures over all headsets, in ms (degrees, cm for the
 	// errors), guarded by mu.
 	mu                                                                                   sync.Mutex
 	p2f, m2p, age, queue, render, convert, encWait, encode, send, horizon, errDeg, errCM *reservoir
+	p2fSteady                                                                            *reservoir // p2f outside settling after a step down
 	late, unmatched, aimed, onTarget                                                     int
 	head0                                                                                thinned[FrameSample]
 }
 
-// newRunAcc starts scoring a run that began at t0 with frames every
-// interval.
-func newRunAcc(cfg *Config, t0 time.Time, interval time.Duration) *runAcc {
+// newRunAcc starts scoring a run whose headsets began to connect at
+// start (rate steps count from it) and were connected at t0, with frames
+// every interval.
+func newRunAcc(cfg *Config, start, t0 time.Time, interval time.Duration) *runAcc {
 	r := func() *reservoir { return newReservoir(reservoirCap) }
-	return &runAcc{cfg: cfg, t0: t0, interval: interval,
-		p2f: r(), m2p: r(), age: r(), queue: r(), render: r(), convert: r(), encWait: r(), encode: r(), send: r(), horizon: r(), errDeg: r(), errCM: r()}
+	return &runAcc{cfg: cfg, start: start, t0: t0, interval: interval, settle: settleSpans(cfg.Impair),
+		p2f: r(), m2p: r(), age: r(), queue: r(), render: r(), convert: r(), encWait: r(), encode: r(), send: r(), horizon: r(), errDeg: r(), errCM: r(),
+		p2fSteady: r()}
+}
+
+// span is the time [from, to) after a run's start.
+type span struct{ from, to time.Duration }
+
+// settleSpans are the spans in which the stream may settle after each
+// rate step down of imp: settleDown from the step.
+func settleSpans(imp *Impairment) []span {
+	if imp == nil {
+		return nil
+	}
+	var ss []span
+	prev := imp.RateBps
+	for _, st := range imp.RateSteps {
+		if st.Bps < prev {
+			ss = append(ss, span{from: st.At, to: st.At + settleDown})
+		}
+		prev = st.Bps
+	}
+	return ss
+}
+
+// settling reports whether a frame received at at arrived while the
+// stream settled after a step down.
+func (a *runAcc) settling(at time.Time) bool {
+	d := at.Sub(a.start)
+	for _, s := range a.settle {
+		if d >= s.from && d < s.to {
+			return true
+		}
+	}
+	return false
 }
 
 // frame scores one frame of headset s that arrived at `at` in the
@@ -85,6 +122,9 @@ func (a *runAcc) frame(s *sim, f *headset.Frame, size int, at time.Duration) (p2
 		return 0, false
 	}
 	a.p2f.add(fs.PoseToFrame)
+	if !a.settling(f.Received) {
+		a.p2fSteady.add(fs.PoseToFrame)
+	}
 	if hasM2P {
 		a.m2p.add(m2p)
 	}
@@ -178,6 +218,7 @@ func score(res *RunResult, sims []*sim, a *runAcc, wStart, wEnd time.Time) {
 	res.BitrateKbps = round3(res.BitrateKbpsTotal / float64(n))
 	res.FramesLate, res.FramesUnmatched = a.late, a.unmatched
 	res.PoseToFrameMS = a.p2f.dist()
+	res.PoseToFrameSteadyMS = a.p2fSteady.dist()
 	res.MotionToPhotonMS = a.m2p.dist()
 	res.FramesAimed, res.FramesOnTarget = a.aimed, a.onTarget
 	res.StagesMS = StagesMS{PoseAge: a.age.dist(), Queue: a.queue.dist(), Render: a.render.dist(), Convert: a.convert.dist(),

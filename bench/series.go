@@ -61,6 +61,10 @@ type SeriesPoint struct {
 	// FrozenMS ("frozen_ms") is the time since the last frame when it
 	// is longer than the freeze limit (a freeze in progress), else 0.
 	FrozenMS float64 `json:"frozen_ms"`
+	// PoseToFrameP95MS ("pose_to_frame_p95_ms") is the p95 pose-to-frame
+	// latency of the frames of the measured window received in the last
+	// 500 ms; 0 without any.
+	PoseToFrameP95MS float64 `json:"pose_to_frame_p95_ms"`
 	// Width and Height ("width", "height") are the size of the newest
 	// frame, from its FrameInfo (0 before any).
 	Width  int `json:"width"`
@@ -187,6 +191,7 @@ func (sp *sampler) sample(now time.Time) {
 	for k, s := range sp.sims {
 		s.mu.Lock()
 		rx := s.rx
+		p2f := s.recentP2FP95(now)
 		s.mu.Unlock()
 		cur := seriesSample{at: now, rx: rx}
 		link := sp.env.nw.link(k)
@@ -199,7 +204,7 @@ func (sp *sampler) sample(now time.Time) {
 		}
 		sp.hist[k] = h
 		p := SeriesPoint{TS: round3(now.Sub(sp.start).Seconds()), Width: rx.width, Height: rx.height,
-			TargetKbps: rx.targetKbps, EncoderKbps: rx.encoderKbps}
+			TargetKbps: rx.targetKbps, EncoderKbps: rx.encoderKbps, PoseToFrameP95MS: p2f}
 		if s.c != nil {
 			p.FramesLost = s.c.Stats().FramesLost
 		}

@@ -73,7 +73,7 @@ type StepVerdict struct {
 	ToKbps   float64 `json:"to_kbps"`
 	// SettledS ("settled_s") is, after a step down, the time until the
 	// stream was back to the targets (fps, no bottleneck loss, no
-	// freeze) for the rest of the step; after a step up, the time until
+	// freeze, pose-to-frame p95) for the rest of the step; after a step up, the time until
 	// it delivered 60 % of the new reachable rate; -1 never (within the
 	// step), in seconds.
 	SettledS float64 `json:"settled_s"`
@@ -149,9 +149,11 @@ func verdict(cfg *Config, res *RunResult) *Verdict {
 		}
 	}
 	add("freeze", fmt.Sprintf("%.0f ms/min", worstFreeze), fmt.Sprintf("< %.0f ms/min", maxFreezePerMinute), worstFreeze < maxFreezePerMinute)
+	// Outside the time a step down allows the stream to settle (the same
+	// as PoseToFrameMS without steps down).
 	budget := p95Budget + 2*ms(delay)
-	p95 := res.PoseToFrameMS.P95
-	add("p95", fmt.Sprintf("%.0f ms", p95), fmt.Sprintf("<= %.0f ms", budget), res.PoseToFrameMS.Count > 0 && p95 <= budget)
+	p95 := res.PoseToFrameSteadyMS.P95
+	add("p95", fmt.Sprintf("%.0f ms", p95), fmt.Sprintf("<= %.0f ms", budget), res.PoseToFrameSteadyMS.Count > 0 && p95 <= budget)
 
 	for i, st := range steps {
 		from := float64(cfg.Impair.RateBps) / 1000
@@ -162,7 +164,7 @@ func verdict(cfg *Config, res *RunResult) *Verdict {
 		if i+1 < len(steps) {
 			end = steps[i+1].At.Seconds()
 		}
-		sv := stepVerdict(res, st.At.Seconds(), end, from, float64(st.Bps)/1000, minFPS, reach)
+		sv := stepVerdict(res, st.At.Seconds(), end, from, float64(st.Bps)/1000, minFPS, budget, reach)
 		if sv == nil {
 			continue
 		}
@@ -178,7 +180,7 @@ func verdict(cfg *Config, res *RunResult) *Verdict {
 
 // stepVerdict scores the step at (s from the run's start) from from to
 // to kbit/s, which lasts until end; nil when the run ended before it.
-func stepVerdict(res *RunResult, at, end, from, to, minFPS float64, reach func(SeriesPoint) float64) *StepVerdict {
+func stepVerdict(res *RunResult, at, end, from, to, minFPS, p95Budget float64, reach func(SeriesPoint) float64) *StepVerdict {
 	sv := &StepVerdict{AtS: at, FromKbps: from, ToKbps: to, Pass: true}
 	seen := false
 	for _, s := range res.PerSession {
@@ -188,7 +190,7 @@ func stepVerdict(res *RunResult, at, end, from, to, minFPS float64, reach func(S
 				settled = t - at
 			}
 		} else {
-			settled = settleAfter(s.Series, at, end, minFPS)
+			settled = settleAfter(s.Series, at, end, minFPS, p95Budget)
 		}
 		for _, p := range s.Series {
 			if p.TS > at {
@@ -231,16 +233,17 @@ func firstAbove(ps []SeriesPoint, from, end float64, reach func(SeriesPoint) flo
 // settleAfter returns how long after a step at `at` (lasting until end)
 // the stream was back to the targets for good: the end of the last
 // point in (at, end) with too few frames in the last second, bottleneck
-// loss or a freeze in progress, less at; -1 when that was the step's
+// loss, a freeze in progress or a pose-to-frame p95 over p95Budget ms
+// in the last 500 ms, less at; -1 when that was the step's
 // last point (never settled), 0 when none was bad.
-func settleAfter(ps []SeriesPoint, at, end, minFPS float64) float64 {
+func settleAfter(ps []SeriesPoint, at, end, minFPS, p95Budget float64) float64 {
 	lastBad, last := -1.0, -1.0
 	for _, p := range ps {
 		if p.TS <= at || p.TS >= end {
 			continue
 		}
 		last = p.TS
-		if p.FPS < minFPS || p.LossPct >= maxLossPct || p.FrozenMS > 0 {
+		if p.FPS < minFPS || p.LossPct >= maxLossPct || p.FrozenMS > 0 || p.PoseToFrameP95MS > p95Budget {
 			lastBad = p.TS
 		}
 	}

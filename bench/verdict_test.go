@@ -24,7 +24,7 @@ func synthSeries(end float64, f func(t float64) SeriesPoint) []SeriesPoint {
 func capped(capKbps float64, end float64, f func(t float64) SeriesPoint, steps ...RateStep) (*Config, *RunResult) {
 	cfg := &Config{BitRate: 4_000_000, Impair: &Impairment{RateBps: int64(capKbps * 1000), RateSteps: steps, Delay: 25 * time.Millisecond}}
 	res := &RunResult{FPSTarget: 30, FPSMin: 29, WindowS: end - 2, ConnectedS: 0.5, WindowStartS: 2,
-		PoseToFrameMS: Dist{Count: 100, P50: 60, P95: 150}}
+		PoseToFrameMS: Dist{Count: 100, P50: 60, P95: 150}, PoseToFrameSteadyMS: Dist{Count: 90, P50: 60, P95: 150}}
 	res.PerSession = []Session{{Series: synthSeries(end, f)}}
 	return cfg, res
 }
@@ -86,7 +86,7 @@ func TestVerdict(t *testing.T) {
 		}, []string{"under_cap", "loss"}},
 		{"slow, frozen and late", func() (*Config, *RunResult) {
 			cfg, res := capped(1000, 20, good(1000))
-			res.FPSMin, res.PoseToFrameMS.P95 = 12, 260 // budget 200 + 2 × 25 ms
+			res.FPSMin, res.PoseToFrameSteadyMS.P95 = 12, 260 // budget 200 + 2 × 25 ms
 			res.PerSession[0].FreezeMS = 600            // 2 s per minute of an 18 s window
 			return cfg, res
 		}, []string{"fps", "freeze", "p95"}},
@@ -95,6 +95,16 @@ func TestVerdict(t *testing.T) {
 		}, nil},
 		{"step down settles in 3 s", func() (*Config, *RunResult) {
 			return capped(4000, 20, step(8, 4000, 1000, 3), RateStep{At: 8 * time.Second, Bps: 1_000_000})
+		}, []string{"step@8s"}},
+		// Late frames while the stream settles (the queue of the step
+		// drains) count against the step's 2 s, not the p95 target.
+		{"step down: late for 1.5 s", func() (*Config, *RunResult) {
+			cfg, res := capped(4000, 20, lateAfterStep(good(4000), 8, 1000, 1.5), RateStep{At: 8 * time.Second, Bps: 1_000_000})
+			res.PoseToFrameMS.P95 = 400
+			return cfg, res
+		}, nil},
+		{"step down: late for 3 s", func() (*Config, *RunResult) {
+			return capped(4000, 20, lateAfterStep(good(4000), 8, 1000, 3), RateStep{At: 8 * time.Second, Bps: 1_000_000})
 		}, []string{"step@8s"}},
 		{"step down never settles", func() (*Config, *RunResult) {
 			return capped(4000, 12, step(8, 4000, 1000, 10), RateStep{At: 8 * time.Second, Bps: 1_000_000})
@@ -134,11 +144,55 @@ func TestVerdict(t *testing.T) {
 	}
 }
 
+// lateAfterStep is f with a link stepping to toKbps at `at` whose
+// frames' pose-to-frame p95 is 400 ms (over the 250 ms budget) for
+// `late` s after it.
+func lateAfterStep(f func(t float64) SeriesPoint, at, toKbps, late float64) func(t float64) SeriesPoint {
+	return func(t float64) SeriesPoint {
+		p := f(t)
+		p.PoseToFrameP95MS = 80
+		if t >= at {
+			p.CapKbps, p.DeliveredKbps, p.OfferedKbps = toKbps, 0.9*toKbps, 0.95*toKbps
+			if t < at+late {
+				p.PoseToFrameP95MS = 400
+			}
+		}
+		return p
+	}
+}
+
+// TestSettleSpans: only steps down get the 2 s to settle.
+func TestSettleSpans(t *testing.T) {
+	imp := &Impairment{RateBps: 4_000_000, RateSteps: []RateStep{
+		{At: 8 * time.Second, Bps: 1_000_000}, {At: 16 * time.Second, Bps: 4_000_000}, {At: 20 * time.Second, Bps: 2_000_000}}}
+	got := settleSpans(imp)
+	want := []span{{8 * time.Second, 10 * time.Second}, {20 * time.Second, 22 * time.Second}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("settleSpans = %v, want %v", got, want)
+	}
+	if s := settleSpans(&Impairment{RateBps: 1_000_000}); s != nil {
+		t.Errorf("no steps: %v", s)
+	}
+	if s := settleSpans(nil); s != nil {
+		t.Errorf("no impairment: %v", s)
+	}
+	start := time.Now()
+	a := newRunAcc(&Config{Impair: imp}, start, start, time.Second/30)
+	for _, c := range []struct {
+		at   time.Duration
+		want bool
+	}{{7 * time.Second, false}, {8 * time.Second, true}, {9900 * time.Millisecond, true}, {10 * time.Second, false}, {17 * time.Second, false}, {21 * time.Second, true}} {
+		if got := a.settling(start.Add(c.at)); got != c.want {
+			t.Errorf("settling at %v = %v, want %v", c.at, got, c.want)
+		}
+	}
+}
+
 // TestVerdictUncapped: without a rate cap the ramp is to 60 % of
 // --bitrate and the cap's targets do not apply.
 func TestVerdictUncapped(t *testing.T) {
 	cfg := &Config{BitRate: 4_000_000}
-	res := &RunResult{FPSTarget: 30, FPSMin: 30, WindowS: 8, ConnectedS: 0.2, WindowStartS: 2, PoseToFrameMS: Dist{Count: 10, P95: 50}}
+	res := &RunResult{FPSTarget: 30, FPSMin: 30, WindowS: 8, ConnectedS: 0.2, WindowStartS: 2, PoseToFrameMS: Dist{Count: 10, P95: 50}, PoseToFrameSteadyMS: Dist{Count: 10, P95: 50}}
 	res.PerSession = []Session{{Series: synthSeries(10, func(t float64) SeriesPoint {
 		return SeriesPoint{DeliveredKbps: 500 * t, FPS: 30} // 2400 kbit/s at 5 s, 4.8 s after connecting
 	})}}
