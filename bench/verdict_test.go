@@ -87,7 +87,7 @@ func TestVerdict(t *testing.T) {
 		{"slow, frozen and late", func() (*Config, *RunResult) {
 			cfg, res := capped(1000, 20, good(1000))
 			res.FPSMin, res.PoseToFrameSteadyMS.P95 = 12, 260 // budget 200 + 2 × 25 ms
-			res.PerSession[0].FreezeMS = 600            // 2 s per minute of an 18 s window
+			res.PerSession[0].FreezeMS = 600                  // 2 s per minute of an 18 s window
 			return cfg, res
 		}, []string{"fps", "freeze", "p95"}},
 		{"step down settles in 1.5 s", func() (*Config, *RunResult) {
