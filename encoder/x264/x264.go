@@ -209,7 +209,7 @@ func frameKbit(bps, fps int, scale float64) int {
 type Encoder struct {
 	cfg encoder.Config // as validated by New; BitRate is the initial rate
 
-	mu      sync.Mutex // serialises Encode and Close
+	mu      sync.Mutex // serialises Encode, EncodeAt and Close
 	c       *C.holocast_x264_enc
 	frames  int
 	rate    int // the bit rate asked for, as BitRate reports it
@@ -343,6 +343,9 @@ func (e *Encoder) encode(f *render.Frame, at time.Duration, timed bool) (encoder
 	}
 	if kbps, vbv := frameKbit(bps, e.cfg.FPS, scale), vbvKbit(bps, e.cfg.FPS); kbps != e.kbps || vbv != e.vbv {
 		if rc := C.holocast_x264_set_rate(e.c, C.int(kbps), C.int(vbv)); rc < 0 {
+			if bps != e.rate {
+				e.pendingRate.CompareAndSwap(0, int64(bps)) // try again with the next frame
+			}
 			return encoder.AccessUnit{}, fmt.Errorf("encoder: x264: frame %d: reconfigure to %d bps (%d kbit/s for a frame of %.2f intervals): %w: x264_encoder_reconfig returned %d",
 				e.frames, bps, kbps, scale, encoder.ErrEncode, rc)
 		}
