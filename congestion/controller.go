@@ -13,6 +13,7 @@ package congestion
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -57,6 +58,10 @@ const (
 	// of the rate they were sent at shows a link narrower than the
 	// sending rate.
 	narrowedShare = 0.7
+	// widenedShare: frame clusters that crossed the path unslowed at
+	// this many times the target or more show a link with room for fast
+	// growth even just after a decrease (see widened).
+	widenedShare = 1.5
 	// reportSpanPackets and reportSpanTime: the least a report's
 	// packets and their arrivals must span for its rates to count (the
 	// pacer sends a frame's packets within a few ms, the bottleneck
@@ -177,9 +182,14 @@ type Controller struct {
 	// arrive about as sent, faster than it); 0: none.
 	bottleneck   float64
 	bottleneckAt time.Time
-	probeOff     bool    // tests: the growth capped by the delivered rate alone
-	decreasedTo  float64 // the target after the last decrease; 0 before any
-	stats        Stats
+	// lastSeq is the newest packet sent; queueAhead is, at the last
+	// report, the queue the bottleneck will have once the packets sent
+	// after the report's newest have reached it (see OnFeedback).
+	lastSeq     int64
+	queueAhead  time.Duration
+	probeOff    bool    // tests: the growth capped by the delivered rate alone
+	decreasedTo float64 // the target after the last decrease; 0 before any
+	stats       Stats
 
 	// The last report's queue delays of received packets, in sequence
 	// order, and per run of lost packets the index in qs of the packet
@@ -217,6 +227,21 @@ func (c *Controller) Stats() Stats { return c.stats }
 // number seq leaving at at.
 func (c *Controller) OnSent(seq int64, size int, at time.Time) {
 	c.history[seq&(historySize-1)] = sent{seq: seq, size: size, at: at}
+	c.lastSeq = max(c.lastSeq, seq)
+}
+
+// inflight is the bits of the packets sent after seq (the newest a
+// report told of) that the controller still remembers.
+func (c *Controller) inflight(seq int64) float64 {
+	bits := 0.0
+	for s := c.lastSeq; s > seq && s > c.lastSeq-historySize; s-- {
+		h := c.history[s&(historySize-1)]
+		if h.seq != s {
+			break
+		}
+		bits += float64(8 * h.size)
+	}
+	return bits
 }
 
 // OnFeedback takes one feedback report read at now and updates the
@@ -226,6 +251,7 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 	var total, lost int
 	minQueue, peakQueue := time.Duration(-1), time.Duration(0)
 	var newestSent time.Time
+	newestSeq := int64(-1)
 	var span reportSpan
 	var clusters clusterMeter
 	c.qs, c.lossRuns = c.qs[:0], c.lossRuns[:0]
@@ -236,6 +262,7 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 			continue
 		}
 		clusters.add(s.at, a.Arrived, s.size)
+		newestSeq = max(newestSeq, a.Seq)
 		total++
 		if a.Arrived.IsZero() {
 			lost++
@@ -271,6 +298,15 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 		span.add(s.at, a.Arrived, s.size)
 	}
 	c.reportSent, c.reportRecv = span.rates()
+	c.queueAhead = 0
+	if c.reportRecv > 0 && !newestSent.IsZero() && newestSeq >= 0 {
+		// The packets sent since the report's newest join the queue its
+		// last packets saw, which drains at the rate they arrived at:
+		// on a link that just narrowed, the queue still grows for a
+		// round trip after the report, and by much more than it showed.
+		ahead := time.Duration(c.inflight(newestSeq)/c.reportRecv*float64(time.Second)) - now.Sub(newestSent)
+		c.queueAhead = max(0, peakQueue+ahead)
+	}
 	if total == 0 {
 		return
 	}
@@ -320,7 +356,7 @@ func (c *Controller) update(now time.Time, delivered float64) {
 			c.overuseSince = now
 		}
 		overuse = c.prevQueue >= lowQueueDelay || now.Sub(c.overuseSince) >= overuseTime || c.narrowed()
-	case c.narrowed() && c.stats.PeakQueueDelay > 2*highQueueDelay:
+	case c.narrowed() && (c.stats.PeakQueueDelay > 2*highQueueDelay || (q >= lowQueueDelay && c.stats.PeakQueueDelay > highQueueDelay)):
 		// The report began before the link narrowed (its first packets
 		// waited for nothing) and ends with a queue building at the
 		// narrower rate: react now rather than a report later, when
@@ -349,7 +385,9 @@ func (c *Controller) update(now time.Time, delivered float64) {
 		if c.narrowed() {
 			// The bottleneck's own rate, measured now: the delivered
 			// rate over rateWindow still counts what arrived before the
-			// link narrowed.
+			// link narrowed. Deeper for the queue still to come, so
+			// that it drains within the settling time.
+			f = max(0.5, 0.85-max(q, c.queueAhead).Seconds())
 			c.decrease(now, min(c.target, f*c.reportRecv))
 			break
 		}
@@ -358,7 +396,7 @@ func (c *Controller) update(now time.Time, delivered float64) {
 		c.decrease(now, c.target*(1-0.5*c.loss))
 	case q < lowQueueDelay && (c.loss < lowLoss || (c.radioLoss() && c.loss < highLoss)):
 		g := fastGrowth
-		if c.decreasedTo > 0 && c.target < 1.5*c.decreasedTo {
+		if c.decreasedTo > 0 && c.target < 1.5*c.decreasedTo && !c.widened(now) {
 			g = slowGrowth
 		}
 		next := c.target * (1 + g*dt)
@@ -401,13 +439,32 @@ func (c *Controller) update(now time.Time, delivered float64) {
 	c.stats.Target = int(c.target)
 }
 
+// widened reports whether the newest frame clusters (probe.go) crossed
+// the path at widenedShare × the target or more without being slowed:
+// the link carries much more than the target, so the growth need not
+// creep up on the rate of the last decrease (a link that widened again
+// after a step down).
+func (c *Controller) widened(now time.Time) bool {
+	return c.probed >= widenedShare*c.target && !c.saturated && now.Sub(c.probedAt) <= probeAge && !c.probeOff
+}
+
 // narrowed reports whether the last report's packets arrived markedly
 // slower than they were sent: the link is narrower than the sending
 // rate (a standing queue with this is a link that just narrowed, not a
 // receiver starved of CPU, whose late packets arrive bunched, faster
-// than they were sent).
+// than they were sent). Packets sent as one burst (the pacer's burst
+// allowance at the ceiling: reportSent is +Inf) have no sending rate,
+// and count as narrowed when they arrived markedly slower than the
+// target: a link that carried the target would have spread them at
+// its rate or faster.
 func (c *Controller) narrowed() bool {
-	return c.reportRecv > 0 && c.reportSent > 0 && c.reportRecv < narrowedShare*c.reportSent
+	if c.reportRecv <= 0 || c.reportSent <= 0 {
+		return false
+	}
+	if math.IsInf(c.reportSent, 1) {
+		return c.reportRecv < narrowedShare*c.target
+	}
+	return c.reportRecv < narrowedShare*c.reportSent
 }
 
 // reportSpan measures one report's received packets: from the first to
@@ -441,14 +498,19 @@ func (r *reportSpan) add(sentAt, arrived time.Time, size int) {
 
 // rates returns the sending and arrival rates of the span's packets in
 // bits/s, or zeros when the span is too short to tell (fewer than
-// reportSpanPackets packets, arrivals over less than reportSpanTime, or
-// all sent within a millisecond).
+// reportSpanPackets packets or arrivals over less than reportSpanTime).
+// Packets all sent within a millisecond (one frame the pacer let out as
+// a burst) have no sending rate to tell: sent is +Inf.
 func (r *reportSpan) rates() (sent, recv float64) {
 	ds, da := r.lastSent.Sub(r.firstSent), r.lastArr.Sub(r.firstArr)
-	if r.n < reportSpanPackets || ds < time.Millisecond || da < reportSpanTime {
+	if r.n < reportSpanPackets || da < reportSpanTime {
 		return 0, 0
 	}
-	return float64(r.bytes*8) / ds.Seconds(), float64(r.bytes*8) / da.Seconds()
+	recv = float64(r.bytes*8) / da.Seconds()
+	if ds < time.Millisecond {
+		return math.Inf(1), recv
+	}
+	return float64(r.bytes*8) / ds.Seconds(), recv
 }
 
 // radioLoss reports whether the recent losses came without a queue: no

@@ -238,7 +238,12 @@ func TestControllerStartAboveCap(t *testing.T) {
 
 // TestControllerSteps: the link steps from 4 to 1 Mbit/s at 8 s and back
 // at 16 s: the target is under the new cap within 2 s of the step down,
-// and back over 60 % of 4 Mbit/s within 5 s of the step up.
+// the queue the step left drains within 1.3 s, and the target is back
+// over 60 % of 4 Mbit/s within 2.5 s of the step up. Once with a ceiling
+// above the link (the pacer spreads every frame at 2.5× the target), once
+// with the ceiling at 3.6 Mbit/s, under it (at the ceiling with room the
+// pacer lets each frame out as one burst, as the node does with its
+// default --bitrate on a 4 Mbit/s link).
 func TestControllerSteps(t *testing.T) {
 	rate := func(at time.Duration) float64 {
 		if at >= 8*time.Second && at < 16*time.Second {
@@ -246,30 +251,65 @@ func TestControllerSteps(t *testing.T) {
 		}
 		return 4e6
 	}
-	l := &simLink{rate: rate, limit: 64 << 10, prop: 20 * time.Millisecond}
-	r := simulate(t, Config{MinBitRate: 300_000, MaxBitRate: 10_000_000}, l, 24*time.Second)
-	lost, worstQ := 0, time.Duration(0)
-	for i := 80; i < 100; i++ {
-		lost += r.lost[i]
-		worstQ = max(worstQ, r.qdelay[i])
-	}
-	t.Logf("target before the step %d, 2 s after it %d, 5 s after the step up %d; in the 2 s after the step down %d packets lost, queue up to %v",
-		r.target[79], r.target[100], r.target[210], lost, worstQ)
-	if r.target[79] < 2_400_000 {
-		t.Errorf("target %d before the step down", r.target[79])
-	}
-	if r.target[100] > 1_000_000 {
-		t.Errorf("target %d 2 s after the step down to 1 Mbit/s", r.target[100])
-	}
-	if r.target[210] < 2_400_000 {
-		t.Errorf("target %d 5 s after the step up to 4 Mbit/s", r.target[210])
-	}
-	// A report whose packets arrived at a third of the rate they were
-	// sent at, behind a queue, is a narrowed link: the target falls to
-	// the rate they arrived at one report after the step instead of two
-	// (74 packets lost before that rule, 17 with it).
-	if lost > 40 {
-		t.Errorf("%d packets lost in the 2 s after the step down", lost)
+	for _, c := range []struct {
+		name    string
+		ceiling int
+		maxLost int
+	}{
+		// A report whose packets arrived at a third of the rate they
+		// were sent at, behind a queue, is a narrowed link: the target
+		// falls to the rate they arrived at one report after the step
+		// instead of two (74 packets lost before that rule, 17 with it,
+		// 14 with the queue still to come counted).
+		{"paced", 10_000_000, 40},
+		// Frames sent as bursts have no sending rate; they arrived
+		// slower than the target, which is a narrowed link too.
+		{"bursts at the ceiling", 3_600_000, 40},
+	} {
+		l := &simLink{rate: rate, limit: 64 << 10, prop: 20 * time.Millisecond}
+		r := simulate(t, Config{MinBitRate: 300_000, MaxBitRate: c.ceiling}, l, 24*time.Second)
+		lost, worstQ, drained := 0, time.Duration(0), -1
+		for i := 80; i < 100; i++ {
+			lost += r.lost[i]
+			worstQ = max(worstQ, r.qdelay[i])
+			if drained < 0 && i > 82 && r.qdelay[i] < lowQueueDelay {
+				drained = i
+			}
+		}
+		up := -1
+		for i := 160; i < len(r.target); i++ {
+			if r.target[i] >= 2_400_000 {
+				up = i - 160
+				break
+			}
+		}
+		t.Logf("%s: target before the step %d, 2 s after it %d, 5 s after the step up %d (60 %% of 4 Mbit/s %.1f s after it); in the 2 s after the step down %d packets lost, queue up to %v, drained %.1f s after the step",
+			c.name, r.target[79], r.target[100], r.target[210], float64(up)/10, lost, worstQ, float64(drained-80)/10)
+		// Frame clusters that cross the widened link at the pacing rate
+		// (2.5× the target) end the slow growth after the decrease.
+		if up < 0 || up > 25 {
+			t.Errorf("%s: target at 60 %% of 4 Mbit/s %.1f s after the step up (want within 2.5 s)", c.name, float64(up)/10)
+		}
+		// The queue the step left (the 64 KiB buffer full: half a
+		// second at 1 Mbit/s) drains well within the 2 s the stream has
+		// to settle: the first decrease goes under the narrowed rate by
+		// the queue still to come (the packets in flight), not only by
+		// the queue the report saw.
+		if drained < 0 || drained > 93 {
+			t.Errorf("%s: queue drained %d00 ms after the step down (want within 1.3 s)", c.name, drained-80)
+		}
+		if r.target[79] < 2_400_000 {
+			t.Errorf("%s: target %d before the step down", c.name, r.target[79])
+		}
+		if r.target[100] > 1_000_000 {
+			t.Errorf("%s: target %d 2 s after the step down to 1 Mbit/s", c.name, r.target[100])
+		}
+		if r.target[210] < 2_400_000 {
+			t.Errorf("%s: target %d 5 s after the step up to 4 Mbit/s", c.name, r.target[210])
+		}
+		if lost > c.maxLost {
+			t.Errorf("%s: %d packets lost in the 2 s after the step down", c.name, lost)
+		}
 	}
 }
 
@@ -544,5 +584,42 @@ func TestControllerJitter(t *testing.T) {
 	t.Logf("jitter 10 ms: ceiling reached at %.1f s, lowest target after %d bit/s", float64(reached)/10, lowest)
 	if reached < 0 || reached > 30 || lowest < 3_000_000 {
 		t.Errorf("jitter 10 ms: ceiling reached at step %d (want within 3 s), lowest after %d", reached, lowest)
+	}
+}
+
+// TestControllerWidened: a link that steps down to 1.5 Mbit/s for 3 s
+// and back up to 4 Mbit/s. After the decrease the target grows slowly
+// near the rate it fell to, but frame clusters that cross the path at
+// 1.5× the target or more unslowed (widened) end the slow growth: the
+// target is at 60 % of 4 Mbit/s within 1.2 s of the step up (2.0 s
+// without that rule), and the narrow phase loses no more packets for it.
+func TestControllerWidened(t *testing.T) {
+	rate := func(at time.Duration) float64 {
+		if at >= 8*time.Second && at < 11*time.Second {
+			return 1.5e6
+		}
+		return 4e6
+	}
+	for _, ceiling := range []int{10_000_000, 3_600_000} {
+		l := &simLink{rate: rate, limit: 64 << 10, prop: 20 * time.Millisecond}
+		r := simulate(t, Config{MinBitRate: 300_000, MaxBitRate: ceiling}, l, 16*time.Second)
+		up, lost := -1, 0
+		for i := 110; i < len(r.target); i++ {
+			if r.target[i] >= 2_400_000 {
+				up = i - 110
+				break
+			}
+		}
+		for _, n := range r.lost[90:110] {
+			lost += n
+		}
+		t.Logf("ceiling %d: target %d at the step up, 60 %% of 4 Mbit/s %.1f s after it; %d packets lost from 1 s after the step down to the step up",
+			ceiling, r.target[110], float64(up)/10, lost)
+		if up < 0 || up > 12 {
+			t.Errorf("ceiling %d: 60 %% of 4 Mbit/s %.1f s after the step up (want within 1.2 s)", ceiling, float64(up)/10)
+		}
+		if lost > 5 {
+			t.Errorf("ceiling %d: %d packets lost on the 1.5 Mbit/s link after the step down", ceiling, lost)
+		}
 	}
 }

@@ -12,36 +12,42 @@ import (
 // cluster's second packet on.
 func TestClusterMeter(t *testing.T) {
 	const size = 1200
-	gap := time.Duration(size * 8 * float64(time.Second) / 2.5e6) // 3.84 ms at 2.5 Mbit/s
-	// frames returns n frames of k packets each, 33 ms apart, and when
-	// they arrive over a bottleneck of linkBps (0: none) after 10 ms, or
-	// squeezed by bunched (a starved receiver stamping them late and
-	// close together: their spacing divided by it; 0: not);
-	// lose drops packet index lose of every frame (-1: none).
+	gap := func(bytes int) time.Duration { return time.Duration(float64(bytes*8) * float64(time.Second) / 2.5e6) } // at 2.5 Mbit/s
+	// frames returns n frames of k packets each (the last of last
+	// bytes, the others of size), 33 ms apart, and when they arrive over
+	// a bottleneck of linkBps (0: none) after 10 ms, or squeezed by
+	// bunched (a starved receiver stamping them late and close together:
+	// their spacing divided by it; 0: not); lose drops packet index lose
+	// of every frame (-1: none). The pacer sends the first two at once
+	// and waits each later packet's own size before the next.
 	type pkt struct {
 		sent, arrived time.Time
+		size          int
 	}
-	frames := func(n, k int, linkBps, bunched float64, lose int) []pkt {
+	frames := func(n, k, last int, linkBps, bunched float64, lose int) []pkt {
 		t0 := time.Unix(100, 0)
 		var out []pkt
 		var free time.Time // when the bottleneck is free
 		for f := range n {
-			start := t0.Add(time.Duration(f) * 33 * time.Millisecond)
+			sent := t0.Add(time.Duration(f) * 33 * time.Millisecond)
 			var frame []pkt
 			for i := range k {
-				sent := start
+				sz := size
+				if i == k-1 {
+					sz = last
+				}
 				if i >= 2 {
-					sent = start.Add(time.Duration(i-1) * gap)
+					sent = sent.Add(gap(frame[i-1].size))
 				}
 				arr := sent.Add(10 * time.Millisecond)
 				if linkBps > 0 {
 					if free.After(arr) {
 						arr = free
 					}
-					arr = arr.Add(time.Duration(size * 8 * float64(time.Second) / linkBps))
+					arr = arr.Add(time.Duration(float64(sz*8) * float64(time.Second) / linkBps))
 					free = arr
 				}
-				frame = append(frame, pkt{sent, arr})
+				frame = append(frame, pkt{sent, arr, sz})
 			}
 			if bunched > 0 {
 				last := frame[k-1].arrived
@@ -61,17 +67,22 @@ func TestClusterMeter(t *testing.T) {
 		pkts           []pkt
 		wantSent, want float64 // bits/s; want is the slower rate, 0: none
 	}{
-		{"wide path: arrives as sent", frames(3, 5, 0, 0, -1), 2.5e6, 2.5e6},
-		{"1 Mbit/s bottleneck: its rate", frames(3, 5, 1e6, 0, -1), 2.5e6, 1e6},
-		{"bunched arrivals: the sending rate", frames(3, 5, 0, 4, -1), 2.5e6, 2.5e6},
-		{"all arrivals stamped at once: none", frames(3, 5, 0, math.Inf(1), -1), 0, 0},
-		{"a loss in every cluster: none", frames(3, 5, 0, 0, 3), 0, 0},
-		{"two-packet frames (sent at once): none", frames(6, 2, 1e6, 0, -1), 0, 0},
-		{"too few paced gaps: none", frames(1, 4, 0, 0, -1), 0, 0},
+		{"wide path: arrives as sent", frames(3, 5, size, 0, 0, -1), 2.5e6, 2.5e6},
+		{"1 Mbit/s bottleneck: its rate", frames(3, 5, size, 1e6, 0, -1), 2.5e6, 1e6},
+		// A frame's small last packet is left out: its bytes are not
+		// what the pacer waited for before sending it (counted, a wide
+		// path read as 54 % of the pacing rate).
+		{"small last packets, wide path: the sending rate", frames(4, 5, 100, 0, 0, -1), 2.5e6, 2.5e6},
+		{"small last packets, 1 Mbit/s bottleneck: its rate", frames(4, 5, 100, 1e6, 0, -1), 2.5e6, 1e6},
+		{"bunched arrivals: the sending rate", frames(3, 5, size, 0, 4, -1), 2.5e6, 2.5e6},
+		{"all arrivals stamped at once: none", frames(3, 5, size, 0, math.Inf(1), -1), 0, 0},
+		{"a loss in every cluster: none", frames(3, 5, size, 0, 0, 3), 0, 0},
+		{"two-packet frames (sent at once): none", frames(6, 2, size, 1e6, 0, -1), 0, 0},
+		{"too few paced gaps: none", frames(1, 4, size, 0, 0, -1), 0, 0},
 	} {
 		var m clusterMeter
 		for _, p := range c.pkts {
-			m.add(p.sent, p.arrived, size)
+			m.add(p.sent, p.arrived, p.size)
 		}
 		sent, recv := m.rates()
 		got := min(sent, recv)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/proto/wire"
@@ -14,6 +15,14 @@ import (
 // nackInterval is how often the headset's NACK generator reports missing
 // packets.
 const nackInterval = 20 * time.Millisecond
+
+// TWCCInterval is how often the headset sends transport-wide congestion
+// control feedback: Chromium's interval at the rates of a video stream
+// (libwebrtc keeps its feedback near 5 % of the rate, between 50 and
+// 250 ms, which is 50 ms at a few hundred kbit/s and above). pion's
+// default is 100 ms; a sender whose feedback comes half as often sees a
+// link that narrows a report later, after its queue has overflowed.
+const TWCCInterval = 50 * time.Millisecond
 
 // SRTPReplayWindow is the headset's SRTP replay protection window in
 // packets: Chromium's (libwebrtc sets libsrtp's window_size to 1024).
@@ -28,7 +37,8 @@ const SRTPReplayWindow = 1024
 
 // NewAPI returns the WebRTC API a headset uses by default: the contract's
 // preferred H.264 format (wire.H264Formats[0]) and pion's default
-// interceptors, with NACKs every nackInterval, and an SRTP replay window
+// interceptors, with NACKs every nackInterval, transport-wide feedback
+// every TWCCInterval, and an SRTP replay window
 // of SRTPReplayWindow packets. se may be nil; pass one to run over a
 // virtual network (NewAPI sets the replay window on a copy of it).
 func NewAPI(se *webrtc.SettingEngine) (*webrtc.API, error) {
@@ -47,7 +57,8 @@ func NewAPI(se *webrtc.SettingEngine) (*webrtc.API, error) {
 	// assembler's JitterWait (100 ms by default) gives the frame up.
 	// Browsers NACK on detecting the gap.
 	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, ir,
-		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(nackInterval))); err != nil {
+		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(nackInterval)),
+		webrtc.WithTWCCOptions(twcc.SendInterval(TWCCInterval))); err != nil {
 		return nil, fmt.Errorf("headset: interceptors: %w", err)
 	}
 	var s webrtc.SettingEngine

@@ -3,9 +3,12 @@ package headset_test
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
@@ -161,5 +164,104 @@ func exchange(t *testing.T, offerer, answerer *webrtc.PeerConnection) {
 	<-done
 	if err := offerer.SetRemoteDescription(*answerer.LocalDescription()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTWCCInterval: the headset's API sends transport-wide feedback every
+// TWCCInterval (Chromium's 50 ms), not pion's default 100 ms: a pion
+// sender with the transport-wide sequence number extension streams to it
+// for 1.5 s on loopback and counts the feedback packets it reads.
+func TestTWCCInterval(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	api, err := headset.NewAPI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	if _, err := rx.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	rx.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			if _, _, err := tr.ReadRTP(); err != nil {
+				return
+			}
+		}
+	})
+	m := &webrtc.MediaEngine{}
+	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	track, err := webrtc.NewTrackLocalStaticRTP(wire.H264Codec(wire.H264Formats[0]).RTPCodecCapability, "video", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := tx.AddTrack(track)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var feedback atomic.Int64
+	go func() { // ends when tx closes
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, p := range pkts {
+				if _, ok := p.(*rtcp.TransportLayerCC); ok {
+					feedback.Add(1)
+				}
+			}
+		}
+	}()
+	connected := make(chan struct{})
+	tx.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			close(connected)
+		}
+	})
+	exchange(t, rx, tx)
+	select {
+	case <-connected:
+	case <-ctx.Done():
+		t.Fatal("never connected")
+	}
+	// Warm up for 200 ms, then count the feedback of 1.5 s of packets
+	// every 5 ms (a report needs packets to report on).
+	send := func(d time.Duration, seq *uint16) {
+		for end := time.Now().Add(d); time.Now().Before(end); *seq++ {
+			p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: *seq, Timestamp: uint32(*seq) * 450, Marker: true}, Payload: []byte{0x41, 0x9a, byte(*seq)}}
+			if err := track.WriteRTP(p); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	var seq uint16
+	send(200*time.Millisecond, &seq)
+	before := feedback.Load()
+	start := time.Now()
+	send(1500*time.Millisecond, &seq)
+	n := feedback.Load() - before
+	span := time.Since(start)
+	// 30 at 50 ms, 15 at 100 ms: over 22 tells them apart with room for
+	// a late timer or two on a busy machine.
+	t.Logf("%d feedback packets in %v (%.0f ms apart)", n, span.Round(time.Millisecond), float64(span.Milliseconds())/float64(max(n, 1)))
+	if n < 22 {
+		t.Errorf("%d feedback packets in %v: want one every %v", n, span.Round(time.Millisecond), headset.TWCCInterval)
 	}
 }
