@@ -4,14 +4,16 @@
 //
 // The package is pure Go. It holds the Encoder interface, its Config, the
 // optional abilities an Encoder may have (KeyFrameController,
-// BitRateController, found by type assertion as in pion/mediadevices), the
+// BitRateController, TimedEncoder, found by type assertion as in
+// pion/mediadevices), the
 // sentinel errors, and Factory, the named constructor that node and session
 // are given. The codecs live in leaf packages, each behind the cgo build
 // constraint:
 //
 //   - encoder/x264: libx264 through a thin cgo binding of the project's own
 //     (needs libx264-dev): frames capped by a VBV of two frame intervals,
-//     periodic intra refresh instead of periodic IDRs;
+//     periodic intra refresh instead of periodic IDRs, and bits budgeted
+//     by the frames' real times (TimedEncoder);
 //   - encoder/openh264: Cisco's OpenH264, statically linked from the library
 //     bundled with pion/mediadevices;
 //   - encoder/builtin: picks the one compiled into a binary (x264, or
@@ -38,6 +40,7 @@ package encoder
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/holocast/holocast/render"
 )
@@ -59,7 +62,8 @@ type Config struct {
 	// Width and Height of every frame in pixels; both positive and even.
 	Width, Height int
 	// FPS is the rate at which Encode will be called, in frames per second.
-	// It drives the rate control: the bit budget per frame is BitRate/FPS.
+	// It drives the rate control: the bit budget per frame is BitRate/FPS
+	// (for EncodeAt, BitRate × the frame's duration; see TimedEncoder).
 	FPS int
 	// BitRate is the target average bit rate in bits per second.
 	BitRate int
@@ -155,6 +159,36 @@ type KeyFrameController interface {
 	// ForceKeyFrame makes the next successfully encoded frame an IDR
 	// picture with SPS and PPS.
 	ForceKeyFrame()
+}
+
+// TimedEncoder is implemented by Encoders that can be told when each frame
+// was made, so that their rate control budgets bits by the real time
+// between frames instead of by Config.FPS: a frame is given BitRate × its
+// duration (the time since the frame before), so an encoder fed more
+// slowly than Config.FPS (a session's first second, a CPU-starved node
+// whose frame loop skips ticks) still aims at BitRate, where Encode aims
+// at BitRate × (actual frame rate ÷ FPS). The cap on a frame's size does
+// not grow with a gap: the x264 back-end's VBV buffer stays two nominal
+// frame intervals (2 × BitRate/FPS) whatever the time since the last
+// frame, so a frame after a long gap is no larger than any other, a frame
+// is budgeted at most two nominal intervals, and at frame rates under FPS
+// the tighter buffer (against the real interval) makes x264 undershoot
+// more than at FPS (encoder/x264's documentation has the figures).
+//
+// encoder/x264 implements it; encoder/openh264 does not (its rate control
+// budgets by Config.FPS alone), nor need a back-end: callers find it by
+// type assertion and fall back to Encode.
+type TimedEncoder interface {
+	// EncodeAt is Encode for a frame made at time at, on any monotonic
+	// clock of the caller's (for example the time since the session
+	// began); the first call only sets the origin, and Encode between
+	// EncodeAt calls counts as a frame one nominal interval (1/FPS) after
+	// the one before. at should increase from call to call: a frame whose
+	// at is not after the previous frame's is encoded as if it came one
+	// nominal interval later, and the next frame's duration is measured
+	// from its at (a clock that went back starts afresh). Errors are
+	// those of Encode.
+	EncodeAt(f *render.Frame, at time.Duration) (AccessUnit, error)
 }
 
 // BitRateController is implemented by Encoders whose target bit rate can

@@ -18,7 +18,10 @@ type encodeJob struct {
 	enc   encoder.Encoder // the pipeline's encoder when the frame was made
 	// ready is the end of the frame's conversion, when the frame loop
 	// began to hand it over (copy it).
-	ready   time.Time
+	ready time.Time
+	// at is the frame's time since the session began, as in its RTP
+	// timestamp ts: the time an encoder.TimedEncoder budgets it by.
+	at      time.Duration
 	ts      uint32
 	frameID uint64
 	a       aim
@@ -26,6 +29,16 @@ type encodeJob struct {
 	times   stageTimes // poseAge, queue and frame; the rest is filled in
 	scene   sceneFrame
 	rates   bitRates // the rates in force when the frame was made
+}
+
+// encode encodes j's frame, with its time (EncodeAt) where the encoder
+// can take it, so that frames that come more slowly than the configured
+// frame rate still get the bit rate's worth of bits.
+func (j *encodeJob) encode() (encoder.AccessUnit, error) {
+	if te, ok := j.enc.(encoder.TimedEncoder); ok {
+		return te.EncodeAt(j.frame, j.at)
+	}
+	return j.enc.Encode(j.frame)
 }
 
 // encodeStage runs a session's encoder on its own goroutine, so that the

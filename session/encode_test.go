@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/holocast/holocast/encoder"
+	"github.com/holocast/holocast/encoder/encodertest"
 	holocastv1 "github.com/holocast/holocast/proto/holocastv1"
 	"github.com/holocast/holocast/render"
 )
@@ -22,9 +23,10 @@ import (
 // closed, and records what they encode.
 type encodeGate struct {
 	mu      sync.Mutex
-	release chan struct{} // nil: open; closed when the gate opens
-	lumas   []byte        // the first luma byte of each frame Encode read (after the gate)
-	sizes   [][2]int      // each frame's size
+	release chan struct{}   // nil: open; closed when the gate opens
+	lumas   []byte          // the first luma byte of each frame Encode read (after the gate)
+	sizes   [][2]int        // each frame's size
+	ats     []time.Duration // each frame's time given to EncodeAt (-1: Encode)
 
 	entered, left  atomic.Int64 // Encode calls begun and returned
 	inEncode       atomic.Int64
@@ -83,6 +85,15 @@ type gatedEncoder struct {
 }
 
 func (e *gatedEncoder) Encode(f *render.Frame) (encoder.AccessUnit, error) {
+	return e.gated(f, -1, func() (encoder.AccessUnit, error) { return e.testEncoder.Encode(f) })
+}
+
+func (e *gatedEncoder) EncodeAt(f *render.Frame, at time.Duration) (encoder.AccessUnit, error) {
+	return e.gated(f, at, func() (encoder.AccessUnit, error) { return e.testEncoder.EncodeAt(f, at) })
+}
+
+// gated runs encode once the gate lets it, recording f and at.
+func (e *gatedEncoder) gated(f *render.Frame, at time.Duration, encode func() (encoder.AccessUnit, error)) (encoder.AccessUnit, error) {
 	g := e.g
 	g.inEncode.Add(1)
 	defer g.inEncode.Add(-1)
@@ -97,8 +108,9 @@ func (e *gatedEncoder) Encode(f *render.Frame) (encoder.AccessUnit, error) {
 	g.mu.Lock()
 	g.lumas = append(g.lumas, f.Y[0])
 	g.sizes = append(g.sizes, [2]int{f.Width, f.Height})
+	g.ats = append(g.ats, at)
 	g.mu.Unlock()
-	au, err := e.testEncoder.Encode(f)
+	au, err := encode()
 	g.left.Add(1)
 	return au, err
 }
@@ -245,5 +257,74 @@ func BenchmarkCopyFrame(b *testing.B) {
 	b.SetBytes(int64(len(src.Y) + len(src.U) + len(src.V)))
 	for b.Loop() {
 		copyFrame(dst, src)
+	}
+}
+
+// TestFrameLoopEncodeAtFrameTimes: the encoder goroutine gives an encoder
+// that takes frame times (encoder.TimedEncoder) each frame's start since
+// the session began, the time its RTP timestamp is made from, so that the
+// encoder budgets bits by the real time between frames: a frame after
+// skipped slots is given their time.
+func TestFrameLoopEncodeAtFrameTimes(t *testing.T) {
+	checkGoroutines(t)
+	rig := startClockRig(t)
+
+	rig.pose(frameInterval + 3*time.Millisecond)
+	rig.pose(2*frameInterval + time.Millisecond)
+	rig.pose(5 * frameInterval) // slots 3 and 4 had no pose
+	r := rig.renders()
+	rig.waitSent(len(r))
+	rig.gate.mu.Lock()
+	ats := append([]time.Duration(nil), rig.gate.ats...)
+	rig.gate.mu.Unlock()
+	if len(ats) != len(r) {
+		t.Fatalf("%d frames encoded, %d rendered", len(ats), len(r))
+	}
+	first := rig.t0.Sub(rig.h.s.start)
+	for i, at := range ats {
+		if at < 0 {
+			t.Fatalf("frame %d encoded with Encode, want EncodeAt (the fake is a TimedEncoder)", i)
+		}
+		if want := first + r[i]; at != want {
+			t.Errorf("frame %d: EncodeAt at %v, want its start %v since the session began (frames at %v from the first)", i, at, want, r)
+		}
+	}
+	if st := rig.h.encoders.last().Stats(); st.Timed != len(ats) || st.LastAt != ats[len(ats)-1] {
+		t.Errorf("fake encoder stats %+v, want %d frames timed, the last at %v", st, len(ats), ats[len(ats)-1])
+	}
+}
+
+// plainEncoder is an encoder without EncodeAt.
+type plainEncoder struct{ f *encodertest.Fake }
+
+func (e plainEncoder) Encode(f *render.Frame) (encoder.AccessUnit, error) { return e.f.Encode(f) }
+func (e plainEncoder) Close() error                                       { return e.f.Close() }
+
+// TestEncodeJobTimed: a job is encoded with EncodeAt and its time where
+// the encoder has it, with Encode where it does not.
+func TestEncodeJobTimed(t *testing.T) {
+	cfg := encoder.Config{Width: 64, Height: 32, FPS: 30, BitRate: 100_000}
+	for _, timed := range []bool{true, false} {
+		f, err := encodertest.NewFake(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var enc encoder.Encoder = f
+		if !timed {
+			enc = plainEncoder{f}
+		}
+		j := &encodeJob{frame: encodertest.NewFrame(64, 32), enc: enc, at: 1234 * time.Millisecond}
+		au, err := j.encode()
+		if err != nil || !au.KeyFrame {
+			t.Fatalf("timed %v: encode: %v, key frame %v", timed, err, au.KeyFrame)
+		}
+		st := f.Stats()
+		wantTimed, wantAt := 0, time.Duration(0)
+		if timed {
+			wantTimed, wantAt = 1, j.at
+		}
+		if st.Frames != 1 || st.Timed != wantTimed || st.LastAt != wantAt {
+			t.Errorf("timed %v: stats %+v, want 1 frame, %d timed at %v", timed, st, wantTimed, wantAt)
+		}
 	}
 }

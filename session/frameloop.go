@@ -317,10 +317,10 @@ func (s *Session) renderAndSend(fs *frameState, start time.Time, due frameDue) {
 		return
 	}
 	s.serveKeyFrameRequest(fs, start)
-	ready := s.cfg.Now()
+	ready, at := s.cfg.Now(), start.Sub(s.start)
 	s.enc.hand(&encodeJob{
 		frame: s.enc.buffer(frame), enc: fs.pipe.e, ready: ready,
-		ts: fs.tsBase + wire.RTPTimestamp(start.Sub(s.start)), a: a, due: due,
+		at: at, ts: fs.tsBase + wire.RTPTimestamp(at), a: a, due: due,
 		times: stageTimes{poseAge: a.poseAge, queue: renderCall.Sub(due.at) + frame.Timings.Wait, frame: frame.Timings},
 		scene: fs.scene, rates: frameBitRates(fs),
 	})
@@ -346,7 +346,7 @@ func (s *Session) encodeAndSend(j *encodeJob) {
 	encStart := s.cfg.Now()
 	t := &j.times
 	t.encodeWait = encStart.Sub(j.ready)
-	au, err := j.enc.Encode(j.frame)
+	au, err := j.encode()
 	t.encode = s.cfg.Now().Sub(encStart)
 	if err != nil {
 		s.frameError("encode", err)

@@ -121,7 +121,8 @@ type Deps struct {
 	// Encoders makes the session's H.264 encoder; its Name is reported in
 	// SessionInfo. The frame loop forces key frames and follows the
 	// congestion controller through the encoder's optional
-	// encoder.KeyFrameController and encoder.BitRateController.
+	// encoder.KeyFrameController and encoder.BitRateController, and gives
+	// an encoder.TimedEncoder each frame's time.
 	Encoders encoder.Factory
 	// Logger receives the session's logs; nil means slog.Default().
 	Logger *slog.Logger

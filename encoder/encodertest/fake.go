@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/render"
@@ -33,8 +34,10 @@ var FakeFactory = encoder.Factory{Name: FakeName, New: func(cfg encoder.Config) 
 // the frame's sequence number and the
 // first luma byte of the picture, so that a receiver can tell frames apart.
 //
-// Fake implements encoder.Encoder, encoder.KeyFrameController and
-// encoder.BitRateController, and records what it was asked to do.
+// Fake implements encoder.Encoder, encoder.KeyFrameController,
+// encoder.BitRateController and encoder.TimedEncoder, and records what it
+// was asked to do. EncodeAt records the frame's time and encodes as Encode
+// does: the Fake's sizes follow BitRate/FPS, not the frames' times.
 type Fake struct {
 	mu       sync.Mutex
 	cfg      encoder.Config
@@ -55,12 +58,17 @@ type FakeStats struct {
 	BitRates []int
 	// Bytes is the total size of the access units.
 	Bytes int
+	// Timed counts the frames encoded with EncodeAt, and LastAt is the
+	// time given with the last of them.
+	Timed  int
+	LastAt time.Duration
 }
 
 var (
 	_ encoder.Encoder            = (*Fake)(nil)
 	_ encoder.KeyFrameController = (*Fake)(nil)
 	_ encoder.BitRateController  = (*Fake)(nil)
+	_ encoder.TimedEncoder       = (*Fake)(nil)
 )
 
 // NewFake returns a Fake for cfg, validated and defaulted as every back-end
@@ -94,6 +102,24 @@ func (f *Fake) Stats() FakeStats {
 func (f *Fake) Encode(fr *render.Frame) (encoder.AccessUnit, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.encode(fr)
+}
+
+// EncodeAt implements encoder.TimedEncoder: it records at and encodes fr
+// as Encode does.
+func (f *Fake) EncodeAt(fr *render.Frame, at time.Duration) (encoder.AccessUnit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	au, err := f.encode(fr)
+	if err == nil {
+		f.stats.Timed++
+		f.stats.LastAt = at
+	}
+	return au, err
+}
+
+// encode is Encode with f.mu held.
+func (f *Fake) encode(fr *render.Frame) (encoder.AccessUnit, error) {
 	if f.closed {
 		return encoder.AccessUnit{}, fmt.Errorf("encoder: fake: encode: %w", encoder.ErrClosed)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/holocast/holocast/encoder"
 	"github.com/holocast/holocast/proto/wire/h264"
@@ -33,8 +34,9 @@ type Backend struct {
 // demand and at the configured interval (IDRs, or with IntraRefresh the
 // starts of the refresh waves), the bit rate and its change on the
 // fly, that bad frames are refused without harm, Close, and config
-// validation. Back-ends must implement encoder.KeyFrameController and
-// encoder.BitRateController.
+// validation, and for a back-end that implements encoder.TimedEncoder,
+// EncodeAt with times that go forward, repeat and go back. Back-ends must
+// implement encoder.KeyFrameController and encoder.BitRateController.
 func Run(t *testing.T, b Backend) {
 	for _, tc := range []struct {
 		name string
@@ -46,6 +48,7 @@ func Run(t *testing.T, b Backend) {
 		{"BitRate", testBitRate},
 		{"SetBitRate", testSetBitRate},
 		{"BadFrames", testBadFrames},
+		{"EncodeAt", testEncodeAt},
 		{"Close", testClose},
 		{"NewInvalidConfig", testNewInvalidConfig},
 	} {
@@ -323,6 +326,61 @@ func testBadFrames(t *testing.T, b Backend) {
 	big.Y = append(big.Y, make([]byte, 100)...)
 	if _, err := enc.Encode(big); err != nil {
 		t.Errorf("frame with longer planes: %v", err)
+	}
+}
+
+// testEncodeAt is the contract of encoder.TimedEncoder, for back-ends
+// that have it: frames at increasing times, a repeated time, one that
+// goes back and a gap all encode (the first as the key frame), mixed with
+// Encode; a bad frame is refused with ErrInvalidFrame, and after Close
+// EncodeAt returns ErrClosed.
+func testEncodeAt(t *testing.T, b Backend) {
+	const w, h = 320, 240
+	enc := b.mustNew(t, encoder.Config{Width: w, Height: h, FPS: 30, BitRate: 500_000})
+	te, ok := enc.(encoder.TimedEncoder)
+	if !ok {
+		t.Skipf("%s does not implement encoder.TimedEncoder", b.Factory.Name)
+	}
+	s := NewMovingScene(w, h, 3, 8)
+	f := NewFrame(w, h)
+	ms := time.Millisecond
+	var aus []encoder.AccessUnit
+	for i, at := range []time.Duration{5 * time.Second, 5*time.Second + 33*ms, 5*time.Second + 33*ms, 5 * time.Second, -1, 5*time.Second + 400*ms, 5*time.Second + 410*ms, 0, 50 * ms} {
+		s.Draw(f, i)
+		var au encoder.AccessUnit
+		var err error
+		if at < 0 {
+			au, err = enc.Encode(f)
+		} else {
+			au, err = te.EncodeAt(f, at)
+		}
+		if err != nil {
+			t.Fatalf("frame %d at %v: %v", i, at, err)
+		}
+		if au.KeyFrame != h264.IsKeyFrame(au.Data) {
+			t.Fatalf("frame %d: KeyFrame=%v disagrees with the bitstream", i, au.KeyFrame)
+		}
+		if (i == 0) != au.KeyFrame {
+			t.Errorf("frame %d at %v: KeyFrame=%v, want only the first", i, at, au.KeyFrame)
+		}
+		aus = append(aus, au)
+	}
+	if _, err := te.EncodeAt(NewFrame(640, 480), time.Minute); !errors.Is(err, encoder.ErrInvalidFrame) {
+		t.Errorf("EncodeAt of a wrong-size frame: %v, want encoder.ErrInvalidFrame", err)
+	}
+	if b.Decodable {
+		NeedFFmpeg(t)
+		path := WriteStream(t, aus)
+		FFmpegDecode(t, path)
+		if ps := FFprobe(t, path); ps.NbReadFrames != strconv.Itoa(len(aus)) {
+			t.Errorf("ffprobe counted %s frames, want %d", ps.NbReadFrames, len(aus))
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := te.EncodeAt(f, time.Hour); !errors.Is(err, encoder.ErrClosed) {
+		t.Errorf("EncodeAt after Close: %v, want encoder.ErrClosed", err)
 	}
 }
 

@@ -25,7 +25,8 @@ var backend = mdcodec.Backend{Name: Name, Build: build}
 
 // New returns an OpenH264 Encoder for cfg. Zero KeyFrameInterval takes its
 // default; Preset is validated but ignored. The Encoder also implements
-// encoder.KeyFrameController and encoder.BitRateController.
+// encoder.KeyFrameController and encoder.BitRateController, but not
+// encoder.TimedEncoder: its rate control budgets by Config.FPS alone.
 func New(cfg encoder.Config) (encoder.Encoder, error) { return backend.New(cfg) }
 
 func build(cfg encoder.Config, r video.Reader) (codec.ReadCloser, error) {

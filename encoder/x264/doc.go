@@ -12,7 +12,8 @@
 // reference frame; New refuses to run if x264 reports it might delay a
 // frame, so every Encode returns the access unit of the frame it was given.
 // x264 gets the real frame rate (Config.FPS), so its per-frame bit budget
-// is BitRate/FPS. Output is Annex-B with SPS and PPS in front of every IDR
+// is BitRate/FPS for Encode; EncodeAt budgets by the frame's real duration
+// (see "Frames that come slower" below). Output is Annex-B with SPS and PPS in front of every IDR
 // and every refresh point, in the Constrained Baseline profile (profile_idc
 // 66, constraint_set0 and constraint_set1: x264's "baseline" profile,
 // applied at every preset: no CABAC, no 8x8 transform, no weighted
@@ -51,6 +52,34 @@
 // lock is taken by SetBitRate, so a congestion controller never waits for a
 // frame in progress), and they take effect on that very frame, with no IDR.
 //
+// # Frames that come slower
+//
+// x264 budgets every frame one interval of the frame rate it was opened
+// with, so frames that come more slowly (a session's first second, a frame
+// loop that skips ticks on a CPU-starved node) get BitRate × (actual ÷
+// configured frame rate). EncodeAt (encoder.TimedEncoder) takes each
+// frame's time and budgets it BitRate × its duration, the time since the
+// frame before, between MinDurationFrames (a quarter) and VBVFrames (two)
+// nominal intervals: before the frame, the ABR target and VBV maximum rate
+// handed to x264_encoder_reconfig are the rate × that duration ÷ one
+// interval, so x264's ABR window and its VBV fill grow by the real time's
+// worth of bits. The VBV buffer stays VBVFrames nominal intervals at the
+// rate asked for (x264 would enlarge a buffer smaller than one frame of
+// its rate; the upper bound keeps it from doing so), so a frame after a
+// long gap is capped like any other. x264's own VFR mode (b_vfr_input) is
+// not used: it takes a frame's duration from the next frame's timestamp
+// and so delays every frame by one, which New refuses; the PTS stays a
+// frame counter. The frame after a gap takes more bits at once (in
+// TestEncodeAtGap the frame after 300 ms takes 1.3-1.8 nominal
+// intervals, within the cap).
+//
+// The cap costs rate at low frame rates: x264's CBR mode undershoots more
+// the smaller its buffer is against the frame interval, and two nominal
+// intervals are 1.33 real ones at 20 fps and one at 15.
+// TestEncodeAtRate (640x360, 2 Mbit/s, opened at 30 fps) measures EncodeAt
+// at 0.81× the target at 30 fps, 0.62-0.65× at 20 and 0.68× at 15, where
+// Encode sends 0.81×, 0.53× and 0.37×.
+//
 // # Intra refresh instead of periodic IDRs
 //
 // The stream uses x264's periodic intra refresh: a column of intra-coded
@@ -77,7 +106,7 @@
 // copied into Go memory. No x264 picture is allocated; Close calls
 // x264_encoder_close and frees the helper's state, is idempotent, and a
 // runtime cleanup does the same for an Encoder dropped without Close.
-// Encode and Close are serialised by a mutex; ForceKeyFrame and SetBitRate
+// Encode, EncodeAt and Close are serialised by a mutex; ForceKeyFrame and SetBitRate
 // only set atomic pending values.
 //
 // libx264 logs errors only (to stderr); it has nothing to say about a

@@ -96,8 +96,9 @@ static holocast_x264_enc *holocast_x264_open(int width, int height, int fps,
 	return e;
 }
 
-// holocast_x264_set_rate changes the ABR target and the VBV cap; x264
-// applies them to the next frame encoded, without a new IDR.
+// holocast_x264_set_rate changes the ABR target and the VBV cap (the VBV
+// maximum rate is the target); x264 applies them to the next frame
+// encoded, without a new IDR.
 static int holocast_x264_set_rate(holocast_x264_enc *e, int kbps, int vbv_kbit) {
 	x264_param_t p;
 	x264_encoder_parameters(e->h, &p);
@@ -149,6 +150,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/holocast/holocast/encoder"
@@ -176,6 +178,11 @@ const MaxFPS = 1000
 // at the target rate (see the package documentation).
 const VBVFrames = 2
 
+// MinDurationFrames is the shortest duration EncodeAt budgets a frame
+// for, in nominal frame intervals (1/FPS): a frame that comes sooner after
+// the one before is given a quarter interval's bits, not almost none.
+const MinDurationFrames = 0.25
+
 // rateKbit is bps in x264's unit (kbit/s), at least 1.
 func rateKbit(bps int) int { return max(1, (bps+500)/1000) }
 
@@ -185,18 +192,34 @@ func vbvKbit(bps, fps int) int {
 	return max(1, int(int64(rateKbit(bps))*VBVFrames/int64(fps)))
 }
 
+// frameKbit is the ABR target (and VBV maximum rate), in kbit/s, that
+// makes x264, which budgets a frame one nominal interval (1/fps) of its
+// rate, budget bps × a frame of scale nominal intervals instead. It is at
+// most fps × vbvKbit(bps, fps): x264 enlarges a VBV buffer smaller than
+// one frame of its rate, and the buffer must stay VBVFrames nominal
+// intervals.
+func frameKbit(bps, fps int, scale float64) int {
+	return min(rateKbit(int(float64(bps)*scale+0.5)), fps*vbvKbit(bps, fps))
+}
+
 // Encoder is an x264 encoder. It implements encoder.Encoder,
-// encoder.KeyFrameController and encoder.BitRateController; all its
-// methods are safe for concurrent use, and ForceKeyFrame and SetBitRate
-// never wait for an Encode in progress.
+// encoder.KeyFrameController, encoder.BitRateController and
+// encoder.TimedEncoder; all its methods are safe for concurrent use, and
+// ForceKeyFrame and SetBitRate never wait for an Encode in progress.
 type Encoder struct {
 	cfg encoder.Config // as validated by New; BitRate is the initial rate
 
-	mu      sync.Mutex // serialises Encode and Close
+	mu      sync.Mutex // serialises Encode, EncodeAt and Close
 	c       *C.holocast_x264_enc
 	frames  int
-	rate    int // the bit rate x264 is configured with
+	rate    int // the bit rate asked for, as BitRate reports it
+	kbps    int // the ABR target x264 is configured with (rate × the frame's duration scale)
+	vbv     int // the VBV buffer x264 is configured with, in kbit
 	cleanup runtime.Cleanup
+	// last is the time of the last frame encoded on EncodeAt's clock
+	// (Encode advances it by one nominal interval); timed says there is one.
+	last  time.Duration
+	timed bool
 
 	closed   atomic.Bool
 	forceKey atomic.Bool
@@ -209,6 +232,7 @@ var (
 	_ encoder.Encoder            = (*Encoder)(nil)
 	_ encoder.KeyFrameController = (*Encoder)(nil)
 	_ encoder.BitRateController  = (*Encoder)(nil)
+	_ encoder.TimedEncoder       = (*Encoder)(nil)
 )
 
 // New returns an x264 Encoder for cfg. Zero KeyFrameInterval and Preset
@@ -249,7 +273,8 @@ func NewEncoder(cfg encoder.Config) (*Encoder, error) {
 		return nil, fmt.Errorf("encoder: x264: new %dx%d@%d %d bps preset %s: %w",
 			cfg.Width, cfg.Height, cfg.FPS, cfg.BitRate, cfg.Preset, openError(cerr))
 	}
-	e := &Encoder{cfg: cfg, c: c, rate: cfg.BitRate}
+	e := &Encoder{cfg: cfg, c: c, rate: cfg.BitRate,
+		kbps: rateKbit(cfg.BitRate), vbv: vbvKbit(cfg.BitRate, cfg.FPS)}
 	// A safety net for an Encoder dropped without Close; Close cancels it.
 	e.cleanup = runtime.AddCleanup(e, func(c *C.holocast_x264_enc) { C.holocast_x264_close(c) }, c)
 	return e, nil
@@ -270,9 +295,32 @@ func openError(code C.int) error {
 	}
 }
 
-// Encode implements encoder.Encoder. A pending SetBitRate and
-// ForceKeyFrame take effect with this frame.
+// Encode implements encoder.Encoder: the frame is budgeted one nominal
+// interval (BitRate/FPS). A pending SetBitRate and ForceKeyFrame take
+// effect with this frame.
 func (e *Encoder) Encode(f *render.Frame) (encoder.AccessUnit, error) {
+	return e.encode(f, 0, false)
+}
+
+// EncodeAt implements encoder.TimedEncoder: the frame is budgeted BitRate
+// × its duration, the time since the frame before, between
+// MinDurationFrames and VBVFrames nominal intervals (the VBV buffer, which
+// caps every frame, stays VBVFrames nominal intervals). A pending
+// SetBitRate and ForceKeyFrame take effect with this frame.
+//
+// x264's own VFR mode (b_vfr_input, timestamps for rate control) is not
+// used: it takes a frame's duration from the next frame's timestamp, so
+// it holds every frame back until the next one comes (one frame of
+// delay). Instead the rate x264 is configured with is scaled by the
+// frame's duration over one nominal interval, through
+// x264_encoder_reconfig before the frame, as SetBitRate does: x264's
+// ABR window and VBV fill then grow by BitRate × the frame's duration.
+func (e *Encoder) EncodeAt(f *render.Frame, at time.Duration) (encoder.AccessUnit, error) {
+	return e.encode(f, at, true)
+}
+
+// encode is Encode (timed false) and EncodeAt.
+func (e *Encoder) encode(f *render.Frame, at time.Duration, timed bool) (encoder.AccessUnit, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.c == nil {
@@ -281,13 +329,29 @@ func (e *Encoder) Encode(f *render.Frame) (encoder.AccessUnit, error) {
 	if err := encoder.CheckFrame(f, e.cfg.Width, e.cfg.Height); err != nil {
 		return encoder.AccessUnit{}, fmt.Errorf("encoder: x264: encode frame %d: %w", e.frames, err)
 	}
-	if bps := int(e.pendingRate.Swap(0)); bps > 0 && bps != e.rate {
-		if rc := C.holocast_x264_set_rate(e.c, C.int(rateKbit(bps)), C.int(vbvKbit(bps, e.cfg.FPS))); rc < 0 {
-			return encoder.AccessUnit{}, fmt.Errorf("encoder: x264: frame %d: reconfigure to %d bps: %w: x264_encoder_reconfig returned %d",
-				e.frames, bps, encoder.ErrEncode, rc)
+	interval := time.Second / time.Duration(e.cfg.FPS)
+	scale, next := 1.0, e.last+interval // Encode: one nominal interval
+	if timed {
+		next = at
+		if e.timed && at > e.last {
+			scale = min(max(float64(at-e.last)/float64(interval), MinDurationFrames), VBVFrames)
 		}
-		e.rate = bps
 	}
+	bps := e.rate
+	if p := int(e.pendingRate.Swap(0)); p > 0 {
+		bps = p
+	}
+	if kbps, vbv := frameKbit(bps, e.cfg.FPS, scale), vbvKbit(bps, e.cfg.FPS); kbps != e.kbps || vbv != e.vbv {
+		if rc := C.holocast_x264_set_rate(e.c, C.int(kbps), C.int(vbv)); rc < 0 {
+			if bps != e.rate {
+				e.pendingRate.CompareAndSwap(0, int64(bps)) // try again with the next frame
+			}
+			return encoder.AccessUnit{}, fmt.Errorf("encoder: x264: frame %d: reconfigure to %d bps (%d kbit/s for a frame of %.2f intervals): %w: x264_encoder_reconfig returned %d",
+				e.frames, bps, kbps, scale, encoder.ErrEncode, rc)
+		}
+		e.kbps, e.vbv = kbps, vbv
+	}
+	e.rate = bps
 	forced := e.forceKey.Swap(false)
 	var out *C.uint8_t
 	// The planes are Go memory without pointers, read only during the
@@ -305,6 +369,7 @@ func (e *Encoder) Encode(f *render.Frame) (encoder.AccessUnit, error) {
 		return encoder.AccessUnit{}, fmt.Errorf("encoder: x264: encode frame %d: %w: x264_encoder_encode returned %d", e.frames, encoder.ErrEncode, n)
 	}
 	e.frames++
+	e.last, e.timed = next, e.timed || timed
 	if n == 0 {
 		if forced {
 			e.forceKey.Store(true) // no picture came out; key frame on the next one
