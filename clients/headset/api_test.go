@@ -57,52 +57,12 @@ func TestLateRetransmission(t *testing.T) {
 // reached the receiver's track.
 func lateRepairArrives(ctx context.Context, t *testing.T, api *webrtc.API) bool {
 	t.Helper()
-	rx, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close()
-	if _, err := rx.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
+	seqs := make(chan uint16, 512)
 	m := &webrtc.MediaEngine{}
 	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := webrtc.NewAPI(webrtc.WithMediaEngine(m)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
-	track, err := webrtc.NewTrackLocalStaticRTP(wire.H264Codec(wire.H264Formats[0]).RTPCodecCapability, "video", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.AddTrack(track); err != nil {
-		t.Fatal(err)
-	}
-	seqs := make(chan uint16, 512)
-	rx.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			seqs <- p.SequenceNumber
-		}
-	})
-	connected := make(chan struct{})
-	tx.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			close(connected)
-		}
-	})
-	exchange(t, rx, tx)
-	select {
-	case <-connected:
-	case <-ctx.Done():
-		t.Fatal("never connected")
-	}
+	track, _ := connectPair(ctx, t, api, webrtc.NewAPI(webrtc.WithMediaEngine(m)), func(p *rtp.Packet) { seqs <- p.SequenceNumber })
 	order := make([]uint16, 0, 300)
 	for s := uint16(1); s <= 300; s++ {
 		if s != 100 {
@@ -135,6 +95,57 @@ func lateRepairArrives(ctx context.Context, t *testing.T, api *webrtc.API) bool 
 			t.Fatal(ctx.Err())
 		}
 	}
+}
+
+// connectPair connects a receiver made with rxAPI (a recvonly video
+// transceiver; got is called with every packet its track reads) to a
+// sender made with txAPI (one H.264 track) on loopback, and returns the
+// sender's track and RTPSender; both peers close when t ends.
+func connectPair(ctx context.Context, t *testing.T, rxAPI, txAPI *webrtc.API, got func(*rtp.Packet)) (*webrtc.TrackLocalStaticRTP, *webrtc.RTPSender) {
+	t.Helper()
+	rx, err := rxAPI.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rx.Close() })
+	if _, err := rx.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	rx.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			got(p)
+		}
+	})
+	tx, err := txAPI.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Close() })
+	track, err := webrtc.NewTrackLocalStaticRTP(wire.H264Codec(wire.H264Formats[0]).RTPCodecCapability, "video", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := tx.AddTrack(track)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connected := make(chan struct{})
+	tx.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			close(connected)
+		}
+	})
+	exchange(t, rx, tx)
+	select {
+	case <-connected:
+	case <-ctx.Done():
+		t.Fatal("never connected")
+	}
+	return track, sender
 }
 
 // exchange negotiates offerer and answerer in the process, with all
@@ -178,21 +189,6 @@ func TestTWCCInterval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rx, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close()
-	if _, err := rx.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	rx.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			if _, _, err := tr.ReadRTP(); err != nil {
-				return
-			}
-		}
-	})
 	m := &webrtc.MediaEngine{}
 	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
 		t.Fatal(err)
@@ -201,19 +197,7 @@ func TestTWCCInterval(t *testing.T) {
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
-	track, err := webrtc.NewTrackLocalStaticRTP(wire.H264Codec(wire.H264Formats[0]).RTPCodecCapability, "video", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender, err := tx.AddTrack(track)
-	if err != nil {
-		t.Fatal(err)
-	}
+	track, sender := connectPair(ctx, t, api, webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)), func(*rtp.Packet) {})
 	var feedback atomic.Int64
 	go func() { // ends when tx closes
 		for {
@@ -228,18 +212,6 @@ func TestTWCCInterval(t *testing.T) {
 			}
 		}
 	}()
-	connected := make(chan struct{})
-	tx.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			close(connected)
-		}
-	})
-	exchange(t, rx, tx)
-	select {
-	case <-connected:
-	case <-ctx.Done():
-		t.Fatal("never connected")
-	}
 	// Warm up for 200 ms, then count the feedback of 1.5 s of packets
 	// every 5 ms (a report needs packets to report on).
 	send := func(d time.Duration, seq *uint16) {
