@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/holocast/holocast/encoder"
@@ -49,6 +50,21 @@ func FFmpegDecode(t testing.TB, path string) {
 	if stderr.Len() > 0 {
 		t.Fatalf("ffmpeg decode reported errors:\n%s", stderr.String())
 	}
+}
+
+// DecodesAll writes the access units to a file, decodes it fully with
+// ffmpeg (failing on any error output) and checks that ffprobe counts
+// want frames in it; it returns what ffprobe reports. The caller skips
+// with NeedFFmpeg first.
+func DecodesAll(t testing.TB, aus []encoder.AccessUnit, want int) ProbeStream {
+	t.Helper()
+	path := WriteStream(t, aus)
+	FFmpegDecode(t, path)
+	ps := FFprobe(t, path)
+	if ps.NbReadFrames != strconv.Itoa(want) {
+		t.Errorf("ffprobe counted %s frames, want %d", ps.NbReadFrames, want)
+	}
+	return ps
 }
 
 // ProbeStream is what ffprobe reports of a video stream.
