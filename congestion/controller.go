@@ -182,20 +182,17 @@ type Controller struct {
 	// arrive about as sent, faster than it); 0: none.
 	bottleneck   float64
 	bottleneckAt time.Time
-	// lastSeq is the newest packet sent; queueAhead is, at the last
-	// report, the queue the bottleneck will have once the packets sent
-	// after the report's newest have reached it (see OnFeedback).
-	lastSeq     int64
-	queueAhead  time.Duration
-	probeOff    bool    // tests: the growth capped by the delivered rate alone
-	decreasedTo float64 // the target after the last decrease; 0 before any
-	stats       Stats
+	// lastSeq is the newest packet sent; newestSeq the newest the last
+	// report told of (see queueAhead).
+	lastSeq, newestSeq int64
+	probeOff           bool    // tests: the growth capped by the delivered rate alone
+	decreasedTo        float64 // the target after the last decrease; 0 before any
+	stats              Stats
 
-	// The last report's queue delays of received packets, in sequence
-	// order, and per run of lost packets the index in qs of the packet
-	// received just before it (just after, at the report's start).
-	qs       []time.Duration
-	lossRuns []int
+	// lossQs holds, per run of lost packets in the last report, the
+	// queue delay of the packet received just before it (just after, at
+	// the report's start).
+	lossQs []time.Duration
 	// verdicts holds, for the last lossVerdicts runs of lost packets
 	// (a ring at nextVerdict, nVerdicts filled), whether each came at
 	// the top of its report's queue.
@@ -254,8 +251,9 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 	newestSeq := int64(-1)
 	var span reportSpan
 	var clusters clusterMeter
-	c.qs, c.lossRuns = c.qs[:0], c.lossRuns[:0]
-	inRun, runAtStart := false, false
+	c.lossQs = c.lossQs[:0]
+	inRun, runAtStart, received := false, false, false
+	var prevQ time.Duration // the last received packet's queue delay
 	for _, a := range acks {
 		s := c.history[a.Seq&(historySize-1)]
 		if s.seq != a.Seq || s.at.IsZero() {
@@ -267,8 +265,8 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 		if a.Arrived.IsZero() {
 			lost++
 			if !inRun {
-				if len(c.qs) > 0 {
-					c.lossRuns = append(c.lossRuns, len(c.qs)-1)
+				if received {
+					c.lossQs = append(c.lossQs, prevQ)
 				} else {
 					runAtStart = true
 				}
@@ -289,24 +287,15 @@ func (c *Controller) OnFeedback(acks []Ack, now time.Time) {
 		}
 		peakQueue = max(peakQueue, q)
 		if runAtStart {
-			c.lossRuns = append(c.lossRuns, len(c.qs))
+			c.lossQs = append(c.lossQs, q)
 			runAtStart = false
 		}
-		inRun = false
-		c.qs = append(c.qs, q)
+		inRun, received, prevQ = false, true, q
 		c.arrivals = append(c.arrivals, arrival{at: a.Arrived, size: s.size})
 		span.add(s.at, a.Arrived, s.size)
 	}
 	c.reportSent, c.reportRecv = span.rates()
-	c.queueAhead = 0
-	if c.reportRecv > 0 && !newestSent.IsZero() && newestSeq >= 0 {
-		// The packets sent since the report's newest join the queue its
-		// last packets saw, which drains at the rate they arrived at:
-		// on a link that just narrowed, the queue still grows for a
-		// round trip after the report, and by much more than it showed.
-		ahead := time.Duration(c.inflight(newestSeq)/c.reportRecv*float64(time.Second)) - now.Sub(newestSent)
-		c.queueAhead = max(0, peakQueue+ahead)
-	}
+	c.newestSeq = newestSeq
 	if total == 0 {
 		return
 	}
@@ -387,7 +376,7 @@ func (c *Controller) update(now time.Time, delivered float64) {
 			// rate over rateWindow still counts what arrived before the
 			// link narrowed. Deeper for the queue still to come, so
 			// that it drains within the settling time.
-			f = max(0.5, 0.85-max(q, c.queueAhead).Seconds())
+			f = max(0.5, 0.85-max(q, c.queueAhead()).Seconds())
 			c.decrease(now, min(c.target, f*c.reportRecv))
 			break
 		}
@@ -405,7 +394,7 @@ func (c *Controller) update(now time.Time, delivered float64) {
 		// unless its frames showed the path carries more (probe.go).
 		if delivered > 0 {
 			limit := max(c.target, 1.5*delivered+growthHeadroom)
-			if c.probed > 0 && now.Sub(c.probedAt) <= probeAge && !c.probeOff {
+			if c.probeFresh(now) {
 				limit = max(limit, probeShare*c.probed)
 				if c.decreasedTo == 0 {
 					// The link's rate still unknown: take what the
@@ -439,13 +428,34 @@ func (c *Controller) update(now time.Time, delivered float64) {
 	c.stats.Target = int(c.target)
 }
 
+// queueAhead is the queue the bottleneck will have once the packets sent
+// after the last report's newest have reached it: they join the queue
+// the report's packets saw at its peak, which drains at the rate they
+// arrived at. On a link that just narrowed the queue still grows for a
+// round trip after the report, by much more than it showed. Read only
+// where the report showed a narrowed link (reportRecv > 0); the round
+// trip is the time since the report's newest packet was sent.
+func (c *Controller) queueAhead() time.Duration {
+	if c.reportRecv <= 0 || c.newestSeq < 0 {
+		return 0
+	}
+	ahead := time.Duration(c.inflight(c.newestSeq)/c.reportRecv*float64(time.Second)) - c.stats.RTT
+	return max(0, c.stats.PeakQueueDelay+ahead)
+}
+
 // widened reports whether the newest frame clusters (probe.go) crossed
 // the path at widenedShare × the target or more without being slowed:
 // the link carries much more than the target, so the growth need not
 // creep up on the rate of the last decrease (a link that widened again
 // after a step down).
 func (c *Controller) widened(now time.Time) bool {
-	return c.probed >= widenedShare*c.target && !c.saturated && now.Sub(c.probedAt) <= probeAge && !c.probeOff
+	return c.probeFresh(now) && c.probed >= widenedShare*c.target && !c.saturated
+}
+
+// probeFresh reports whether the clusters showed a rate within probeAge
+// of now (and the tests have not turned them off).
+func (c *Controller) probeFresh(now time.Time) bool {
+	return c.probed > 0 && now.Sub(c.probedAt) <= probeAge && !c.probeOff
 }
 
 // narrowed reports whether the last report's packets arrived markedly
@@ -538,8 +548,7 @@ func (c *Controller) radioLoss() bool {
 // queue delays [lo, hi], or, where that range is under flatSpread,
 // radioLossQueue or more.
 func (c *Controller) judgeLosses(lo, hi time.Duration) {
-	for _, i := range c.lossRuns {
-		q := c.qs[i]
+	for _, q := range c.lossQs {
 		top := q >= radioLossQueue
 		if hi-lo >= flatSpread {
 			top = float64(q-lo) >= lossTopShare*float64(hi-lo)
