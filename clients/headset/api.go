@@ -37,7 +37,8 @@ const SRTPReplayWindow = 1024
 
 // NewAPI returns the WebRTC API a headset uses by default: the contract's
 // preferred H.264 format (wire.H264Formats[0]) and pion's default
-// interceptors, with NACKs every nackInterval, transport-wide feedback
+// interceptors, with NACKs when a gap shows (GapNACKFactory) and every
+// nackInterval, transport-wide feedback
 // every TWCCInterval, and an SRTP replay window
 // of SRTPReplayWindow packets. se may be nil; pass one to run over a
 // virtual network (NewAPI sets the replay window on a copy of it).
@@ -55,12 +56,14 @@ func NewAPI(se *webrtc.SettingEngine) (*webrtc.API, error) {
 	// NACK missing packets every 20 ms rather than pion's default 100 ms:
 	// with a 100 ms interval a retransmission typically arrives just as the
 	// assembler's JitterWait (100 ms by default) gives the frame up.
-	// Browsers NACK on detecting the gap.
+	// The first NACK for a gap goes out when it shows, as browsers send
+	// it (GapNACKFactory); the generator repeats it.
 	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, ir,
 		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(nackInterval)),
 		webrtc.WithTWCCOptions(twcc.SendInterval(TWCCInterval))); err != nil {
 		return nil, fmt.Errorf("headset: interceptors: %w", err)
 	}
+	ir.Add(GapNACKFactory{})
 	var s webrtc.SettingEngine
 	if se != nil {
 		s = *se

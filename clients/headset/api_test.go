@@ -237,3 +237,64 @@ func TestTWCCInterval(t *testing.T) {
 		t.Errorf("%d feedback packets in %v: want one every %v", n, span.Round(time.Millisecond), headset.TWCCInterval)
 	}
 }
+
+// TestGapNACK: GapNACKFactory's interceptor in a real pion receiver NACKs
+// a lost packet when the packet after it arrives. The receiver's API has
+// no other NACK generator, so the NACK the pion sender reads is its.
+func TestGapNACK(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	newAPI := func(gap bool) *webrtc.API {
+		m := &webrtc.MediaEngine{}
+		if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
+			t.Fatal(err)
+		}
+		ir := &interceptor.Registry{}
+		if gap {
+			ir.Add(headset.GapNACKFactory{})
+		}
+		return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
+	}
+	track, sender := connectPair(ctx, t, newAPI(true), newAPI(false), func(*rtp.Packet) {})
+	nacked := make(chan []uint16, 16)
+	go func() { // ends when tx closes
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, p := range pkts {
+				if n, ok := p.(*rtcp.TransportLayerNack); ok {
+					var seqs []uint16
+					for _, pair := range n.Nacks {
+						seqs = append(seqs, pair.PacketList()...)
+					}
+					nacked <- seqs
+				}
+			}
+		}
+	}()
+	for s := uint16(1); s <= 40; s++ {
+		if s == 20 || s == 21 {
+			continue
+		}
+		p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: s, Timestamp: uint32(s) * 3000, Marker: true}, Payload: []byte{0x41, 0x9a, byte(s)}}
+		if err := track.WriteRTP(p); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case got := <-nacked:
+		if !slices.Equal(got, []uint16{20, 21}) {
+			t.Errorf("NACK for %v, want [20 21]", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no NACK for the lost packets 20 and 21")
+	}
+	select {
+	case got := <-nacked:
+		t.Errorf("a second NACK, for %v: the gap was asked for once", got)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
