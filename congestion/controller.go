@@ -65,8 +65,12 @@ const (
 	// reportSpanPackets and reportSpanTime: the least a report's
 	// packets and their arrivals must span for its rates to count (the
 	// pacer sends a frame's packets within a few ms, the bottleneck
-	// spreads them).
-	reportSpanPackets, reportSpanTime = 4, 15 * time.Millisecond
+	// spreads them). Three: the first report after a link narrows
+	// under a full queue may hold no more, the rest still queued (at
+	// 1 Mbit/s a 50 ms report carries five packets, fewer behind a
+	// queue that started mid-report); two intervals of 9 ms or more
+	// tell a rate well enough (TestControllerThinReport).
+	reportSpanPackets, reportSpanTime = 3, 15 * time.Millisecond
 	// radioLossQueue, lossTopShare, flatSpread and lossVerdicts judge
 	// whose a loss is (see radioLoss): a run of lost packets is the
 	// queue's when the packet sent just before it waited in the top

@@ -623,3 +623,83 @@ func TestControllerWidened(t *testing.T) {
 		}
 	}
 }
+
+// TestControllerThinReport replays the reports of a traced step down
+// (4 → 1 Mbit/s, frames sent as bursts at the ceiling, feedback every
+// 50 ms): the link's queue delays the first packets sent after the step
+// by 80-90 ms, so the first report to show them holds only the three that
+// had come out of the queue at 1 Mbit/s, 9 ms apart. Those three are
+// enough to see the narrowed link; with four required, the target held
+// for that report, fell a report later, and the 64 KiB buffer had
+// overflowed by then.
+func TestControllerThinReport(t *testing.T) {
+	c, err := NewController(Config{StartBitRate: 4_000_000, MinBitRate: 300_000, MaxBitRate: 4_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch, recv := time.Unix(1_000_000, 0), time.Unix(5, 0) // two clocks
+	const size = 1136
+	type pkt struct {
+		seq          int64
+		sent, arrive time.Duration
+	}
+	var seq int64
+	var pending []pkt
+	// frame sends n packets at at; the link starts them at linkFree (or
+	// at+1 ms) and carries them at bps; it returns when the link is free.
+	frame := func(at time.Duration, n int, linkFree time.Duration, bps float64) time.Duration {
+		free := max(linkFree, at+time.Millisecond)
+		for i := range n {
+			sent := at + time.Duration(i)*10*time.Microsecond
+			c.OnSent(seq, size, epoch.Add(sent))
+			free += time.Duration(float64(size*8) / bps * float64(time.Second))
+			pending = append(pending, pkt{seq, sent, free})
+			seq++
+		}
+		return free
+	}
+	// report feeds the controller what arrived by at.
+	report := func(at time.Duration) {
+		var acks []Ack
+		for len(pending) > 0 && pending[0].arrive <= at {
+			acks = append(acks, Ack{Seq: pending[0].seq, Arrived: recv.Add(pending[0].arrive)})
+			pending = pending[1:]
+		}
+		if len(acks) > 0 {
+			c.OnFeedback(acks, epoch.Add(at+time.Millisecond))
+		}
+	}
+	// Two seconds at the ceiling on a 4 Mbit/s link.
+	var free, next time.Duration
+	frameGap := time.Second / 30
+	for now := time.Duration(0); now < 2*time.Second; now += time.Millisecond {
+		if now >= next {
+			free = frame(now, 12, free, 4e6)
+			next += frameGap
+		}
+		if now%(50*time.Millisecond) == 0 {
+			report(now)
+		}
+	}
+	report(2 * time.Second)
+	before := c.Target()
+	if st := c.Stats(); st.State != "increase" || before < 3_600_000 {
+		t.Fatalf("before the step: %s at %d", st.State, before)
+	}
+	// The step: what the link still holds leaves at 1 Mbit/s, and the
+	// next frame's packets wait 80 ms behind it.
+	step := 2 * time.Second
+	free = step + 80*time.Millisecond
+	for now := step; now < step+110*time.Millisecond; now += time.Millisecond {
+		if now >= next {
+			free = frame(now, 12, free, 1e6)
+			next += frameGap
+		}
+	}
+	report(step + 110*time.Millisecond)
+	st := c.Stats()
+	t.Logf("first report after the step: %s, queue %v (peak %v), target %d → %d", st.State, st.QueueDelay, st.PeakQueueDelay, before, c.Target())
+	if st.State != "decrease" || c.Target() > 1_000_000 {
+		t.Errorf("the first report after the step: %s, target %d; want a decrease to the narrowed rate or under", st.State, c.Target())
+	}
+}
