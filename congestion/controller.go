@@ -65,12 +65,12 @@ const (
 	// reportSpanPackets and reportSpanTime: the least a report's
 	// packets and their arrivals must span for its rates to count (the
 	// pacer sends a frame's packets within a few ms, the bottleneck
-	// spreads them). Three: the first report after a link narrows
-	// under a full queue may hold no more, the rest still queued (at
-	// 1 Mbit/s a 50 ms report carries five packets, fewer behind a
-	// queue that started mid-report); two intervals of 9 ms or more
-	// tell a rate well enough (TestControllerThinReport).
-	reportSpanPackets, reportSpanTime = 3, 15 * time.Millisecond
+	// spreads them). burstSpanPackets: the least for packets sent as
+	// one burst, which the bottleneck serves back to back, so that
+	// their arrivals are its rate with no idle time between them; the
+	// first report after a link narrows under a full queue may hold no
+	// more, the rest still queued (TestControllerThinReport).
+	reportSpanPackets, burstSpanPackets, reportSpanTime = 4, 3, 15 * time.Millisecond
 	// radioLossQueue, lossTopShare, flatSpread and lossVerdicts judge
 	// whose a loss is (see radioLoss): a run of lost packets is the
 	// queue's when the packet sent just before it waited in the top
@@ -512,16 +512,18 @@ func (r *reportSpan) add(sentAt, arrived time.Time, size int) {
 
 // rates returns the sending and arrival rates of the span's packets in
 // bits/s, or zeros when the span is too short to tell (fewer than
-// reportSpanPackets packets or arrivals over less than reportSpanTime).
-// Packets all sent within a millisecond (one frame the pacer let out as
-// a burst) have no sending rate to tell: sent is +Inf.
+// reportSpanPackets packets, burstSpanPackets for one burst, or arrivals
+// over less than reportSpanTime). Packets all sent within a millisecond
+// (one frame the pacer let out as a burst) have no sending rate to tell:
+// sent is +Inf.
 func (r *reportSpan) rates() (sent, recv float64) {
 	ds, da := r.lastSent.Sub(r.firstSent), r.lastArr.Sub(r.firstArr)
-	if r.n < reportSpanPackets || da < reportSpanTime {
+	burst := ds < time.Millisecond
+	if r.n < burstSpanPackets || (!burst && r.n < reportSpanPackets) || da < reportSpanTime {
 		return 0, 0
 	}
 	recv = float64(r.bytes*8) / da.Seconds()
-	if ds < time.Millisecond {
+	if burst {
 		return math.Inf(1), recv
 	}
 	return float64(r.bytes*8) / ds.Seconds(), recv

@@ -2,6 +2,7 @@ package congestion
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -628,10 +629,10 @@ func TestControllerWidened(t *testing.T) {
 // (4 → 1 Mbit/s, frames sent as bursts at the ceiling, feedback every
 // 50 ms): the link's queue delays the first packets sent after the step
 // by 80-90 ms, so the first report to show them holds only the three that
-// had come out of the queue at 1 Mbit/s, 9 ms apart. Those three are
-// enough to see the narrowed link; with four required, the target held
-// for that report, fell a report later, and the 64 KiB buffer had
-// overflowed by then.
+// had come out of the queue at 1 Mbit/s, 9 ms apart. Sent as one burst,
+// they were served back to back, and three are enough to see the
+// narrowed link; with four required, the target held for that report,
+// fell a report later, and the 64 KiB buffer had overflowed by then.
 func TestControllerThinReport(t *testing.T) {
 	c, err := NewController(Config{StartBitRate: 4_000_000, MinBitRate: 300_000, MaxBitRate: 4_000_000})
 	if err != nil {
@@ -701,5 +702,35 @@ func TestControllerThinReport(t *testing.T) {
 	t.Logf("first report after the step: %s, queue %v (peak %v), target %d → %d", st.State, st.QueueDelay, st.PeakQueueDelay, before, c.Target())
 	if st.State != "decrease" || c.Target() > 1_000_000 {
 		t.Errorf("the first report after the step: %s, target %d; want a decrease to the narrowed rate or under", st.State, c.Target())
+	}
+}
+
+// TestReportSpan: when a report's packets tell its rates. Packets are
+// 1136 bytes; each case gives the sending and arrival offsets in ms.
+func TestReportSpan(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		sent, arr []float64
+		rates     bool // want rates (sent and recv > 0)
+		burst     bool // want sent = +Inf
+	}{
+		{"three of one burst, 9 ms apart", []float64{0, 0.01, 0.02}, []float64{90, 99.1, 108.2}, true, true},
+		{"three paced: the link may have idled between them", []float64{0, 10, 20}, []float64{5, 25, 35}, false, false},
+		{"four paced", []float64{0, 2, 4, 6}, []float64{5, 14, 23, 32}, true, false},
+		{"two of a burst", []float64{0, 0.01}, []float64{90, 109}, false, false},
+		{"arrivals within 15 ms", []float64{0, 0.01, 0.02, 0.03}, []float64{5, 7, 9, 11}, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var r reportSpan
+			t0, rx := time.Unix(1000, 0), time.Unix(5, 0)
+			ms := func(x float64) time.Duration { return time.Duration(x * float64(time.Millisecond)) }
+			for i := range c.sent {
+				r.add(t0.Add(ms(c.sent[i])), rx.Add(ms(c.arr[i])), 1136)
+			}
+			sent, recv := r.rates()
+			if (sent > 0 && recv > 0) != c.rates || math.IsInf(sent, 1) != c.burst {
+				t.Errorf("rates: sent %v, recv %v; want rates %v, burst %v", sent, recv, c.rates, c.burst)
+			}
+		})
 	}
 }
