@@ -38,10 +38,10 @@ const SRTPReplayWindow = 1024
 // NewAPI returns the WebRTC API a headset uses by default: the contract's
 // preferred H.264 format (wire.H264Formats[0]) and pion's default
 // interceptors, with NACKs when a gap shows (GapNACKFactory) and every
-// nackInterval, transport-wide feedback
-// every TWCCInterval, and an SRTP replay window
-// of SRTPReplayWindow packets. se may be nil; pass one to run over a
-// virtual network (NewAPI sets the replay window on a copy of it).
+// nackInterval, transport-wide feedback every TWCCInterval, and an SRTP
+// replay window of SRTPReplayWindow packets. se may be nil; pass one to
+// run over a virtual network (NewAPI sets the replay window on a copy of
+// it).
 func NewAPI(se *webrtc.SettingEngine) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
