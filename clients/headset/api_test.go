@@ -58,10 +58,7 @@ func TestLateRetransmission(t *testing.T) {
 func lateRepairArrives(ctx context.Context, t *testing.T, api *webrtc.API) bool {
 	t.Helper()
 	seqs := make(chan uint16, 512)
-	m := &webrtc.MediaEngine{}
-	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
-		t.Fatal(err)
-	}
+	m := h264Engine(t)
 	track, _ := connectPair(ctx, t, api, webrtc.NewAPI(webrtc.WithMediaEngine(m)), func(p *rtp.Packet) { seqs <- p.SequenceNumber })
 	order := make([]uint16, 0, 300)
 	for s := uint16(1); s <= 300; s++ {
@@ -148,6 +145,17 @@ func connectPair(ctx context.Context, t *testing.T, rxAPI, txAPI *webrtc.API, go
 	return track, sender
 }
 
+// h264Engine is a media engine with the contract's preferred H.264
+// format, for the pion peers these tests build.
+func h264Engine(t *testing.T) *webrtc.MediaEngine {
+	t.Helper()
+	m := &webrtc.MediaEngine{}
+	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // readRTCP calls f with every RTCP packet sender reads, on a goroutine
 // that ends when the sender's peer connection closes.
 func readRTCP(sender *webrtc.RTPSender, f func(rtcp.Packet)) {
@@ -205,10 +213,7 @@ func TestTWCCInterval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &webrtc.MediaEngine{}
-	if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
-		t.Fatal(err)
-	}
+	m := h264Engine(t)
 	ir := &interceptor.Registry{}
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
 		t.Fatal(err)
@@ -253,10 +258,7 @@ func TestGapNACK(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	newAPI := func(gap bool) *webrtc.API {
-		m := &webrtc.MediaEngine{}
-		if err := wire.RegisterH264(m, wire.H264Formats[0]); err != nil {
-			t.Fatal(err)
-		}
+		m := h264Engine(t)
 		ir := &interceptor.Registry{}
 		if gap {
 			ir.Add(headset.GapNACKFactory{})
