@@ -36,10 +36,14 @@ type Estimator struct {
 	// retransmitters decide each stream's NACK retransmissions, by SSRC.
 	retransmitters map[uint32]*Retransmitter
 	sentSeq        Unwrapper
-	fbSeq          Unwrapper
-	onChange       func(int)
-	closed         bool
-	lastSent       int // target last reported to onChange
+	// nextSeq is the transport-wide sequence number of the next packet
+	// to leave: stamped as it leaves the pacer, so that the numbers go
+	// out in order however the pacer orders its packets.
+	nextSeq  uint16
+	fbSeq    Unwrapper
+	onChange func(int)
+	closed   bool
+	lastSent int // target last reported to onChange
 	// writeTime is the slowest write of a paced packet to its stream
 	// (SRTP and the socket) of the last second or two.
 	writeTime slowest
@@ -62,6 +66,14 @@ type packet struct {
 	p    []byte
 	attr interceptor.Attributes
 	sw   *streamWriter // where it goes (its stream's, also for RTX)
+	// first is the packet this one is a copy of (nil for an original):
+	// a copy carries the original's transport-wide sequence number, as
+	// the receiver's SRTP drops it before its feedback could tell of it
+	// (a number of its own would read as a lost packet). seq and
+	// stamped are the number an original left with.
+	first   *packet
+	seq     uint16
+	stamped bool
 }
 
 // NewEstimator returns a running Estimator with a Controller of cfg.
@@ -83,7 +95,11 @@ func NewEstimator(cfg Config) (*Estimator, error) {
 // AddStream paces the stream's packets; it returns the writer to write
 // them to. NACK retransmissions (on the stream's RTX SSRC, or repeated
 // sequence numbers on its own) pass its Retransmitter first: too old or
-// over the budget, they are skipped.
+// over the budget, they are skipped; those allowed leave before the
+// media packets queued (Pacer.PushFirst). Where the stream negotiated
+// the transport-wide sequence number, the Estimator stamps it as each
+// packet leaves the pacer (a number the packet already carries is
+// replaced).
 func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	sw := &streamWriter{w: w}
 	for _, x := range info.RTPHeaderExtensions {
@@ -130,8 +146,17 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWri
 			e.mu.Unlock()
 			return size, nil
 		}
+		var first *packet
 		queue := func() { // a copy of its own: the writers below may change it
-			e.pacer.Push(&packet{h: h.Clone(), p: append([]byte(nil), payload...), attr: maps.Clone(attr), sw: sw}, size, now)
+			pkt := &packet{h: h.Clone(), p: append([]byte(nil), payload...), attr: maps.Clone(attr), sw: sw, first: first}
+			if first == nil {
+				first = pkt
+			}
+			if repair {
+				e.pacer.PushFirst(pkt, size, now)
+			} else {
+				e.pacer.Push(pkt, size, now)
+			}
 		}
 		queue()
 		// A repair that a second NACK could not replace in time goes out
@@ -185,7 +210,9 @@ func (e *Estimator) run() {
 	}
 }
 
-// send writes pkt to its stream and tells the controller when it left:
+// send stamps pkt's transport-wide sequence number (where its stream
+// has the extension) as it leaves the pacer, writes it to its stream
+// and tells the controller when it left:
 // when the write (SRTP, the socket) returned, so that the node's own
 // delays on the way out — a goroutine preempted in the write path of a
 // CPU-bound node — do not count as network delay (the controller would
@@ -194,12 +221,25 @@ func (e *Estimator) run() {
 func (e *Estimator) send(pkt *packet) {
 	e.mu.Lock()
 	sw := pkt.sw
-	seq, size, stamped := int64(0), pkt.h.MarshalSize()+len(pkt.p), false
+	seq, stamped := int64(0), false
 	if sw.twccID != 0 {
-		if ext := pkt.h.GetExtension(sw.twccID); len(ext) >= 2 {
-			seq, stamped = e.sentSeq.Unwrap(binary.BigEndian.Uint16(ext)), true
-			e.ctl.OnSent(seq, size, time.Now())
+		n, fresh := e.nextSeq, true
+		if f := pkt.first; f != nil && f.stamped {
+			n, fresh = f.seq, false // copies leave right after their original
 		}
+		var ext [2]byte
+		binary.BigEndian.PutUint16(ext[:], n)
+		if err := pkt.h.SetExtension(sw.twccID, ext[:]); err == nil {
+			seq, stamped = e.sentSeq.Unwrap(n), true
+			pkt.seq, pkt.stamped = n, true
+			if fresh {
+				e.nextSeq++
+			}
+		}
+	}
+	size := pkt.h.MarshalSize() + len(pkt.p)
+	if stamped {
+		e.ctl.OnSent(seq, size, time.Now())
 	}
 	e.mu.Unlock()
 	start := time.Now()

@@ -3,6 +3,7 @@ package congestion
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -197,5 +198,134 @@ func TestEstimatorSendDelay(t *testing.T) {
 	}
 	if slowest < 80 {
 		t.Errorf("slowest write %.1f ms, want the 80 ms the writer slept", slowest)
+	}
+}
+
+// TestEstimatorRepairsFirst: a NACK retransmission (RTX) leaves before
+// the media packets the pacer still holds, and the transport-wide
+// sequence numbers are stamped as packets leave: consecutive in the
+// order they go out, whatever the writer stamped before.
+func TestEstimatorRepairsFirst(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	e, err := NewEstimator(Config{StartBitRate: 400_000, MinBitRate: 100_000, MaxBitRate: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = e.Close() }()
+	type out struct {
+		ssrc uint32
+		seq  uint16
+		twcc []byte
+	}
+	const media = 40 // 1200 bytes each: 384 ms at 2.5 × 400 kbit/s
+	var (
+		mu   sync.Mutex
+		got  []out
+		done = make(chan struct{})
+	)
+	inner := interceptor.RTPWriterFunc(func(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, out{h.SSRC, h.SequenceNumber, append([]byte(nil), h.GetExtension(3)...)})
+		if h.SSRC == 7 && h.SequenceNumber == 100+media-1 {
+			close(done)
+		}
+		return 0, nil
+	})
+	w := e.AddStream(&interceptor.StreamInfo{SSRC: 7, SSRCRetransmission: 8,
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 3}}}, inner)
+	for i := range media {
+		h := &rtp.Header{Version: 2, SSRC: 7, SequenceNumber: uint16(100 + i)}
+		if err := h.SetExtension(3, []byte{0xff, byte(i)}); err != nil { // replaced on the way out
+			t.Fatal(err)
+		}
+		if _, err := w.Write(h, make([]byte, 1200), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The repair of media 101: RFC 4588, the original sequence number
+	// first.
+	if _, err := w.Write(&rtp.Header{Version: 2, SSRC: 8, SequenceNumber: 1}, append([]byte{0, 101}, make([]byte, 198)...), nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("paced packets never left")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// Numbered in the order they left; a copy of the repair (the
+	// estimator may send it twice, see RepairCopies) repeats its number.
+	repairAt, want := -1, uint16(0)
+	for i, o := range got {
+		if o.ssrc == 8 && repairAt < 0 {
+			repairAt = i
+		}
+		if i > 0 && o.ssrc == got[i-1].ssrc && o.seq == got[i-1].seq {
+			want--
+		}
+		if len(o.twcc) != 2 || binary.BigEndian.Uint16(o.twcc) != want {
+			t.Errorf("packet %d out (SSRC %d, seq %d) carries transport-wide number %x, want %d", i, o.ssrc, o.seq, o.twcc, want)
+		}
+		want++
+	}
+	if len(got) < media+1 {
+		t.Errorf("%d packets out, want the %d media packets and the repair", len(got), media)
+	}
+	// Written after all 40 media packets, it must pass most of them:
+	// the pacer sends one every 9.6 ms.
+	if repairAt < 0 || repairAt > media/2 {
+		t.Errorf("the repair left %dth of %d (want within the first %d)", repairAt, len(got), media/2)
+	}
+}
+
+// TestEstimatorCopiesShareNumber: a copy of a packet (a repair's or a
+// frame's last packet's, see RepairCopies and FrameEndCopies) leaves
+// with its original's transport-wide sequence number: the receiver's
+// SRTP drops it as a replay before its feedback could report it, and a
+// number of its own would read as a lost packet.
+func TestEstimatorCopiesShareNumber(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	e, err := NewEstimator(Config{StartBitRate: 400_000, MinBitRate: 100_000, MaxBitRate: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = e.Close() }()
+	var (
+		mu   sync.Mutex
+		got  []uint16
+		done = make(chan struct{})
+	)
+	inner := interceptor.RTPWriterFunc(func(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, binary.BigEndian.Uint16(h.GetExtension(3)))
+		if len(got) == 4 {
+			close(done)
+		}
+		return 0, nil
+	})
+	e.AddStream(&interceptor.StreamInfo{SSRC: 7, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 3}}}, inner)
+	e.mu.Lock()
+	sw := &streamWriter{w: inner, twccID: 3}
+	a := &packet{h: rtp.Header{Version: 2, SSRC: 7, SequenceNumber: 1}, p: make([]byte, 100), sw: sw}
+	b := &packet{h: rtp.Header{Version: 2, SSRC: 7, SequenceNumber: 2}, p: make([]byte, 100), sw: sw}
+	now := time.Now()
+	e.pacer.Push(a, 112, now)
+	e.pacer.Push(&packet{h: a.h, p: a.p, sw: sw, first: a}, 112, now)
+	e.pacer.Push(b, 112, now)
+	e.pacer.Push(&packet{h: b.h, p: b.p, sw: sw, first: b}, 112, now)
+	e.mu.Unlock()
+	e.wake <- struct{}{}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("paced packets never left")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []uint16{0, 0, 1, 1}; !slices.Equal(got, want) {
+		t.Errorf("transport-wide numbers %v, want %v", got, want)
 	}
 }

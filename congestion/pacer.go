@@ -26,7 +26,8 @@ const DefaultPacerBurst = 30 * time.Millisecond
 const MinPacerBurst = 5 * time.Millisecond
 
 // Pacer is a leaky bucket in front of the network: packets leave at its
-// rate, in order. It never holds more than MaxDelay of packets at its
+// rate, in order, those queued with PushFirst (retransmissions) before
+// the others. It never holds more than MaxDelay of packets at its
 // rate: a packet that would wait longer is dropped (the receiver's NACK
 // or key frame request recovers) rather than delaying everything after
 // it. It is not safe for concurrent use (Estimator serialises it).
@@ -40,6 +41,7 @@ type Pacer struct {
 	rate    float64 // bits per second
 	queue   []paced
 	head    int
+	first   []paced // PushFirst's, sent before queue's
 	bytes   int
 	next    time.Time // when the head may leave
 	dropped uint64
@@ -69,7 +71,7 @@ func (p *Pacer) Backlog() time.Duration { return p.sendTime(p.bytes) }
 func (p *Pacer) Dropped() uint64 { return p.dropped }
 
 // Len is the number of packets queued.
-func (p *Pacer) Len() int { return len(p.queue) - p.head }
+func (p *Pacer) Len() int { return len(p.first) + len(p.queue) - p.head }
 
 func (p *Pacer) sendTime(bytes int) time.Duration {
 	return time.Duration(float64(bytes) * 8 / p.rate * float64(time.Second))
@@ -78,6 +80,29 @@ func (p *Pacer) sendTime(bytes int) time.Duration {
 // Push queues v, a packet of size bytes, at now; it reports false (and
 // drops v) when the queue already holds MaxDelay.
 func (p *Pacer) Push(v any, size int, now time.Time) bool {
+	if !p.admit(size, now) {
+		return false
+	}
+	p.queue = append(p.queue, paced{size: size, v: v})
+	return true
+}
+
+// PushFirst is Push for a packet that goes ahead of every packet Push
+// queued (behind those PushFirst queued before it): a retransmission,
+// whose frame is already late and holds up the frames after it at the
+// receiver, does not wait behind the new frames' packets (libwebrtc's
+// pacer sends retransmissions before video too).
+func (p *Pacer) PushFirst(v any, size int, now time.Time) bool {
+	if !p.admit(size, now) {
+		return false
+	}
+	p.first = append(p.first, paced{size: size, v: v})
+	return true
+}
+
+// admit counts a packet of size bytes in at now, or drops it (false)
+// when the queue already holds MaxDelay.
+func (p *Pacer) admit(size int, now time.Time) bool {
 	if p.Len() > 0 && p.sendTime(p.bytes+size) > p.MaxDelay {
 		p.dropped++
 		return false
@@ -85,7 +110,6 @@ func (p *Pacer) Push(v any, size int, now time.Time) bool {
 	if p.Len() == 0 && p.next.Before(now.Add(-p.Burst)) {
 		p.next = now.Add(-p.Burst) // the bucket is full
 	}
-	p.queue = append(p.queue, paced{size: size, v: v})
 	p.bytes += size
 	return true
 }
@@ -99,11 +123,19 @@ func (p *Pacer) Pop(now time.Time) (v any, ok bool, wait time.Duration) {
 	if p.next.After(now) {
 		return nil, false, p.next.Sub(now)
 	}
-	it := p.queue[p.head]
-	p.queue[p.head] = paced{}
-	p.head++
-	if p.head == len(p.queue) {
-		p.queue, p.head = p.queue[:0], 0
+	var it paced
+	if len(p.first) > 0 {
+		it = p.first[0]
+		n := copy(p.first, p.first[1:])
+		p.first[n] = paced{}
+		p.first = p.first[:n]
+	} else {
+		it = p.queue[p.head]
+		p.queue[p.head] = paced{}
+		p.head++
+		if p.head == len(p.queue) {
+			p.queue, p.head = p.queue[:0], 0
+		}
 	}
 	p.bytes -= it.size
 	p.next = p.next.Add(p.sendTime(it.size))

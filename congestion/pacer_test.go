@@ -132,3 +132,56 @@ func TestPacerDrops(t *testing.T) {
 		t.Errorf("second packet not paced: ok %v wait %v", ok, wait)
 	}
 }
+
+// TestPacerPushFirst: retransmissions (PushFirst) leave before the media
+// queued ahead of them, in their own order, at the same rate, and count
+// in the queue's bound.
+func TestPacerPushFirst(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	p := NewPacer(1_000_000, 100*time.Millisecond) // 1000 bytes = 8 ms
+	p.Burst = 0
+	// Media 2..9 queued; the first leaves at once, then two repairs come.
+	for i := range 8 {
+		p.Push(i+2, 1000, t0)
+	}
+	v, ok, _ := p.Pop(t0)
+	if !ok || v.(int) != 2 {
+		t.Fatalf("first pop %v %v", v, ok)
+	}
+	p.PushFirst(0, 1000, t0)
+	p.PushFirst(1, 1000, t0)
+	if n := p.Len(); n != 9 {
+		t.Errorf("Len %d, want 9", n)
+	}
+	// 9 queued (72 ms) + 4 more = 104 ms: over the 100 ms bound.
+	if p.PushFirst(99, 4000, t0) || p.Dropped() != 1 {
+		t.Errorf("a repair over the bound was queued (dropped %d)", p.Dropped())
+	}
+	var order []int
+	var at []time.Duration
+	for now := t0; len(order) < 9 && now.Before(t0.Add(time.Second)); now = now.Add(time.Millisecond) {
+		for {
+			v, ok, _ := p.Pop(now)
+			if !ok {
+				break
+			}
+			order = append(order, v.(int))
+			at = append(at, now.Sub(t0))
+		}
+	}
+	want := []int{0, 1, 3, 4, 5, 6, 7, 8, 9}
+	if len(order) != len(want) {
+		t.Fatalf("order %v, want %v", order, want)
+	}
+	for i := range want {
+		if order[i] != want[i] {
+			t.Fatalf("order %v, want %v", order, want)
+		}
+		if w := time.Duration(8*(i+1)) * time.Millisecond; at[i] != w {
+			t.Errorf("packet %d left at %v, want %v", order[i], at[i], w)
+		}
+	}
+	if p.Len() != 0 || p.Backlog() != 0 {
+		t.Errorf("left: %d packets, %v", p.Len(), p.Backlog())
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/holocast/holocast/clients/web"
@@ -381,15 +382,20 @@ func newSessionAPI(cfg Config, se webrtc.SettingEngine) (*webrtc.API, <-chan cc.
 		}
 	})
 	ir.Add(bwe)
-	// The transport-wide sequence number is stamped between the NACK
-	// responder and the pacer, so that each retransmission (RTX or not)
-	// gets its own, as libwebrtc does, rather than repeating the
-	// original's. pion's default interceptors follow, but for its NACK
+	// The transport-wide sequence number is stamped by the estimator as
+	// each packet leaves its pacer, so that each retransmission (RTX or
+	// not) gets its own, as libwebrtc does, rather than repeating the
+	// original's, and the numbers go out in order although repairs pass
+	// the media queued before them; pion's header extension interceptor
+	// (which stamps as packets enter) is not used, only the extension is
+	// negotiated. pion's default interceptors follow, but for its NACK
 	// responder: the node's (congestion.ResponderFactory) sends RTX where
 	// negotiated and leaves the decisions to the pacer's retransmission
 	// budget. The node receives no media, so it needs no NACK generator.
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
-		return nil, nil, fmt.Errorf("node: TWCC header extension: %w", err)
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, nil, fmt.Errorf("node: TWCC header extension: %w", err)
+		}
 	}
 	ir.Add(congestion.ResponderFactory{})
 	// Wrapping the responder, so that the packets it keeps (and so its
