@@ -225,8 +225,9 @@ func TestAllowCopy(t *testing.T) {
 }
 
 // TestRepairCopies: one copy where a second round comes in time, two
-// behind a queue or at light loss, three on a radio's loss over 3.2 %;
-// the budget's share grows with the copies on a radio's loss only.
+// behind a queue or at light loss, three on a radio's loss over 1.4 %,
+// four over 5.8 %; the budget's share grows with the copies on a radio's
+// loss only.
 func TestRepairCopies(t *testing.T) {
 	ms := time.Millisecond
 	for _, c := range []struct {
@@ -241,10 +242,12 @@ func TestRepairCopies(t *testing.T) {
 		{20 * ms, 0.10, true, 1, 0.25, 0.25, "a second round comes in time"},
 		{100 * ms, 0, true, 2, 0.25, 0.25, "no loss measured yet"},
 		{100 * ms, 0.01, true, 2, 0.25, 0.25, "1 %: 0.01 % of repairs lost with two"},
-		{100 * ms, 0.03, true, 2, 0.25, 0.25, "3 %: 0.09 %"},
+		{100 * ms, 0.014, true, 2, 0.25, 0.25, "1.4 %: 0.0196 %"},
+		{100 * ms, 0.03, true, 3, 0.25, 0.25, "3 %: 0.09 % with two, 0.0027 % with three"},
 		{100 * ms, 0.05, true, 3, 0.25, 0.25, "5 %: 0.25 % with two, 0.0125 % with three"},
-		{100 * ms, 0.10, true, 3, 0.49, 0.5, "10 %: three, half of the target"},
-		{100 * ms, 0.30, true, 3, 0.5, 0.5, "30 %: at most three, at most half"},
+		{100 * ms, 0.06, true, 4, 0.38, 0.39, "6 %: 0.0216 % with three, four"},
+		{100 * ms, 0.10, true, 4, 0.5, 0.5, "10 %: four (0.01 %), half of the target"},
+		{100 * ms, 0.30, true, 4, 0.5, 0.5, "30 %: at most four, at most half"},
 		{100 * ms, 0.10, false, 2, 0.25, 0.25, "behind a queue: two, the usual budget"},
 	} {
 		got := RepairCopies(c.rtt, time.Second/30, c.loss, c.radio)
@@ -290,8 +293,12 @@ func TestFrameEndCopies(t *testing.T) {
 		s    Stats
 		want bool
 	}{
-		{Stats{QueueDelay: 6 * ms, PeakQueueDelay: 12 * ms}, true},
-		{Stats{QueueDelay: 30 * ms, PeakQueueDelay: 60 * ms}, false},
+		{Stats{}, true}, // no loss judged yet
+		{Stats{QueueDelay: 6 * ms, PeakQueueDelay: 12 * ms, QueueLoss: 0.2}, true},
+		{Stats{QueueDelay: 19 * ms, PeakQueueDelay: 25 * ms, QueueLoss: 0.3}, true}, // a busy machine's offset, not a queue
+		{Stats{QueueDelay: 19 * ms, PeakQueueDelay: 25 * ms, QueueLoss: 0.5}, true},
+		{Stats{QueueDelay: 30 * ms, PeakQueueDelay: 60 * ms, QueueLoss: 0.9}, false},
+		{Stats{QueueDelay: 2 * ms, PeakQueueDelay: 8 * ms, QueueLoss: 0.6}, false}, // a shallow buffer's overflow
 	} {
 		if got := RadioLoss(c.s); got != c.want {
 			t.Errorf("RadioLoss(%+v) = %v", c.s, got)
@@ -471,38 +478,42 @@ func simulateRepairs(t *testing.T, l *simLink, maxBps int, d, wait time.Duration
 
 // TestRepairsOverRadioLoss: 20 s at 2 Mbit/s over a link that loses 5
 // or 10 % of the packets at random without a queue, 50 ms each way (the
-// bench's loss rows; NACKs are lost as often). A lost packet whose
-// repair does not come within 250 ms of when it was due (about when the
-// bench's headset gives the frame up) costs a key frame. With two
-// copies of each repair and a quarter of the target for them, 10 of 413
-// lost packets at 10 % loss were not repaired in time (all copies lost,
-// or refused over the budget in a burst of losses); with the copies
-// chosen from the measured loss and the budget grown for them, 4 of 437
-// (in the first second, before a loss was measured, among them), for
-// repairs of 31 % of the media rate. At 5 % the failures are as rare
-// either way (1 of 205 and 1 of 200).
+// bench's loss rows; NACKs are lost as often), six times with different
+// draws. A lost packet whose repair does not come within 250 ms of when
+// it was due (about when the bench's headset gives the frame up) costs a
+// key frame. The copies chosen from the measured loss (and the budget
+// grown for them) must repair at least as many in time as two copies of
+// each with a quarter of the target, within the budget. What fails in
+// this simulation is mostly a burst of losses that the budget refuses,
+// with either policy; all copies of a repair lost, which the copies
+// address, is rarer at 2 Mbit/s than in the bench's runs.
 func TestRepairsOverRadioLoss(t *testing.T) {
-	const wait = 250 * time.Millisecond
+	const wait, seeds = 250 * time.Millisecond, 6
 	for _, c := range []struct {
 		lossPct   float64
-		maxFailed int // with the copies chosen from the loss
-	}{{5, 2}, {10, 6}} {
-		var got [2]repairResult
-		for i, fixed := range []int{2, 0} {
-			l := &simLink{rate: constRate(50e6), limit: 1 << 20, prop: 50 * time.Millisecond, lossPct: c.lossPct, rng: rand.New(rand.NewPCG(7, 11))}
-			got[i] = simulateRepairs(t, l, 2_000_000, 20*time.Second, wait, fixed)
-			r := got[i]
-			t.Logf("%.0f %% loss, copies %d (0: from the loss): %d lost, %d recovered in time, %d late, %d given up; %d extra copies; repairs %.1f %% of the media",
-				c.lossPct, fixed, r.lost, r.recovered, r.late, r.givenUp, r.copies, 100*r.retransmitShare)
+		maxFailed int // of all the draws' lost packets, with the copies chosen from the loss
+	}{{5, 14}, {10, 45}} {
+		var failed, lost [2]int
+		for seed := range uint64(seeds) {
+			for i, fixed := range []int{2, 0} {
+				l := &simLink{rate: constRate(50e6), limit: 1 << 20, prop: 50 * time.Millisecond, lossPct: c.lossPct, rng: rand.New(rand.NewPCG(7+seed, 11))}
+				r := simulateRepairs(t, l, 2_000_000, 20*time.Second, wait, fixed)
+				failed[i] += r.late + r.givenUp
+				lost[i] += r.lost
+				if fixed == 0 && r.retransmitShare > MaxRadioRetransmitShare {
+					t.Errorf("%.0f %% loss, draw %d: repairs %.0f %% of the media, over the budget", c.lossPct, seed, 100*r.retransmitShare)
+				}
+				if seed == 0 {
+					t.Logf("%.0f %% loss, copies %d (0: from the loss), first draw: %d lost, %d recovered in time, %d late, %d given up; %d extra copies; repairs %.1f %% of the media",
+						c.lossPct, fixed, r.lost, r.recovered, r.late, r.givenUp, r.copies, 100*r.retransmitShare)
+				}
+			}
 		}
-		old, now := got[0], got[1]
-		failed := func(r repairResult) int { return r.late + r.givenUp }
-		if failed(now) > failed(old) || failed(now) > c.maxFailed {
-			t.Errorf("%.0f %% loss: %d of %d lost packets not repaired in time (two copies: %d of %d), want at most %d",
-				c.lossPct, failed(now), now.lost, failed(old), old.lost, c.maxFailed)
-		}
-		if now.retransmitShare > MaxRadioRetransmitShare {
-			t.Errorf("%.0f %% loss: repairs %.0f %% of the media, over the budget", c.lossPct, 100*now.retransmitShare)
+		t.Logf("%.0f %% loss, %d draws: not repaired in time %d of %d with two copies, %d of %d with the copies from the loss",
+			c.lossPct, seeds, failed[0], lost[0], failed[1], lost[1])
+		if failed[1] > failed[0] || failed[1] > c.maxFailed {
+			t.Errorf("%.0f %% loss: %d of %d lost packets not repaired in time (two copies: %d of %d), want at most %d and no more than with two",
+				c.lossPct, failed[1], lost[1], failed[0], lost[0], c.maxFailed)
 		}
 	}
 }
