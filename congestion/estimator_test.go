@@ -201,6 +201,53 @@ func TestEstimatorSendDelay(t *testing.T) {
 	}
 }
 
+// recorder is the writer under an Estimator in the tests: it keeps a
+// copy of every header written to it and closes done at the one last
+// reports true for.
+type recorder struct {
+	mu   sync.Mutex
+	hs   []rtp.Header
+	last func(h *rtp.Header, n int) bool // n: headers so far, h included
+	done chan struct{}
+}
+
+func newRecorder(last func(h *rtp.Header, n int) bool) *recorder {
+	return &recorder{last: last, done: make(chan struct{})}
+}
+
+// Write implements interceptor.RTPWriter.
+func (r *recorder) Write(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hs = append(r.hs, h.Clone())
+	if r.last(h, len(r.hs)) {
+		close(r.done)
+	}
+	return 0, nil
+}
+
+// wait returns the headers written once done is closed.
+func (r *recorder) wait(t *testing.T) []rtp.Header {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("paced packets never left")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.hs)
+}
+
+// twccOf is the transport-wide sequence number a header carries (ID 3
+// in these tests), or -1.
+func twccOf(h rtp.Header) int {
+	if ext := h.GetExtension(3); len(ext) == 2 {
+		return int(binary.BigEndian.Uint16(ext))
+	}
+	return -1
+}
+
 // TestEstimatorRepairsFirst: a NACK retransmission (RTX) leaves before
 // the media packets the pacer still holds, and the transport-wide
 // sequence numbers are stamped as packets leave: consecutive in the
@@ -212,28 +259,10 @@ func TestEstimatorRepairsFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = e.Close() }()
-	type out struct {
-		ssrc uint32
-		seq  uint16
-		twcc []byte
-	}
 	const media = 40 // 1200 bytes each: 384 ms at 2.5 × 400 kbit/s
-	var (
-		mu   sync.Mutex
-		got  []out
-		done = make(chan struct{})
-	)
-	inner := interceptor.RTPWriterFunc(func(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, out{h.SSRC, h.SequenceNumber, append([]byte(nil), h.GetExtension(3)...)})
-		if h.SSRC == 7 && h.SequenceNumber == 100+media-1 {
-			close(done)
-		}
-		return 0, nil
-	})
+	rec := newRecorder(func(h *rtp.Header, _ int) bool { return h.SSRC == 7 && h.SequenceNumber == 100+media-1 })
 	w := e.AddStream(&interceptor.StreamInfo{SSRC: 7, SSRCRetransmission: 8,
-		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 3}}}, inner)
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 3}}}, rec)
 	for i := range media {
 		h := &rtp.Header{Version: 2, SSRC: 7, SequenceNumber: uint16(100 + i)}
 		if err := h.SetExtension(3, []byte{0xff, byte(i)}); err != nil { // replaced on the way out
@@ -248,25 +277,19 @@ func TestEstimatorRepairsFirst(t *testing.T) {
 	if _, err := w.Write(&rtp.Header{Version: 2, SSRC: 8, SequenceNumber: 1}, append([]byte{0, 101}, make([]byte, 198)...), nil); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("paced packets never left")
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := rec.wait(t)
 	// Numbered in the order they left; a copy of the repair (the
 	// estimator may send it twice, see RepairCopies) repeats its number.
-	repairAt, want := -1, uint16(0)
-	for i, o := range got {
-		if o.ssrc == 8 && repairAt < 0 {
+	repairAt, want := -1, 0
+	for i, h := range got {
+		if h.SSRC == 8 && repairAt < 0 {
 			repairAt = i
 		}
-		if i > 0 && o.ssrc == got[i-1].ssrc && o.seq == got[i-1].seq {
+		if i > 0 && h.SSRC == got[i-1].SSRC && h.SequenceNumber == got[i-1].SequenceNumber {
 			want--
 		}
-		if len(o.twcc) != 2 || binary.BigEndian.Uint16(o.twcc) != want {
-			t.Errorf("packet %d out (SSRC %d, seq %d) carries transport-wide number %x, want %d", i, o.ssrc, o.seq, o.twcc, want)
+		if n := twccOf(h); n != want {
+			t.Errorf("packet %d out (SSRC %d, seq %d) carries transport-wide number %d, want %d", i, h.SSRC, h.SequenceNumber, n, want)
 		}
 		want++
 	}
@@ -292,23 +315,10 @@ func TestEstimatorCopiesShareNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = e.Close() }()
-	var (
-		mu   sync.Mutex
-		got  []uint16
-		done = make(chan struct{})
-	)
-	inner := interceptor.RTPWriterFunc(func(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, binary.BigEndian.Uint16(h.GetExtension(3)))
-		if len(got) == 4 {
-			close(done)
-		}
-		return 0, nil
-	})
-	e.AddStream(&interceptor.StreamInfo{SSRC: 7, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 3}}}, inner)
+	rec := newRecorder(func(_ *rtp.Header, n int) bool { return n == 4 })
+	e.AddStream(&interceptor.StreamInfo{SSRC: 7, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: 3}}}, rec)
 	e.mu.Lock()
-	sw := &streamWriter{w: inner, twccID: 3}
+	sw := &streamWriter{w: rec, twccID: 3}
 	a := &packet{h: rtp.Header{Version: 2, SSRC: 7, SequenceNumber: 1}, p: make([]byte, 100), sw: sw}
 	b := &packet{h: rtp.Header{Version: 2, SSRC: 7, SequenceNumber: 2}, p: make([]byte, 100), sw: sw}
 	now := time.Now()
@@ -318,14 +328,11 @@ func TestEstimatorCopiesShareNumber(t *testing.T) {
 	e.pacer.Push(&packet{h: b.h, p: b.p, sw: sw, first: b}, 112, now)
 	e.mu.Unlock()
 	e.wake <- struct{}{}
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("paced packets never left")
+	var got []int
+	for _, h := range rec.wait(t) {
+		got = append(got, twccOf(h))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := []uint16{0, 0, 1, 1}; !slices.Equal(got, want) {
+	if want := []int{0, 0, 1, 1}; !slices.Equal(got, want) {
 		t.Errorf("transport-wide numbers %v, want %v", got, want)
 	}
 }
