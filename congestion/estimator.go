@@ -35,11 +35,11 @@ type Estimator struct {
 	pacer *Pacer
 	// retransmitters decide each stream's NACK retransmissions, by SSRC.
 	retransmitters map[uint32]*Retransmitter
-	sentSeq        Unwrapper
 	// nextSeq is the transport-wide sequence number of the next packet
-	// to leave: stamped as it leaves the pacer, so that the numbers go
-	// out in order however the pacer orders its packets.
-	nextSeq  uint16
+	// to leave (unwrapped; its low 16 bits go on the wire): stamped as
+	// it leaves the pacer, so that the numbers go out in order however
+	// the pacer orders its packets.
+	nextSeq  int64
 	fbSeq    Unwrapper
 	onChange func(int)
 	closed   bool
@@ -72,7 +72,7 @@ type packet struct {
 	// (a number of its own would read as a lost packet). seq and
 	// stamped are the number an original left with.
 	first   *packet
-	seq     uint16
+	seq     int64
 	stamped bool
 }
 
@@ -228,9 +228,9 @@ func (e *Estimator) send(pkt *packet) {
 			n, fresh = f.seq, false // copies leave right after their original
 		}
 		var ext [2]byte
-		binary.BigEndian.PutUint16(ext[:], n)
+		binary.BigEndian.PutUint16(ext[:], uint16(n)) //nolint:gosec // the wire carries the low 16 bits
 		if err := pkt.h.SetExtension(sw.twccID, ext[:]); err == nil {
-			seq, stamped = e.sentSeq.Unwrap(n), true
+			seq, stamped = n, true
 			pkt.seq, pkt.stamped = n, true
 			if fresh {
 				e.nextSeq++
